@@ -1,0 +1,61 @@
+"""The contract between the dialer and the dialplan it expects (asterisk-conf/).
+
+One place names every context, extension, channel variable and UserEvent that the
+engine, the PBX simulator and `asterisk-conf/extensions.conf` rely on. A test checks
+that the shipped dialplan and the simulator both honour it.
+
+Call flow (DESIGN.md §3):
+  Originate Channel=<dial string> Context=CONNECT_CONTEXT Exten=<queue name> Priority=1
+    with Variable: DIALER_ATTEMPT=<attempt uuid>, DIALER_CAMPAIGN=<campaign id>,
+    DIALER_QUEUE_TIMEOUT=<connect timeout s>, DIALER_AMD=yes|no, DIALER_RECORD=yes|no
+  answered -> [AMD() -> UserEvent DialerAMD] -> [MixMonitor] -> Queue(<queue>,,,,timeout)
+           -> UserEvent DialerQueueResult (QUEUESTATUS)
+           -> on TIMEOUT: safe-harbour message, Read one digit -> UserEvent DialerOptOut
+"""
+
+from __future__ import annotations
+
+# Context the answered customer enters; the extension is the campaign's queue name.
+CONNECT_CONTEXT = "dialer-connect"
+# Context app_queue dials for an agent member Local/<agent>@AGENT_REQUEST_CONTEXT.
+AGENT_REQUEST_CONTEXT = "agent-request"
+# Context an agent softphone dials to log in (AgentLogin) on a real Asterisk.
+AGENT_LOGIN_CONTEXT = "agent-login"
+# Test-rig PSTN imitation: Local/<number>@SIM_PSTN_CONTEXT.
+SIM_PSTN_CONTEXT = "sim-pstn"
+
+# Channel variables set by the engine on Originate.
+VAR_ATTEMPT = "DIALER_ATTEMPT"
+VAR_CAMPAIGN = "DIALER_CAMPAIGN"
+VAR_QUEUE_TIMEOUT = "DIALER_QUEUE_TIMEOUT"
+VAR_AMD = "DIALER_AMD"
+VAR_RECORD = "DIALER_RECORD"
+
+# UserEvents the dialplan sends (header `UserEvent: <name>`), with their own headers.
+USEREVENT_AMD = "DialerAMD"  # AttemptId, Status (HUMAN|MACHINE|NOTSURE|HANGUP), Cause
+USEREVENT_QUEUE_RESULT = "DialerQueueResult"  # AttemptId, QueueStatus (TIMEOUT|...)
+USEREVENT_OPT_OUT = "DialerOptOut"  # AttemptId, Digit ('' when none pressed)
+
+# The opt-out key offered by the safe-harbour message.
+OPT_OUT_DIGIT = "9"
+
+
+def agent_interface(agent_id: str) -> str:
+    """Queue member interface for an app_agent_pool agent (no Agent/ channel since 12)."""
+    return f"Local/{agent_id}@{AGENT_REQUEST_CONTEXT}"
+
+
+def agent_state_interface(agent_id: str) -> str:
+    return f"Agent:{agent_id}"
+
+
+def agent_member_name(agent_id: str) -> str:
+    return f"Agent/{agent_id}"
+
+
+def agent_from_interface(interface: str) -> str | None:
+    """`Local/1001@agent-request` -> `1001`; anything else -> None."""
+    prefix, sep, context = interface.partition("@")
+    if not sep or context != AGENT_REQUEST_CONTEXT or not prefix.startswith("Local/"):
+        return None
+    return prefix[len("Local/"):]
