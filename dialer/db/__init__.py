@@ -1,0 +1,1 @@
+"""PostgreSQL: models, migrations, connection, named queries."""
