@@ -1,0 +1,114 @@
+"""Phone number normalisation and time zones for numbers.
+
+Every number the dialer stores, checks against DNC or dials is in E.164 form
+(``+<country code><national number>``, digits only after the plus). This module
+turns raw input into that form and maps a number to the time zones its
+numbering range may be in (via ``phonenumbers.timezone``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import phonenumbers
+from phonenumbers import timezone as pn_timezone
+
+__all__ = [
+    "InvalidNumber",
+    "normalise",
+    "is_e164",
+    "zones_for_number",
+    "zones_for_contact",
+    "region_for_number",
+]
+
+_UNKNOWN_ZONE = "Etc/Unknown"
+
+
+class InvalidNumber(ValueError):
+    """A raw number could not be turned into a valid E.164 number.
+
+    ``reason`` is a short machine-readable code (no digits of the number in it),
+    safe to log and export: ``empty``, ``unparseable``, ``too_short``,
+    ``too_long``, ``invalid_country_code``, ``not_a_number``, ``invalid``.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+_PARSE_REASONS = {
+    phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "invalid_country_code",
+    phonenumbers.NumberParseException.NOT_A_NUMBER: "not_a_number",
+    phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "too_short",
+    phonenumbers.NumberParseException.TOO_SHORT_NSN: "too_short",
+    phonenumbers.NumberParseException.TOO_LONG: "too_long",
+}
+
+
+def normalise(raw: str, default_region: str | None = None) -> str:
+    """Return ``raw`` as an E.164 string, or raise :class:`InvalidNumber`.
+
+    ``default_region`` (ISO 3166 alpha-2, e.g. ``"US"``, ``"GB"``) is used for
+    numbers written in national form; numbers with a leading ``+`` or an
+    international prefix ignore it. The result must be a *valid* number for its
+    region according to phonenumbers' metadata (not merely possible), so
+    unallocated ranges are rejected.
+
+    >>> normalise("(202) 555-0143", "US")  # doctest: +SKIP
+    '+12025550143'
+    """
+    if raw is None or not str(raw).strip():
+        raise InvalidNumber("empty")
+    try:
+        parsed = phonenumbers.parse(str(raw), default_region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidNumber(_PARSE_REASONS.get(exc.error_type, "unparseable")) from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise InvalidNumber("invalid")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def is_e164(number: str) -> bool:
+    """Cheap syntactic check: ``+`` followed by 2 to 15 digits, first digit not 0."""
+    return (
+        len(number) >= 3
+        and len(number) <= 16
+        and number[0] == "+"
+        and number[1] != "0"
+        and number[1:].isdigit()
+    )
+
+
+@lru_cache(maxsize=200_000)
+def zones_for_number(e164: str) -> tuple[str, ...]:
+    """IANA time zones the number's range may be in, sorted; ``()`` if unknown.
+
+    Cached (LRU, 200 000 numbers). A mobile range often maps to many zones
+    (e.g. Russian and Australian mobiles); a caller must then treat the number
+    as callable only when *all* zones are open (see :mod:`compliance.windows`).
+    """
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return ()
+    zones = pn_timezone.time_zones_for_number(parsed)
+    return tuple(sorted(z for z in zones if z != _UNKNOWN_ZONE))
+
+
+def zones_for_contact(contact_zone: str | None, e164: str) -> tuple[str, ...]:
+    """Zones to evaluate for a contact: its record's zone if set, else the number's."""
+    if contact_zone:
+        return (contact_zone,)
+    return zones_for_number(e164)
+
+
+@lru_cache(maxsize=200_000)
+def region_for_number(e164: str) -> str | None:
+    """ISO region code of a number (``"US"``, ``"GB"``...), or None if unknown."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return None
+    return phonenumbers.region_code_for_number(parsed)
