@@ -21,11 +21,13 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from dialer.errors import UserError
+
 ENV_PREFIX = "DIALER_"
 SETTINGS_FILE_ENV = "DIALER_SETTINGS_FILE"
 
 
-class SettingsError(Exception):
+class SettingsError(UserError):
     """A setting is missing or invalid; the message names it and never shows a secret."""
 
 

@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
-from dialer.cli import sim_pbx, simulate
+from dialer import __version__
+from dialer.cli import attempts, campaign, common, contacts, db, dnc, sim_pbx, simulate
 
 app = typer.Typer(
     name="dialer",
-    help="A predictive dialer for Asterisk.",
+    help="A predictive dialer for Asterisk. Settings: DIALER_* environment variables or --settings FILE.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 
-for module in (simulate, sim_pbx):
+
+def _version(value: bool) -> None:
+    if value:
+        common.console.print(f"dialer {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    settings_file: Path = typer.Option(None, "--settings", help="TOML settings file (env DIALER_SETTINGS_FILE)"),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="print the version"),
+) -> None:
+    common.set_settings_file(settings_file)
+
+
+for module in (db, campaign, contacts, dnc, attempts, simulate, sim_pbx):
     module.register(app)
 
 

@@ -8,12 +8,13 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from dialer.errors import UserError
 from dialer.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-class DatabaseUnavailable(Exception):
+class DatabaseUnavailable(UserError):
     """The database cannot be reached or started; the message says which and why."""
 
 

@@ -10,10 +10,12 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dialer.errors import UserError
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-class SchemaOutOfDate(Exception):
+class SchemaOutOfDate(UserError):
     """The database is not at the schema this code needs."""
 
 

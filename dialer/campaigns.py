@@ -1,0 +1,267 @@
+"""Campaign definitions (TOML files applied with `dialer campaign apply`) and their life cycle.
+
+A definition is validated as a whole before anything is stored; an error names the key
+(`pacing.dial_level_max: ...`). The life cycle is a small state machine:
+
+    draft -> approved -> pilot (a capped trial batch) -> running <-> paused -> stopped
+                      \\-> running                                         \\-> completed
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from dialer.db.models import CampaignState
+from dialer.errors import UserError
+
+DialMode = Literal["preview", "progressive", "ratio", "adaptive", "pi", "predictive"]
+Regulation = Literal["us", "uk", "cn", "none"]
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_SPAN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+
+
+class DefinitionError(UserError):
+    """A campaign file is unreadable or invalid; the message names the key and the problem."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PacingSettings(_Strict):
+    dial_level: float = Field(default=1.0, ge=1.0, le=10.0, description="ratio mode: calls per free agent")
+    dial_level_max: float = Field(default=3.0, ge=1.0, le=10.0)
+    max_calls_in_flight: int = Field(default=200, ge=1, le=5000)
+    max_attempts_per_agent_hour: int | None = Field(default=None, ge=1)
+    max_occupancy: float | None = Field(default=None, gt=0.0, le=1.0)
+    abandon_target: float = Field(default=0.025, ge=0.0, le=0.03, description="aim below the legal cap")
+
+
+class WindowSettings(_Strict):
+    """Calling hours in the contact's local time; spans like "09:00-12:00"."""
+
+    monday: list[str] | None = None
+    tuesday: list[str] | None = None
+    wednesday: list[str] | None = None
+    thursday: list[str] | None = None
+    friday: list[str] | None = None
+    saturday: list[str] | None = None
+    sunday: list[str] | None = None
+    holidays_country: str | None = Field(default=None, min_length=2, max_length=3)
+    holidays_subdivision: str | None = None
+    blackout_dates: list[str] = Field(default_factory=list)
+    fallback_timezone: str | None = None
+
+    @field_validator(*WEEKDAYS)
+    @classmethod
+    def _check_spans(cls, spans: list[str] | None) -> list[str] | None:
+        for span in spans or []:
+            match = _SPAN.match(span)
+            if not match:
+                raise ValueError(f"span {span!r} is not HH:MM-HH:MM")
+            start = int(match[1]) * 60 + int(match[2])
+            end = int(match[3]) * 60 + int(match[4])
+            if end <= start or end > 24 * 60:
+                raise ValueError(f"span {span!r} ends before it starts")
+        return spans
+
+    @field_validator("blackout_dates")
+    @classmethod
+    def _check_dates(cls, dates: list[str]) -> list[str]:
+        from datetime import date
+
+        for value in dates:
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                raise ValueError(f"blackout date {value!r} is not YYYY-MM-DD") from None
+        return dates
+
+    @field_validator("fallback_timezone")
+    @classmethod
+    def _check_zone(cls, zone: str | None) -> str | None:
+        if zone is not None:
+            _check_timezone(zone)
+        return zone
+
+
+class RetryRule(_Strict):
+    retry: bool = True
+    delays_min: list[float] = Field(default_factory=lambda: [60.0], description="minutes; last repeats")
+    max: int = Field(default=3, ge=0)
+
+    @field_validator("delays_min")
+    @classmethod
+    def _positive(cls, delays: list[float]) -> list[float]:
+        if any(delay < 0 for delay in delays):
+            raise ValueError("delays must be >= 0 minutes")
+        return delays
+
+
+class RetrySettings(_Strict):
+    max_attempts: int = Field(default=6, ge=1, le=100)
+    max_attempts_per_day: int = Field(default=3, ge=1, le=50)
+    min_gap_min: float = Field(default=60.0, ge=0, description="between calls to one number, all campaigns")
+    rules: dict[str, RetryRule] = Field(default_factory=dict, description="per outcome or disposition")
+
+
+class Disposition(_Strict):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    label: str
+    final: bool = True
+    retry: bool = False
+    retry_after_min: float | None = Field(default=None, ge=0)
+    add_dnc: bool = False
+    contact_made: bool = True
+    success: bool = False
+    callback: bool = False
+
+
+class CampaignDefinition(_Strict):
+    name: str
+    description: str = ""
+    dial_mode: DialMode = "predictive"
+    regulation: Regulation = "us"
+    queue: str | None = Field(default=None, description="Asterisk queue; defaults to the name")
+    caller_id: str = Field(min_length=1)
+    dial_template: str = Field(default="PJSIP/{number}@carrier")
+    ring_timeout_s: int = Field(default=25, ge=5, le=120)
+    connect_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    amd: bool = False
+    record: bool = False
+    pilot_limit: int = Field(default=100, ge=1)
+    default_region: str = Field(default="US", min_length=2, max_length=2)
+    script: str = ""
+    agents: list[str] = Field(default_factory=list)
+    pacing: PacingSettings = Field(default_factory=PacingSettings)
+    windows: WindowSettings = Field(default_factory=WindowSettings)
+    retry: RetrySettings = Field(default_factory=RetrySettings)
+    dispositions: list[Disposition] | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, name: str) -> str:
+        if not _NAME.match(name):
+            raise ValueError("use lowercase letters, digits, '-', '_' or '.', at most 63 characters")
+        return name
+
+    @field_validator("dial_template")
+    @classmethod
+    def _check_template(cls, template: str) -> str:
+        if "{number}" not in template:
+            raise ValueError("must contain {number}")
+        try:
+            template.format(number="0")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"only {{number}} may be substituted ({exc})") from None
+        return template
+
+    @model_validator(mode="after")
+    def _check_codes(self) -> CampaignDefinition:
+        if self.dispositions is not None:
+            codes = [d.code for d in self.dispositions]
+            duplicates = sorted({code for code in codes if codes.count(code) > 1})
+            if duplicates:
+                raise ValueError(f"disposition codes repeated: {', '.join(duplicates)}")
+        return self
+
+    @property
+    def queue_name(self) -> str:
+        return self.queue or self.name
+
+
+def _check_timezone(zone: str) -> None:
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {zone!r}") from None
+
+
+def parse_definition(data: dict[str, Any], source: str = "campaign") -> CampaignDefinition:
+    try:
+        return CampaignDefinition.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            key = ".".join(str(part) for part in error["loc"]) or "(file)"
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = "is not a known key"
+            elif error["type"] == "missing":
+                message = "is required"
+            problems.append(f"{key}: {message}")
+        raise DefinitionError(f"{source}: " + "; ".join(problems)) from None
+
+
+def load_definition(path: Path) -> CampaignDefinition:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DefinitionError(f"{path}: no such file") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise DefinitionError(f"{path}: not a valid TOML file ({exc})") from None
+    return parse_definition(data, str(path))
+
+
+# --- life cycle -------------------------------------------------------------------------
+
+S = CampaignState
+
+
+@dataclass(frozen=True)
+class Transition:
+    command: str
+    allowed_from: frozenset[CampaignState]
+    to: CampaignState | None  # None: decided by history (resume)
+
+
+TRANSITIONS: dict[str, Transition] = {
+    t.command: t
+    for t in (
+        Transition("approve", frozenset({S.DRAFT}), S.APPROVED),
+        Transition("pilot", frozenset({S.APPROVED}), S.PILOT),
+        Transition("start", frozenset({S.APPROVED, S.PILOT}), S.RUNNING),
+        Transition("pause", frozenset({S.PILOT, S.RUNNING}), S.PAUSED),
+        Transition("resume", frozenset({S.PAUSED}), None),
+        Transition(
+            "stop", frozenset({S.DRAFT, S.APPROVED, S.PILOT, S.RUNNING, S.PAUSED}), S.STOPPED
+        ),
+        Transition("complete", frozenset({S.PILOT, S.RUNNING, S.PAUSED}), S.COMPLETED),
+    )
+}
+
+DIALLING_STATES = frozenset({S.PILOT, S.RUNNING})
+TERMINAL_STATES = frozenset({S.STOPPED, S.COMPLETED})
+
+
+class IllegalTransition(UserError):
+    pass
+
+
+def next_state(
+    command: str, current: CampaignState, paused_from: CampaignState | None = None
+) -> CampaignState:
+    """The state `command` leads to from `current`, or IllegalTransition saying why not.
+
+    `paused_from` is the state a paused campaign was paused from (pilot or running), so
+    that resuming a paused pilot stays a capped pilot.
+    """
+    transition = TRANSITIONS.get(command)
+    if transition is None:
+        raise IllegalTransition(f"unknown campaign command {command!r}")
+    if current not in transition.allowed_from:
+        allowed = ", ".join(sorted(state.value for state in transition.allowed_from))
+        raise IllegalTransition(
+            f"cannot {command} a campaign that is {current.value} (only from: {allowed})"
+        )
+    if transition.to is None:
+        return paused_from if paused_from in DIALLING_STATES else S.RUNNING
+    return transition.to

@@ -1,0 +1,278 @@
+"""Do-not-call lists in PostgreSQL: add, remove, check, and bulk import of registry files.
+
+Numbers are normalised to E.164 before they are stored or looked up. A NULL campaign is
+the global list. A registry file (one number per line, or a CSV with a number column)
+loads through COPY into a staging table and merges in one transaction.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+from dialer.db.database import Database
+from dialer.errors import UserError
+from dialer.phone import normalise_chunk, normalise_one
+from dialer.textfiles import ProgressCallback, detect_encoding, open_text
+
+SOURCES = ("cli", "registry", "opt_out_key", "disposition", "import")
+CHUNK = 50_000
+
+
+class DncProblem(UserError):
+    pass
+
+
+@dataclass(frozen=True)
+class DncMatch:
+    number: str
+    scope: str  # "global" or the campaign name
+    source: str
+    reason: str | None
+    added_at: datetime
+    expires_at: datetime | None
+
+
+@dataclass
+class DncImportReport:
+    file: Path
+    lines_read: int = 0
+    added: int = 0
+    already_listed: int = 0
+    rejected: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    rejects_path: Path | None = None
+    seconds: float = 0.0
+
+
+def normalise(raw: str, region: str) -> str:
+    number, reason = normalise_one(raw, region)
+    if number is None:
+        raise DncProblem(f"bad phone number: {reason}")
+    return number
+
+
+async def _campaign_id(tx: Any, campaign: str | None) -> int | None:
+    if campaign is None:
+        return None
+    found = (await tx.execute(text("SELECT id FROM campaigns WHERE name = :n"), {"n": campaign})).scalar()
+    if found is None:
+        raise DncProblem(f"no campaign named {campaign!r} (see `dialer campaign list`)")
+    return int(found)
+
+
+_UPSERT = """
+INSERT INTO dnc_numbers (number, campaign_id, source, reason, added_by, expires_at)
+VALUES (:number, :campaign_id, :source, :reason, :by, :expires_at)
+ON CONFLICT {target} DO UPDATE SET source = EXCLUDED.source, reason = EXCLUDED.reason,
+    added_by = EXCLUDED.added_by, added_at = now(), expires_at = EXCLUDED.expires_at
+RETURNING (xmax = 0) AS inserted
+"""
+_GLOBAL_TARGET = "(number) WHERE campaign_id IS NULL"
+_CAMPAIGN_TARGET = "(campaign_id, number) WHERE campaign_id IS NOT NULL"
+
+
+async def add(
+    db: Database,
+    number: str,
+    *,
+    campaign: str | None = None,
+    source: str = "cli",
+    reason: str | None = None,
+    by: str = "cli",
+    expires_at: datetime | None = None,
+    region: str = "US",
+) -> tuple[str, bool]:
+    """Add (or refresh) a DNC entry; returns (E.164, newly added)."""
+    if source not in SOURCES:
+        raise DncProblem(f"unknown DNC source {source!r} (one of: {', '.join(SOURCES)})")
+    e164 = normalise(number, region)
+    async with db.transaction() as tx:
+        campaign_id = await _campaign_id(tx, campaign)
+        target = _GLOBAL_TARGET if campaign_id is None else _CAMPAIGN_TARGET
+        inserted = (
+            await tx.execute(
+                text(_UPSERT.format(target=target)),
+                {
+                    "number": e164,
+                    "campaign_id": campaign_id,
+                    "source": source,
+                    "reason": reason,
+                    "by": by,
+                    "expires_at": expires_at,
+                },
+            )
+        ).scalar_one()
+        # Contacts already loaded stop being dialable at once.
+        await tx.execute(
+            text(
+                "UPDATE contacts SET state = 'blocked' WHERE number = :number"
+                " AND state IN ('ready', 'claimed')"
+                " AND (CAST(:campaign_id AS integer) IS NULL OR campaign_id = :campaign_id)"
+            ),
+            {"number": e164, "campaign_id": campaign_id},
+        )
+    return e164, bool(inserted)
+
+
+async def remove(db: Database, number: str, *, campaign: str | None = None, region: str = "US") -> tuple[str, int]:
+    e164 = normalise(number, region)
+    async with db.transaction() as tx:
+        campaign_id = await _campaign_id(tx, campaign)
+        if campaign_id is None:
+            result = await tx.execute(
+                text("DELETE FROM dnc_numbers WHERE number = :n AND campaign_id IS NULL"), {"n": e164}
+            )
+        else:
+            result = await tx.execute(
+                text("DELETE FROM dnc_numbers WHERE number = :n AND campaign_id = :c"),
+                {"n": e164, "c": campaign_id},
+            )
+    return e164, int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def check(
+    db: Database, number: str, *, campaign: str | None = None, region: str = "US"
+) -> tuple[str, list[DncMatch]]:
+    """Every live entry that blocks `number` (globally, or for `campaign` when given)."""
+    e164 = normalise(number, region)
+    async with db.transaction() as tx:
+        campaign_id = await _campaign_id(tx, campaign)
+        rows = await tx.execute(
+            text(
+                "SELECT d.number, coalesce(c.name, 'global') AS scope, d.source, d.reason,"
+                " d.added_at, d.expires_at FROM dnc_numbers d"
+                " LEFT JOIN campaigns c ON c.id = d.campaign_id"
+                " WHERE d.number = :n AND (d.expires_at IS NULL OR d.expires_at > now())"
+                " AND (d.campaign_id IS NULL OR CAST(:c AS integer) IS NULL OR d.campaign_id = :c)"
+                " ORDER BY d.added_at"
+            ),
+            {"n": e164, "c": campaign_id},
+        )
+        return e164, [DncMatch(**row) for row in rows.mappings()]
+
+
+_DNC_STAGING = """
+CREATE TEMP TABLE dnc_staging (number text NOT NULL) ON COMMIT DROP
+"""
+
+_DNC_MERGE = """
+INSERT INTO dnc_numbers (number, campaign_id, source, reason, added_by, expires_at)
+SELECT DISTINCT s.number, $1::integer, $2, $3, $4, $5::timestamptz FROM dnc_staging s
+ON CONFLICT DO NOTHING
+"""
+
+_DNC_BLOCK_CONTACTS = """
+UPDATE contacts k SET state = 'blocked'
+FROM dnc_staging s
+WHERE k.number = s.number AND k.state IN ('ready', 'claimed')
+  AND ($1::integer IS NULL OR k.campaign_id = $1)
+"""
+
+
+async def import_registry(
+    db: Database,
+    path: Path,
+    *,
+    campaign: str | None = None,
+    source: str = "registry",
+    reason: str | None = None,
+    by: str = "cli",
+    expires_at: datetime | None = None,
+    region: str = "US",
+    column: str | None = None,
+    encoding: str = "auto",
+    rejects_path: Path | None = None,
+    progress: ProgressCallback | None = None,
+    workers: int = 0,
+) -> DncImportReport:
+    """Load a registry file of numbers (one per line, or CSV with `column`), all or nothing."""
+    started = time.perf_counter()
+    if not path.is_file():  # noqa: ASYNC240 - a stat before a blocking read
+        raise DncProblem(f"{path}: no such file")
+    if source not in SOURCES:
+        raise DncProblem(f"unknown DNC source {source!r} (one of: {', '.join(SOURCES)})")
+    enc = detect_encoding(path, encoding)
+    report = DncImportReport(file=path)
+    rejects_path = rejects_path or path.with_name(path.name + ".rejected.csv")
+    rejects_file = None
+    rejects_writer: Any = None
+    async with db.raw_transaction() as conn:
+        campaign_id = None
+        if campaign is not None:
+            campaign_id = await conn.fetchval("SELECT id FROM campaigns WHERE name = $1", campaign)
+            if campaign_id is None:
+                raise DncProblem(f"no campaign named {campaign!r} (see `dialer campaign list`)")
+        await conn.execute(_DNC_STAGING)
+        with open_text(path, enc, progress) as handle, ProcessPoolExecutor(workers or os.cpu_count() or 1) as pool:
+            reader = csv.reader(handle)
+            index = 0
+            first = True
+            pending: list[tuple[list[int], list[str], Any]] = []
+
+            async def drain(item: tuple[list[int], list[str], Any]) -> None:
+                nonlocal rejects_file, rejects_writer
+                lines, raws, future = item
+                good = []
+                for line, raw, (number, why) in zip(lines, raws, future.result(), strict=True):
+                    if number is None:
+                        report.rejected += 1
+                        report.reasons[why or "bad"] = report.reasons.get(why or "bad", 0) + 1
+                        if rejects_writer is None:
+                            rejects_file = rejects_path.open("w", encoding="utf-8", newline="")
+                            rejects_writer = csv.writer(rejects_file)
+                            rejects_writer.writerow(["line", "reason", "number"])
+                        rejects_writer.writerow([line, f"bad phone number: {why}", raw])
+                    else:
+                        good.append((number,))
+                if good:
+                    await conn.copy_records_to_table("dnc_staging", records=good)
+
+            lines: list[int] = []
+            raws: list[str] = []
+            try:
+                for row in reader:
+                    if not row or not "".join(row).strip():
+                        continue
+                    if first:
+                        first = False
+                        if column is not None:
+                            if column not in row:
+                                raise DncProblem(f"no column {column!r} in the header ({', '.join(row)})")
+                            index = row.index(column)
+                            continue
+                        if not any(ch.isdigit() for ch in row[0]):
+                            continue  # a header line such as "number"
+                    report.lines_read += 1
+                    lines.append(reader.line_num)
+                    raws.append(row[index] if index < len(row) else "")
+                    if len(raws) >= CHUNK:
+                        pending.append((lines, raws, pool.submit(normalise_chunk, raws, region)))
+                        lines, raws = [], []
+                        if len(pending) > 3:
+                            await drain(pending.pop(0))
+                if raws:
+                    pending.append((lines, raws, pool.submit(normalise_chunk, raws, region)))
+                while pending:
+                    await drain(pending.pop(0))
+            except UnicodeDecodeError as exc:
+                raise DncProblem(f"{path}: not valid {enc} text ({exc.reason}); pass --encoding") from None
+            finally:
+                if rejects_file is not None:
+                    rejects_file.close()
+        status = await conn.execute(_DNC_MERGE, campaign_id, source, reason, by, expires_at)
+        report.added = int(status.split()[-1])
+        distinct = await conn.fetchval("SELECT count(DISTINCT number) FROM dnc_staging")
+        report.already_listed = int(distinct) - report.added
+        await conn.execute(_DNC_BLOCK_CONTACTS, campaign_id)
+    report.rejects_path = rejects_path if report.rejected else None
+    report.seconds = time.perf_counter() - started
+    return report
