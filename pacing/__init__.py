@@ -1,1 +1,30 @@
-"""Pacing: how many calls to place now. Pure code: no asyncio, SQL or sockets."""
+"""Pacing: how many calls to place now. Pure code: no asyncio, SQL or sockets.
+
+Public API (see `pacing.policy` for the per-tick engine loop):
+
+- `CampaignSnapshot`, `Limits`, `AbandonHeadroom` (pacing.snapshot): what a policy sees.
+- `PacingDecision`, `Policy`, `Reason` (pacing.policy): what it answers.
+- `make_policy(name, **settings)`, `POLICY_NAMES` (pacing.policies): progressive, ratio,
+  adaptive (VICIdial ADAPT_AVERAGE), pi (UNICOM overdial), predictive (model-based).
+- `Estimators` (pacing.estimators): online hit rate, outcome shares, ring, talk and
+  wrap-up distributions, agent-free forecasts; the engine feeds it outcomes.
+- `Scenario`, `simulate` (pacing.simulator): the discrete-event call-centre simulator.
+- `solve_optimum` (pacing.optimum): the constrained-MDP optimum for exponential scenarios.
+"""
+
+from pacing.estimators import Estimators
+from pacing.policies import POLICY_NAMES, make_policy
+from pacing.policy import PacingDecision, Policy, Reason
+from pacing.snapshot import AbandonHeadroom, CampaignSnapshot, Limits
+
+__all__ = [
+    "POLICY_NAMES",
+    "AbandonHeadroom",
+    "CampaignSnapshot",
+    "Estimators",
+    "Limits",
+    "PacingDecision",
+    "Policy",
+    "Reason",
+    "make_policy",
+]

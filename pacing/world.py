@@ -79,6 +79,30 @@ class Duration:
         mu = math.log(self.mean) - sigma2 / 2
         return rng.lognormvariate(mu, math.sqrt(sigma2))
 
+    def cdf(self, x: float) -> float:
+        """P(sample <= x)."""
+        if x < 0:
+            return 0.0
+        if self.kind == "fixed":
+            return 1.0 if x >= self.mean else 0.0
+        if self.kind == "exponential":
+            return 1.0 - math.exp(-x / self.mean) if self.mean > 0 else 1.0
+        if self.kind == "uniform":
+            if x >= self.high:
+                return 1.0
+            if x < self.low:
+                return 0.0
+            return (x - self.low) / (self.high - self.low)
+        if x <= 0:
+            return 0.0
+        sigma2 = math.log(1.0 + self.cv * self.cv)
+        mu = math.log(self.mean) - sigma2 / 2
+        return 0.5 * math.erfc(-(math.log(x) - mu) / math.sqrt(2.0 * sigma2))
+
+    @property
+    def is_exponential(self) -> bool:
+        return self.kind == "exponential"
+
     @staticmethod
     def fixed(seconds: float) -> Duration:
         return Duration(kind="fixed", mean=seconds)

@@ -1,0 +1,422 @@
+"""The pacing policies and their registry (`make_policy`).
+
+- progressive: one call per ready agent not already covered by a call in flight.
+- ratio: a fixed number of calls in flight per ready agent (`level`).
+- adaptive: VICIdial's ADAPT_AVERAGE controller (AST_VDadapt.pl) driving VICIdial's
+  ratio dialling.
+- pi: the UNICOM / SPSS Dimensions "overdial" controller.
+- predictive: model-based; see `PredictivePolicy`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from pacing.estimators import Estimators
+from pacing.policy import BasePolicy, Policy, Reason
+from pacing.snapshot import CampaignSnapshot
+
+Details = dict[str, float | int | str]
+
+
+def _abandon_view(snap: CampaignSnapshot, est: Estimators) -> tuple[float, int, int]:
+    """(rate, answers, abandons): the ledger's if present, else the estimators' own."""
+    hr = snap.headroom
+    if hr is not None:
+        return hr.rate, hr.answers, hr.abandons
+    return est.abandon_rate, est.answers, est.abandons
+
+
+class ProgressivePolicy(BasePolicy):
+    """One call per ready agent not already covered by a call ringing or waiting."""
+
+    name = "progressive"
+
+    def _raw(self, snap: CampaignSnapshot) -> tuple[int, str, Details]:
+        return snap.uncovered_ready, Reason.PROGRESSIVE.value, {}
+
+
+class RatioPolicy(BasePolicy):
+    """Keep `level` calls in flight per ready agent (round half up)."""
+
+    name = "ratio"
+
+    def __init__(self, level: float = 2.0) -> None:
+        super().__init__()
+        if level <= 0:
+            raise ValueError("ratio level must be > 0")
+        self.level = level
+
+    def _raw(self, snap: CampaignSnapshot) -> tuple[int, str, Details]:
+        goal = int(math.floor(self.level * snap.agents_ready + 0.5))
+        return goal - snap.calls_in_flight, Reason.RATIO.value, {"level": self.level}
+
+
+class AdaptivePolicy(BasePolicy):
+    """VICIdial ADAPT_AVERAGE, after AST_VDadapt.pl.
+
+    Each tick samples the differential (ready agents - calls waiting - dl_diff_target) and
+    the agent count (on call + ready; ready only with available_only_ratio_tally). Every
+    `period` seconds (15) the dial level becomes
+
+        level * (1 + intensity_diff / 100),  with diff% = 100 * avg(differential) / avg(agents)
+        intensity_diff = diff% * (intensity/100 + 1)       if diff% >= 0
+                       = diff% * |intensity/100 - 1|       if diff% < 0
+
+    over the last `samples` (15) samples, capped at `max_level` and floored at 1; then halved
+    when the last minute had more than 20 calls with over 50 % dropped, and halved when today
+    had more than 50 calls and the drop percentage exceeds `drop_limit_pct`
+    (ADAPT_AVERAGE), and floored at 1 again. The drop percentage is drops / answers (the
+    ledger's rate; newer VICIdial versions report drops against answers too).
+
+    Dialling is VICIdial's: goal = round(level * agents_calc) lines, minus the lines
+    already active (ringing, waiting, and connected to an agent).
+    """
+
+    name = "adaptive"
+
+    def __init__(
+        self,
+        initial_level: float = 1.0,
+        max_level: float = 3.0,
+        drop_limit_pct: float = 3.0,
+        intensity: float = 0.0,
+        dl_diff_target: float = 0.0,
+        samples: int = 15,
+        period: float = 15.0,
+        available_only_ratio_tally: bool = False,
+    ) -> None:
+        super().__init__()
+        self.level = max(1.0, initial_level)
+        self.max_level = max_level
+        self.drop_limit_pct = drop_limit_pct
+        self.intensity = intensity
+        self.dl_diff_target = dl_diff_target
+        self.period = period
+        self.available_only = available_only_ratio_tally
+        self._diff: deque[float] = deque(maxlen=samples)
+        self._agents: deque[float] = deque(maxlen=samples)
+        self._next_update: float | None = None
+        self._own = Estimators()
+        self._calls: deque[tuple[float, int]] = deque()  # (time, calls) for the last minute
+        self._calls_today = 0
+        self._drops_hist: deque[tuple[float, int]] = deque()
+
+    def _agents_calc(self, snap: CampaignSnapshot) -> int:
+        incall = len(snap.talk_elapsed)
+        return snap.agents_ready if self.available_only else snap.agents_ready + incall
+
+    def _raw(self, snap: CampaignSnapshot) -> tuple[int, str, Details]:
+        est = snap.estimates or self._own
+        now = snap.now
+        self._diff.append(snap.agents_ready - len(snap.waiting_elapsed) - self.dl_diff_target)
+        self._agents.append(self._agents_calc(snap))
+        rate, _answers, drops = _abandon_view(snap, est)
+        self._drops_hist.append((now, drops))
+        while self._drops_hist and self._drops_hist[0][0] < now - 60.0:
+            self._drops_hist.popleft()
+        while self._calls and self._calls[0][0] < now - 60.0:
+            self._calls.popleft()
+        if self._next_update is None:
+            self._next_update = now + self.period
+        elif now >= self._next_update:
+            self._next_update = now + self.period
+            self._update_level(rate, drops)
+        agents_calc = self._agents_calc(snap)
+        active_lines = snap.calls_in_flight + len(snap.talk_elapsed)
+        goal = int(math.floor(self.level * agents_calc + 0.5))
+        n = max(0, goal - active_lines)
+        self._calls.append((now, n))
+        self._calls_today += n
+        return n, Reason.ADAPTIVE.value, {"level": round(self.level, 3)}
+
+    def _update_level(self, drop_rate: float, drops_total: int) -> None:
+        agents_avg = sum(self._agents) / len(self._agents) if self._agents else 0.0
+        if agents_avg <= 0:
+            return
+        diff_mul = (sum(self._diff) / len(self._diff)) / agents_avg
+        diff_pct = diff_mul * 100.0
+        intensity_mul = self.intensity / 100.0
+        if diff_pct < 0:
+            intensity_diff = diff_pct * abs(intensity_mul - 1.0)
+        else:
+            intensity_diff = diff_pct * (intensity_mul + 1.0)
+        level = self.level * (intensity_diff / 100.0 + 1.0)
+        level = min(level, self.max_level)
+        level = max(level, 1.0)
+        calls_one = sum(c for _, c in self._calls)
+        drops_one = drops_total - (self._drops_hist[0][1] if self._drops_hist else drops_total)
+        if calls_one > 20 and 100.0 * drops_one / calls_one > 50.0:
+            level /= 2.0
+        if self._calls_today > 50 and 100.0 * drop_rate > self.drop_limit_pct:
+            level /= 2.0
+        self.level = max(level, 1.0)
+
+
+class PIPolicy(BasePolicy):
+    """UNICOM / SPSS Dimensions overdial: calls in flight wanted =
+    idle + idle * (1/connect_rate - 1) * adjust, where idle is the ready agents and the
+    connect rate is the estimated hit rate; `adjust` (1 = dial exactly for the expected
+    answers) is moved by a PI loop on the abandon rate's error against `target`.
+    """
+
+    name = "pi"
+
+    def __init__(
+        self,
+        target: float = 0.025,
+        kp: float = 20.0,
+        ki: float = 0.01,
+        initial_adjust: float = 1.0,
+        min_adjust: float = 0.5,
+        max_adjust: float = 4.0,
+    ) -> None:
+        super().__init__()
+        self.target = target
+        self.kp = kp
+        self.ki = ki
+        self.initial_adjust = initial_adjust
+        self.min_adjust = min_adjust
+        self.max_adjust = max_adjust
+        self._integral = 0.0
+        self._last: float | None = None
+        self._own = Estimators()
+        self.adjust = initial_adjust
+
+    def _raw(self, snap: CampaignSnapshot) -> tuple[int, str, Details]:
+        est = snap.estimates or self._own
+        dt = 0.0 if self._last is None else max(0.0, snap.now - self._last)
+        self._last = snap.now
+        rate, answers, _ = _abandon_view(snap, est)
+        # Blend the cumulative rate with the recent one once there is evidence.
+        measured = 0.5 * rate + 0.5 * est.recent_abandon_rate if answers >= 30 else rate
+        error = self.target - measured
+        if answers >= 30:
+            self._integral += error * dt
+        raw = self.initial_adjust + self.kp * error + self.ki * self._integral
+        adjust = min(self.max_adjust, max(self.min_adjust, raw))
+        if raw != adjust and self.ki > 0:  # anti-windup: hold the integral at the rail
+            self._integral = (adjust - self.initial_adjust - self.kp * error) / self.ki
+        self.adjust = adjust
+        p = max(est.hit_rate, 0.01)
+        idle = snap.agents_ready
+        want = idle + idle * (1.0 / p - 1.0) * adjust
+        n = int(math.ceil(want - 1e-9)) - snap.calls_in_flight
+        return n, Reason.PI.value, {"adjust": round(adjust, 3), "hit_rate": round(p, 4)}
+
+
+_GRID = (1.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0, 18.0, 21.0, 25.0)
+_SQRT2 = math.sqrt(2.0)
+_INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def _expected_excess(mean: float, var: float) -> float:
+    """E[(D)^+] for an integer-valued D with the given mean and variance (normal approx.
+    with continuity correction): sum over k >= 1 of P(D >= k)."""
+    if var <= 1e-12:
+        return max(0.0, math.floor(mean + 1e-9)) if mean > 0 else 0.0
+    sd = math.sqrt(var)
+    z = (0.5 - mean) / sd
+    tail = 0.5 * math.erfc(z / _SQRT2)
+    return sd * (_INV_SQRT2PI * math.exp(-0.5 * z * z) - z * tail)
+
+
+class PredictivePolicy(BasePolicy):
+    """Model-based predictive pacing.
+
+    For a grid of future offsets s (up to ~25 s, the answer horizon) it forecasts
+    C(s), the answered calls that will need an agent by now + s (calls waiting, the calls
+    ringing given their elapsed ring time, and n new calls), and F(s + connect_timeout), the
+    agents free by then (ready ones, and those in wrap-up or on a call given the residual
+    of their elapsed times). Lost calls behave like sup_s (C(s) - F(s + tau))^+; their
+    expectation E[L](n) is approximated by the largest normal-approximated E[(C - F)^+] over
+    the grid. The policy places the largest n whose *marginal* abandon probability
+    (E[L](n) - E[L](n - 1)) / P(call n is answered within the horizon) stays below
+    `theta`, and whose total E[L](n) fits the ledger's remaining abandon budget.
+
+    theta is trimmed by feedback on the measured abandon rate (a multiplicative integral
+    loop towards `target`, below the regulatory `cap`). With few observations or a small
+    team (fewer than `min_agents`) theta shrinks smoothly, which is progressive pacing in
+    the limit; with the budget spent it paces progressively. It never places fewer calls
+    than progressive would.
+    """
+
+    name = "predictive"
+
+    def __init__(
+        self,
+        target: float = 0.024,
+        theta: float = 0.12,
+        feedback_gain: float = 1.0,
+        feedback_time: float = 900.0,
+        connect_timeout: float = 2.0,
+        min_agents: int = 8,
+        min_observations: int = 150,
+        budget_margin: float = 1.0,
+        max_theta: float = 0.6,
+        min_theta: float = 0.005,
+    ) -> None:
+        super().__init__()
+        self.target = target
+        self.theta = theta
+        self.feedback_gain = feedback_gain
+        self.feedback_time = feedback_time
+        self.connect_timeout = connect_timeout
+        self.min_agents = min_agents
+        self.min_observations = min_observations
+        self.budget_margin = budget_margin
+        self.max_theta = max_theta
+        self.min_theta = min_theta
+        self.grid = _GRID
+        self.agent_grid = tuple(s + connect_timeout for s in _GRID)
+        self._own = Estimators()
+        self._last: float | None = None
+        self._occupancy: float | None = None
+
+    def confidence(self, snap: CampaignSnapshot, est: Estimators) -> float:
+        """0 (progressive) .. 1 (full predictive): evidence and team size."""
+        obs = min(1.0, est.observations / max(1, self.min_observations))
+        active = snap.agents_active
+        team = min(1.0, max(0.0, (active - 1.0) / max(1.0, self.min_agents - 1.0)))
+        return obs * (0.35 + 0.65 * team)
+
+    def _feedback(self, snap: CampaignSnapshot, est: Estimators, dt: float) -> None:
+        rate, answers, _ = _abandon_view(snap, est)
+        if answers < 50 or dt <= 0:
+            return
+        recent = est.recent_abandon_rate if est.answers >= 50 else rate
+        measured = max(rate, 0.5 * (rate + recent))
+        err = (self.target - measured) / self.target
+        err = max(-2.0, min(1.0, err))
+        self.theta *= math.exp(self.feedback_gain * err * dt / self.feedback_time)
+        self.theta = min(self.max_theta, max(self.min_theta, self.theta))
+
+    def _raw(self, snap: CampaignSnapshot) -> tuple[int, str, Details]:
+        est = snap.estimates or self._own
+        dt = 0.0 if self._last is None else max(0.0, snap.now - self._last)
+        self._last = snap.now
+        active = snap.agents_active
+        occ_now = len(snap.talk_elapsed) / active if active else 0.0
+        if self._occupancy is None:
+            self._occupancy = occ_now
+        else:
+            a = min(1.0, dt / 300.0)
+            self._occupancy += a * (occ_now - self._occupancy)
+        self._feedback(snap, est, dt)
+        base = snap.uncovered_ready
+        lim = snap.limits
+        if lim.max_occupancy is not None and self._occupancy >= lim.max_occupancy:
+            return base, Reason.CAP_OCCUPANCY.value, {"occupancy": round(self._occupancy, 3)}
+        hr = snap.headroom
+        if hr is not None:
+            budget = hr.allowed - self.budget_margin
+        else:
+            budget = 0.03 * est.answers - est.abandons - self.budget_margin
+        if budget <= 0:
+            return base, Reason.BUDGET_EXHAUSTED.value, {"budget": round(budget, 2)}
+        conf = self.confidence(snap, est)
+        theta = self.theta * conf
+        if theta <= 1e-4:
+            return base, Reason.WARMING_UP.value, {"confidence": round(conf, 3)}
+
+        grid = self.grid
+        g = len(grid)
+        ready = float(snap.agents_ready)
+        fm = [ready] * g
+        fv = [0.0] * g
+        ag = self.agent_grid
+        for e in snap.wrap_elapsed:
+            prof = est.profile_wrap(e, ag)
+            for j in range(g):
+                p = prof[j]
+                fm[j] += p
+                fv[j] += p * (1.0 - p)
+        for e in snap.talk_elapsed:
+            prof = est.profile_talk(e, ag)
+            for j in range(g):
+                p = prof[j]
+                if p > 0.0:
+                    fm[j] += p
+                    fv[j] += p * (1.0 - p)
+        waiting = float(len(snap.waiting_elapsed))
+        cm = [waiting] * g
+        cv = [0.0] * g
+        for e in snap.ringing_elapsed:
+            prof = est.profile_ringing(e, grid)
+            for j in range(g):
+                q = prof[j]
+                cm[j] += q
+                cv[j] += q * (1.0 - q)
+        qn = est.profile_new_call(grid)
+        base_m = [cm[j] - fm[j] for j in range(g)]
+        base_v = [cv[j] + fv[j] for j in range(g)]
+        qv = [q * (1.0 - q) for q in qn]
+        q_h = qn[-1]
+        if q_h <= 1e-6:
+            return base, Reason.WARMING_UP.value, {"hit_rate": est.hit_rate}
+
+        def lost(n: int) -> float:
+            best = 0.0
+            for j in range(g):
+                v = _expected_excess(base_m[j] + n * qn[j], base_v[j] + n * qv[j])
+                if v > best:
+                    best = v
+            return best
+
+        def ok(n: int) -> bool:
+            if n <= base:
+                return True
+            ln = lost(n)
+            if ln > budget:
+                return False
+            return (ln - lost(n - 1)) <= theta * q_h
+
+        # Largest n with ok(n): the marginal loss grows with n, so search exponentially
+        # then by bisection.
+        lo = base
+        step = max(1, int(active * 0.05) + 1)
+        hi = lo + step
+        limit = base + int(3 * active / max(q_h, 0.02)) + 5
+        while hi < limit and ok(hi):
+            lo = hi
+            step *= 2
+            hi = lo + step
+        hi = min(hi, limit)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if ok(mid):
+                lo = mid
+            else:
+                hi = mid
+        n = lo
+        reason = Reason.PREDICTIVE.value if conf >= 0.999 else Reason.WARMING_UP.value
+        return n, reason, {
+            "theta": round(theta, 4),
+            "confidence": round(conf, 3),
+            "expected_lost": round(lost(n), 4),
+            "hit_rate": round(est.hit_rate, 4),
+        }
+
+
+_REGISTRY: dict[str, Callable[..., BasePolicy]] = {
+    "progressive": ProgressivePolicy,
+    "ratio": RatioPolicy,
+    "adaptive": AdaptivePolicy,
+    "pi": PIPolicy,
+    "predictive": PredictivePolicy,
+}
+
+POLICY_NAMES: tuple[str, ...] = tuple(_REGISTRY)
+
+
+def make_policy(name: str, **settings: Any) -> Policy:
+    """A fresh policy by registry name, with its settings as keyword arguments."""
+    try:
+        factory = _REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown policy {name!r}; known: {', '.join(POLICY_NAMES)}") from None
+    policy: Policy = factory(**settings)
+    return policy
