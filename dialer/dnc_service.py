@@ -142,7 +142,7 @@ async def remove(db: Database, number: str, *, campaign: str | None = None, regi
 async def check(
     db: Database, number: str, *, campaign: str | None = None, region: str = "US"
 ) -> tuple[str, list[DncMatch]]:
-    """Every live entry that blocks `number` (globally, or for `campaign` when given)."""
+    """Live entries for `number`: those that block it for `campaign`, or every list when None."""
     e164 = normalise(number, region)
     async with db.transaction() as tx:
         campaign_id = await _campaign_id(tx, campaign)

@@ -172,7 +172,6 @@ def _read_rows(
     width = len(header)
 
     def rows() -> Iterator[_Row]:
-        line = reader.line_num
         try:
             for raw in reader:
                 line = reader.line_num
@@ -207,10 +206,6 @@ def _read_rows(
                     priority=priority,
                     fields={name: raw[i] for i, name in field_cols},
                 )
-        except UnicodeDecodeError as exc:
-            raise ImportProblem(
-                f"line {line + 1}: not valid {handle.encoding} text ({exc.reason}); pass --encoding"
-            ) from None
         except csv.Error as exc:
             raise ImportProblem(f"line {reader.line_num}: malformed CSV ({exc})") from None
 
@@ -257,6 +252,12 @@ def _collect(
         per_row.append(flat[position : position + len(row.alt_raw)])
         position += len(row.alt_raw)
     return chunk, numbers, per_row
+
+
+def _not_text(path: Path, encoding: str, exc: UnicodeDecodeError) -> ImportProblem:
+    return ImportProblem(
+        f"{path}: not valid {encoding} text ({exc.reason}); nothing was imported; pass --encoding"
+    )
 
 
 _STAGING = """
@@ -334,7 +335,10 @@ async def import_contacts(
         seen: dict[str, int] = {}
         buffer: list[tuple[Any, ...]] = []
         with open_text(path, encoding, progress) as handle, ProcessPoolExecutor(workers) as pool:
-            _, rows, rejects = _read_rows(handle, options, rejects_path, report)
+            try:
+                _, rows, rejects = _read_rows(handle, options, rejects_path, report)
+            except UnicodeDecodeError as exc:
+                raise _not_text(path, encoding, exc) from None
             try:
                 for chunk, numbers, alts in _normalised_chunks(rows, options.default_region, pool):
                     for item, (number, reason), alt_results in zip(chunk, numbers, alts, strict=True):
@@ -391,6 +395,8 @@ async def import_contacts(
                     report.rejected,
                 )
                 report.batch_id = batch_id
+            except UnicodeDecodeError as exc:
+                raise _not_text(path, encoding, exc) from None
             finally:
                 rejects.close()
         report.rejects_path = rejects_path if rejects.count else None

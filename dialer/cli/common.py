@@ -37,6 +37,8 @@ _state: dict[str, Any] = {"settings_file": None}
 
 
 def set_settings_file(path: Path | None) -> None:
+    """Called once per invocation by the root command; forgets settings loaded before."""
+    _state.clear()
     _state["settings_file"] = path
 
 

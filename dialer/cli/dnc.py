@@ -68,7 +68,7 @@ def remove(number: str, campaign: str = _CAMPAIGN, default_region: str = _REGION
 
 @dnc_app.command("check")
 def check(number: str, campaign: str = _CAMPAIGN, default_region: str = _REGION) -> None:
-    """Say whether a number may be called; exit code 3 when it is blocked."""
+    """Show the lists a number is on (for --campaign: those that block it); exit code 3 when listed."""
 
     async def main(db: Database) -> tuple[str, list[dnc_service.DncMatch]]:
         return await dnc_service.check(db, number, campaign=campaign, region=default_region.upper())

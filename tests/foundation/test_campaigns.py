@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from dialer.campaign_service import CAMPAIGN_CHANNEL
+from dialer.campaigns import (
+    DefinitionError,
+    IllegalTransition,
+    load_definition,
+    next_state,
+    parse_definition,
+)
+from dialer.db.models import CampaignState as S
+from tests.foundation.helpers import dialer
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "campaign.toml"
+MINIMAL = {"name": "c1", "caller_id": "+12025550100"}
+
+
+def test_example_file_is_valid() -> None:
+    definition = load_definition(EXAMPLE)
+    assert definition.name == "spring-renewals"
+    assert definition.retry.rules["busy"].delays_min == [10, 30]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"name": "Has Spaces"}, "name: use lowercase"),
+        ({"dial_mode": "turbo"}, "dial_mode: Input should be"),
+        ({"ring_timeout_s": 2}, "ring_timeout_s"),
+        ({"dial_template": "PJSIP/carrier"}, "dial_template: must contain {number}"),
+        ({"dial_template": "PJSIP/{number}@{trunk}"}, "only {number} may be substituted"),
+        ({"windows": {"monday": ["9-17"]}}, "windows.monday: span '9-17' is not HH:MM-HH:MM"),
+        ({"windows": {"monday": ["17:00-09:00"]}}, "ends before it starts"),
+        ({"windows": {"fallback_timezone": "Mars/Base"}}, "unknown time zone"),
+        ({"pacing": {"abandon_target": 0.05}}, "pacing.abandon_target"),
+        ({"colour": "blue"}, "colour: is not a known key"),
+        (
+            {"dispositions": [{"code": "ok", "label": "OK"}, {"code": "ok", "label": "again"}]},
+            "disposition codes repeated: ok",
+        ),
+    ],
+)
+def test_invalid_definitions_name_the_key(change: dict, message: str) -> None:  # type: ignore[type-arg]
+    with pytest.raises(DefinitionError, match=message.replace("{", r"\{").replace("}", r"\}")):
+        parse_definition({**MINIMAL, **change})
+
+
+def test_missing_required_key() -> None:
+    with pytest.raises(DefinitionError, match="caller_id: is required"):
+        parse_definition({"name": "c1"})
+
+
+def test_bad_toml(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("name = \n")
+    with pytest.raises(DefinitionError, match="not a valid TOML file"):
+        load_definition(path)
+
+
+def test_life_cycle_transitions() -> None:
+    assert next_state("approve", S.DRAFT) is S.APPROVED
+    assert next_state("pilot", S.APPROVED) is S.PILOT
+    assert next_state("start", S.PILOT) is S.RUNNING
+    assert next_state("pause", S.RUNNING) is S.PAUSED
+    assert next_state("resume", S.PAUSED, paused_from=S.PILOT) is S.PILOT
+    assert next_state("resume", S.PAUSED, paused_from=S.RUNNING) is S.RUNNING
+    assert next_state("stop", S.PAUSED) is S.STOPPED
+    with pytest.raises(IllegalTransition, match="cannot start a campaign that is draft"):
+        next_state("start", S.DRAFT)
+    with pytest.raises(IllegalTransition, match="cannot resume a campaign that is stopped"):
+        next_state("resume", S.STOPPED)
+    for command in ("approve", "pilot", "start", "pause", "resume", "stop", "complete"):
+        with pytest.raises(IllegalTransition):
+            next_state(command, S.COMPLETED)
+
+
+def test_cli_life_cycle_with_audit(database_url: str) -> None:
+    assert dialer(database_url, "campaign", "apply", str(EXAMPLE)).exit_code == 0
+    again = dialer(database_url, "campaign", "apply", str(EXAMPLE))
+    assert "unchanged" in again.stdout
+    bad = dialer(database_url, "campaign", "start", "spring-renewals")
+    assert bad.exit_code == 1
+    assert "cannot start a campaign that is draft" in bad.stderr
+    for command in ("approve", "pilot", "pause", "resume", "start", "pause", "resume", "stop"):
+        result = dialer(database_url, "campaign", command, "spring-renewals", "--note", f"n-{command}")
+        assert result.exit_code == 0, result.output
+    shown = dialer(database_url, "campaign", "show", "spring-renewals")
+    assert "stopped" in shown.stdout
+    # every change is in the audit trail with who and the note
+    assert shown.stdout.count("tester") == 9
+    assert "paused   │ pilot" in shown.stdout
+    finished = dialer(database_url, "campaign", "apply", str(EXAMPLE))
+    assert finished.exit_code == 1
+    assert "cannot be changed" in finished.stderr
+    missing = dialer(database_url, "campaign", "pause", "nope")
+    assert missing.exit_code == 1
+    assert "no campaign named 'nope'" in missing.stderr
+
+
+def test_cli_list_and_json(database_url: str) -> None:
+    empty = dialer(database_url, "campaign", "list")
+    assert "no campaigns yet" in empty.stdout
+    dialer(database_url, "campaign", "apply", str(EXAMPLE))
+    listed = dialer(database_url, "campaign", "list")
+    assert "spring-renewals" in listed.stdout
+    shown = dialer(database_url, "campaign", "show", "spring-renewals", "--json")
+    assert json.loads(shown.stdout)["queue"] == "spring-renewals"
+
+
+async def test_state_change_is_notified(database_url: str) -> None:
+    """A running engine LISTENs; a CLI change reaches it in the same commit."""
+    await asyncio.to_thread(dialer, database_url, "campaign", "apply", str(EXAMPLE))
+    conn = await asyncpg.connect(database_url)
+    received: asyncio.Queue[str] = asyncio.Queue()
+    await conn.add_listener(CAMPAIGN_CHANNEL, lambda *args: received.put_nowait(args[3]))
+    try:
+        await asyncio.to_thread(dialer, database_url, "campaign", "approve", "spring-renewals")
+        payload = json.loads(await asyncio.wait_for(received.get(), 5))
+        assert payload["state"] == "approved"
+        assert isinstance(payload["campaign_id"], int)
+    finally:
+        await conn.close()
+
+
+def test_schema_out_of_date_names_the_fix(empty_database_url: str) -> None:
+    result = dialer(empty_database_url, "campaign", "list")
+    assert result.exit_code == 1
+    assert "run `dialer db upgrade`" in result.stderr
+    upgraded = dialer(empty_database_url, "db", "upgrade")
+    assert upgraded.exit_code == 0
+    assert "schema upgraded from empty to" in upgraded.stdout
+    assert dialer(empty_database_url, "campaign", "list").exit_code == 0
+    assert "up to date" in dialer(empty_database_url, "db", "status").stdout
