@@ -183,7 +183,7 @@ async def details(db: Database, name: str) -> dict[str, Any]:
     """Everything `campaign show` prints: settings, contact counts by state, audit trail."""
     campaign = await get(db, name)
     async with db.transaction() as tx:
-        by_state = dict(
+        by_state: dict[str, int] = dict(
             (
                 await tx.execute(
                     text("SELECT state, count(*) FROM contacts WHERE campaign_id = :id GROUP BY state"),

@@ -136,7 +136,7 @@ async def remove(db: Database, number: str, *, campaign: str | None = None, regi
                 text("DELETE FROM dnc_numbers WHERE number = :n AND campaign_id = :c"),
                 {"n": e164, "c": campaign_id},
             )
-    return e164, int(result.rowcount)  # type: ignore[attr-defined]
+    return e164, int(result.rowcount)
 
 
 async def check(

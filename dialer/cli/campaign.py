@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -12,6 +13,7 @@ from dialer import campaign_service
 from dialer.campaigns import load_definition
 from dialer.cli.common import console, fail, run, who, with_database
 from dialer.db.database import Database
+from dialer.db.models import CampaignState
 from dialer.errors import UserError
 
 campaign_app = typer.Typer(help="Campaigns: define, approve, start, pause, resume, stop.", no_args_is_help=True)
@@ -77,7 +79,7 @@ def show(
 ) -> None:
     """Show a campaign's settings, contacts by state and audit trail."""
 
-    async def main(db: Database) -> dict:  # type: ignore[type-arg]
+    async def main(db: Database) -> dict[str, Any]:
         return await campaign_service.details(db, name)
 
     info = run(lambda: with_database(main))
@@ -115,7 +117,7 @@ def _transition(command: str, help_text: str) -> None:
         name: str = typer.Argument(..., help="campaign name"),
         note: str = typer.Option(None, "--note", help="why, for the audit trail"),
     ) -> None:
-        async def main(db: Database) -> tuple:  # type: ignore[type-arg]
+        async def main(db: Database) -> tuple[CampaignState, CampaignState]:
             return await campaign_service.change_state(db, name, command, who(), note)
 
         before, after = run(lambda: with_database(main))

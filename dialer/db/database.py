@@ -52,7 +52,7 @@ class Database:
         """An asyncpg connection inside a transaction (COPY, bulk work)."""
         async with self.engine.connect() as connection:
             raw = await connection.get_raw_connection()
-            driver: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
+            driver: asyncpg.Connection = raw.driver_connection
             async with driver.transaction():
                 yield driver
 
