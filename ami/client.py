@@ -600,7 +600,8 @@ class AMIClient:
                 msg = await reader.next()
                 self.skipped_messages = reader.skipped
                 first = msg._first
-                if "Response" in first:
+                name = first.get("Event")
+                if name is None:
                     aid = first.get("ActionID")
                     if aid is None:
                         continue
@@ -612,9 +613,6 @@ class AMIClient:
                     pl = lists.get(aid)
                     if pl is not None:
                         self._list_response(aid, pl, msg)
-                    continue
-                name = first.get("Event")
-                if name is None:
                     continue
                 aid = first.get("ActionID")
                 if aid is not None and lists:

@@ -1,0 +1,1 @@
+"""The PBX simulator's parts; import the public API from `ami.simulator`."""
