@@ -121,7 +121,7 @@ DEFAULT_DISPOSITIONS: tuple[Disposition, ...] = (
         "data_correction", "Data correction", OutcomeFlags(retry=True, contact_made=True)
     ),
     Disposition(
-        "opt_out", "Opt-out requested", OutcomeFlags(final=True, dnc=DncAction.GLOBAL, contact_made=True)
+        "dnc_request", "Asked not to be called", OutcomeFlags(final=True, dnc=DncAction.GLOBAL, contact_made=True)
     ),
 )
 
@@ -147,7 +147,8 @@ class DispositionSet:
 
     @classmethod
     def default(cls) -> DispositionSet:
-        return cls(DEFAULT_DISPOSITIONS)
+        """The built-in set (a shared instance; DispositionSet is immutable)."""
+        return _DEFAULT_SET
 
     def with_overrides(self, dispositions: Iterable[Disposition]) -> DispositionSet:
         merged = dict(self._by_code)
@@ -181,3 +182,6 @@ class DispositionSet:
         d = self[code]
         new = Disposition(d.code, d.label, replace(d.flags, **changes))  # type: ignore[arg-type]
         return self.with_overrides([new])
+
+
+_DEFAULT_SET = DispositionSet(DEFAULT_DISPOSITIONS)
