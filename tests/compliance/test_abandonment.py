@@ -14,7 +14,7 @@ from compliance.outcomes import Outcome
 from compliance.profiles import apply_overrides, get_profile
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-O = Outcome
+OC = Outcome
 
 
 def feed(led: AbandonmentLedger, at: datetime, outcome: Outcome, n: int, wait: float | None = None) -> None:
@@ -26,27 +26,27 @@ def test_us_profile_30_day_window_hand_computed() -> None:
     rule = get_profile("us").abandonment
     assert (rule.window, rule.cap, rule.count_amd_false_positives) == (timedelta(days=30), 0.03, False)
     led = AbandonmentLedger(rule)
-    feed(led, T0, O.ANSWERED, 50)
-    feed(led, T0, O.ABANDONED, 1)
-    feed(led, T0, O.NO_ANSWER, 10)  # not live: ignored
-    feed(led, T0, O.MACHINE, 5)  # US: machines count nowhere
+    feed(led, T0, OC.ANSWERED, 50)
+    feed(led, T0, OC.ABANDONED, 1)
+    feed(led, T0, OC.NO_ANSWER, 10)  # not live: ignored
+    feed(led, T0, OC.MACHINE, 5)  # US: machines count nowhere
     s = led.snapshot(T0)
     assert (s.live, s.abandons, s.machines) == (51, 1, 5)
     assert s.rate == pytest.approx(1 / 51)
     assert s.headroom == 0  # floor(0.03*51 - 1) = floor(0.53) = 0
 
     t10 = T0 + timedelta(days=10)
-    feed(led, t10, O.ANSWERED, 49, wait=0.8)
-    led.record(t10, O.QUEUE_HANGUP, 5.0)  # hung up after 5 s in queue: abandoned
-    led.record(t10, O.QUEUE_HANGUP, 1.0)  # hung up within 2 s: live, not abandoned
-    led.record(t10, O.ANSWERED, 3.0)  # agent connected after 3 s: abandoned (late)
+    feed(led, t10, OC.ANSWERED, 49, wait=0.8)
+    led.record(t10, OC.QUEUE_HANGUP, 5.0)  # hung up after 5 s in queue: abandoned
+    led.record(t10, OC.QUEUE_HANGUP, 1.0)  # hung up within 2 s: live, not abandoned
+    led.record(t10, OC.ANSWERED, 3.0)  # agent connected after 3 s: abandoned (late)
     s = led.snapshot(t10)
     assert (s.live, s.abandons) == (103, 3)
     assert s.rate == pytest.approx(3 / 103)
     assert s.headroom == 0  # floor(3.09 - 3) = 0
 
     t20 = T0 + timedelta(days=20)
-    feed(led, t20, O.ANSWERED, 97)
+    feed(led, t20, OC.ANSWERED, 97)
     s = led.snapshot(t20)
     assert (s.live, s.abandons) == (200, 3)
     assert s.rate == pytest.approx(0.015)
@@ -71,10 +71,10 @@ def test_uk_profile_24h_with_amd_false_positives_hand_computed() -> None:
     rule = apply_overrides(get_profile("uk"), {"amd_false_positive_rate": 0.1}).abandonment
     assert (rule.window, rule.cap, rule.count_amd_false_positives) == (timedelta(hours=24), 0.03, True)
     led = AbandonmentLedger(rule)
-    feed(led, T0, O.ANSWERED, 90)
-    feed(led, T0, O.ABANDONED, 1)
-    feed(led, T0, O.MACHINE, 20)  # estimated false positives: 20 * 0.1 = 2
-    feed(led, T0, O.BUSY, 7)
+    feed(led, T0, OC.ANSWERED, 90)
+    feed(led, T0, OC.ABANDONED, 1)
+    feed(led, T0, OC.MACHINE, 20)  # estimated false positives: 20 * 0.1 = 2
+    feed(led, T0, OC.BUSY, 7)
     s = led.snapshot(T0)
     assert (s.live, s.abandons, s.machines) == (91, 1, 20)
     assert s.numerator == pytest.approx(3.0)  # 1 + 2
@@ -83,8 +83,8 @@ def test_uk_profile_24h_with_amd_false_positives_hand_computed() -> None:
     assert s.headroom == 0  # floor(2.79 - 3) < 0
 
     t12 = T0 + timedelta(hours=12)
-    feed(led, t12, O.ANSWERED, 106)
-    led.record(t12, O.OPT_OUT)  # opted out on the safe-harbour message: an abandon
+    feed(led, t12, OC.ANSWERED, 106)
+    led.record(t12, OC.OPT_OUT)  # opted out on the safe-harbour message: an abandon
     s = led.snapshot(t12)
     assert (s.live, s.abandons) == (198, 2)
     assert s.numerator == pytest.approx(4.0)
@@ -103,33 +103,33 @@ def test_uk_profile_24h_with_amd_false_positives_hand_computed() -> None:
 def test_uk_without_amd_estimate_and_cn_profile() -> None:
     rule = apply_overrides(get_profile("uk"), {"count_amd_false_positives": False}).abandonment
     led = AbandonmentLedger(rule)
-    feed(led, T0, O.ANSWERED, 100)
-    feed(led, T0, O.MACHINE, 50)
+    feed(led, T0, OC.ANSWERED, 100)
+    feed(led, T0, OC.MACHINE, 50)
     assert led.snapshot(T0).denominator == 100
     assert led.headroom(T0) == 3
     cn = AbandonmentLedger(get_profile("cn").abandonment)
-    feed(cn, T0, O.ANSWERED, 33)
-    feed(cn, T0, O.ABANDONED, 1)
+    feed(cn, T0, OC.ANSWERED, 33)
+    feed(cn, T0, OC.ABANDONED, 1)
     assert cn.rate(T0) == pytest.approx(1 / 34)
     assert cn.headroom(T0) == 0  # floor(1.02 - 1)
 
 
 def test_headroom_at_exact_cap_and_float_roundoff() -> None:
     led = AbandonmentLedger(AbandonmentRule("t", timedelta(hours=1), 0.03))
-    feed(led, T0, O.ANSWERED, 97)
-    feed(led, T0, O.ABANDONED, 3)
+    feed(led, T0, OC.ANSWERED, 97)
+    feed(led, T0, OC.ABANDONED, 3)
     # D = 100, N = 3: exactly at cap, headroom 0 (0.03 * 100 must not round down to 2.99..)
     assert led.rate(T0) == pytest.approx(0.03)
     assert led.headroom(T0) == 0
-    feed(led, T0, O.ANSWERED, 100)
+    feed(led, T0, OC.ANSWERED, 100)
     assert led.headroom(T0) == 3  # floor(6 - 3)
 
 
 def test_late_records_and_future_records() -> None:
     led = AbandonmentLedger(AbandonmentRule("t", timedelta(hours=1), 0.05))
-    led.record(T0 + timedelta(minutes=30), O.ANSWERED)
-    led.record(T0 + timedelta(minutes=10), O.ABANDONED)  # arrives late
-    led.record(T0 + timedelta(minutes=50), O.ANSWERED)
+    led.record(T0 + timedelta(minutes=30), OC.ANSWERED)
+    led.record(T0 + timedelta(minutes=10), OC.ABANDONED)  # arrives late
+    led.record(T0 + timedelta(minutes=50), OC.ANSWERED)
     s = led.snapshot(T0 + timedelta(minutes=40))  # the 50-minute record is in the future
     assert (s.live, s.abandons) == (2, 1)
     s = led.snapshot(T0 + timedelta(minutes=70))  # the 10-minute record dropped out
@@ -138,11 +138,11 @@ def test_late_records_and_future_records() -> None:
 
 def test_unknown_wait_queue_hangup_is_conservatively_abandoned() -> None:
     rule = AbandonmentRule("t", timedelta(hours=1), 0.03)
-    assert classify(rule, O.QUEUE_HANGUP, None) == (1, 1, 0)
-    assert classify(rule, O.QUEUE_HANGUP, 2.0) == (1, 0, 0)  # exactly 2 s is within
-    assert classify(rule, O.ANSWERED, None) == (1, 0, 0)
-    assert classify(rule, O.UNKNOWN, None) == (0, 0, 0)
-    assert classify(rule, O.FAILED, None) == (0, 0, 0)
+    assert classify(rule, OC.QUEUE_HANGUP, None) == (1, 1, 0)
+    assert classify(rule, OC.QUEUE_HANGUP, 2.0) == (1, 0, 0)  # exactly 2 s is within
+    assert classify(rule, OC.ANSWERED, None) == (1, 0, 0)
+    assert classify(rule, OC.UNKNOWN, None) == (0, 0, 0)
+    assert classify(rule, OC.FAILED, None) == (0, 0, 0)
 
 
 def test_rule_validation() -> None:
