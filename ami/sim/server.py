@@ -674,7 +674,9 @@ class PbxSimulator:
             ch1.set_caller(call.caller_num, call.caller_name)
             dial_string = f"{call.number}@{trunk}"
         self._emit("DialBegin", "call,all", ch1.block("Dest") + f"DialString: {dial_string}\r\n")
-        self._newstate(ch1, 5)
+        if result not in (LineResult.BUSY, LineResult.CONGESTION, LineResult.INVALID):
+            # busy / congestion (486, 503, Busy(), Congestion()) never ring first
+            self._newstate(ch1, 5)
         call.stage = DIALING
         if ring >= timeout_s:
             await self._sleep(timeout_s)
@@ -1016,13 +1018,19 @@ class PbxSimulator:
         agent = self.agents[m.agent_id]
         talk = int(self._sim_elapsed(call.connected_at))
         dest = agent.phone2.block("Dest") if agent.phone2 is not None else ""
+        bridge = call.extra.get("bridge", "")
+        # The agent ending the call with '*' takes the customer out of the bridge first.
+        agent_ends = call.variables.get("SIM_AGENT_ENDS", "") not in ("", "0", "no")
+        if agent_ends:
+            self._emit("BridgeLeave", "call,all", bridge + "BridgeNumChannels: 0\r\n"
+                       "BridgeVideoSourceMode: none\r\n" + ch1.block())
         self._emit("AgentComplete", "agent,all",
                    ch1.block() + dest + f"Queue: {m.queue}\r\nInterface: {m.interface}\r\n"
                    f"MemberName: {m.member_name}\r\nHoldTime: {call.hold_time}\r\n"
                    f"TalkTime: {talk}\r\nReason: {reason}\r\n")
-        bridge = call.extra.get("bridge", "")
-        self._emit("BridgeLeave", "call,all", bridge + "BridgeNumChannels: 0\r\n"
-                   "BridgeVideoSourceMode: none\r\n" + ch1.block())
+        if not agent_ends:
+            self._emit("BridgeLeave", "call,all", bridge + "BridgeNumChannels: 0\r\n"
+                       "BridgeVideoSourceMode: none\r\n" + ch1.block())
         call.member = None
         agent.call = None
         self.stats.outcomes["agent_complete"] += 1
