@@ -20,7 +20,7 @@ from typing import NamedTuple
 from compliance.abandonment import AbandonmentLedger
 from compliance.attempts import AttemptPolicy, AttemptRecord, NumberHistory, may_dial_now
 from compliance.dnc import DncList, DncScope
-from compliance.numbers import is_e164
+from compliance.numbers import _E164_MATCH, is_e164
 from compliance.profiles import RegulationProfile
 from compliance.reasons import Reason
 from compliance.windows import CallingWindow, WindowEvaluator, evaluator_for
@@ -90,28 +90,34 @@ class ClaimChecker:
         """One :class:`Reason` per contact, in order (``Reason.OK`` = may dial now).
 
         Order of checks: E.164 syntax, DNC (global, then campaign), window.
+        All contacts are checked at the same instant ``now``, so the window
+        verdict is memoised per (subdivision, zones) within the batch.
         """
         ts = now.timestamp()
-        dnc_check = self.dnc.check
-        cid = self.campaign_id
-        evs = self._evaluators
-        default_ev = self.evaluator(None)
+        glob, camp = self.dnc.lookup_tables(self.campaign_id)
+        memo: dict[tuple[str | None, tuple[str, ...]], Reason] = {}
         out: list[Reason] = []
         append = out.append
-        ok = Reason.OK
+        match = _E164_MATCH
+        invalid, dnc_g, dnc_c = Reason.INVALID_NUMBER, Reason.DNC_GLOBAL, Reason.DNC_CAMPAIGN
         for number, zones, sub in contacts:
-            if not is_e164(number):
-                append(Reason.INVALID_NUMBER)
+            if match(number) is None:
+                append(invalid)
                 continue
-            hit = dnc_check(number, cid, now)
-            if hit is not None:
-                append(Reason.DNC_GLOBAL if hit.scope is DncScope.GLOBAL else Reason.DNC_CAMPAIGN)
+            rec = glob.get(number)
+            if rec is not None and (rec[0] is None or now < rec[0]):
+                append(dnc_g)
                 continue
-            ev = default_ev if sub is None else (evs.get(sub) or self.evaluator(sub))
-            if ev.is_callable_ts(zones, ts):
-                append(ok)
-            else:
-                append(self.window_reason(ev, zones, ts))
+            rec = camp.get(number)
+            if rec is not None and (rec[0] is None or now < rec[0]):
+                append(dnc_c)
+                continue
+            key = (sub, zones)
+            r = memo.get(key)
+            if r is None:
+                r = self.window_reason(self.evaluator(sub), zones, ts)
+                memo[key] = r
+            append(r)
         return out
 
 

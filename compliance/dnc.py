@@ -135,6 +135,10 @@ class DncList:
         """
         if not is_e164(number):
             raise ValueError("DNC check needs an E.164 number; normalise it first")
+        return self.check_e164(number, campaign_id, now)
+
+    def check_e164(self, number: str, campaign_id: str | None, now: datetime) -> DncHit | None:
+        """:meth:`check` without the E.164 syntax check (for callers that did it)."""
         rec = self._global.get(number)
         if rec is not None and (rec[0] is None or now < rec[0]):
             return DncHit(DncScope.GLOBAL, rec[1], rec[0])
@@ -149,6 +153,15 @@ class DncList:
     def is_blocked(self, number: str, campaign_id: str | None, now: datetime) -> bool:
         """True when an active global or ``campaign_id`` entry blocks ``number`` at ``now``."""
         return self.check(number, campaign_id, now) is not None
+
+    def lookup_tables(
+        self, campaign_id: str | None
+    ) -> tuple[dict[str, tuple[datetime | None, DncSource]], dict[str, tuple[datetime | None, DncSource]]]:
+        """Read-only views for hot loops: (global, campaign) dicts of E.164 ->
+        (expires_at, source). An entry blocks while ``expires_at is None or now < expires_at``.
+        Do not mutate them."""
+        camp = self._campaign.get(campaign_id, {}) if campaign_id is not None else {}
+        return self._global, camp
 
     def purge_expired(self, now: datetime) -> int:
         """Drop entries expired at ``now``; returns how many were dropped."""

@@ -8,6 +8,7 @@ numbering range may be in (via ``phonenumbers.timezone``).
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import phonenumbers
@@ -70,15 +71,13 @@ def normalise(raw: str, default_region: str | None = None) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+_E164_RE = re.compile(r"\+[1-9][0-9]{1,14}")
+_E164_MATCH = _E164_RE.fullmatch
+
+
 def is_e164(number: str) -> bool:
-    """Cheap syntactic check: ``+`` followed by 2 to 15 digits, first digit not 0."""
-    return (
-        len(number) >= 3
-        and len(number) <= 16
-        and number[0] == "+"
-        and number[1] != "0"
-        and number[1:].isdigit()
-    )
+    """Cheap syntactic check: ``+`` followed by 2 to 15 ASCII digits, first digit not 0."""
+    return _E164_MATCH(number) is not None
 
 
 @lru_cache(maxsize=200_000)

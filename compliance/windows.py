@@ -57,6 +57,7 @@ __all__ = [
 
 MINUTES_PER_DAY = 1440
 _DAY = 86400
+_WEEK = 7 * _DAY
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SPAN_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -298,11 +299,11 @@ def _offset_segments(zone: str, lo: int, hi: int) -> tuple[tuple[int, int, int, 
     """Piecewise-constant UTC offset of ``zone`` over ``[lo, hi)`` (epoch seconds).
 
     Returns ``(start, end, offset, previous_offset)`` tuples. Transitions are
-    located by sampling every 30 minutes and bisecting to the second (no zone
-    has two transitions within 30 minutes).
+    located by sampling every 2 hours and bisecting to the second (no zone in
+    tzdata has two transitions within 2 hours that cancel each other out).
     """
     tz = ZoneInfo(zone)
-    step = 1800
+    step = 7200
     segs: list[tuple[int, int, int, int]] = []
     seg_start = lo
     cur = _offset_at(tz, lo)
@@ -361,9 +362,10 @@ def _local_day_intervals(spans: tuple[Span, ...], zone: str, d: date) -> list[tu
     if not spans:
         return []
     wall_midnight = (d.toordinal() - _EPOCH_ORDINAL) * _DAY
-    lo = wall_midnight - 20 * 3600
-    hi = wall_midnight + _DAY + 20 * 3600
-    segs = _offset_segments(zone, lo, hi)
+    # Offsets are computed per week block (padded by 2 days each side) and shared
+    # by every day of the week: [wall_midnight - 20 h, wall_midnight + 44 h] is inside.
+    block = wall_midnight // _WEEK
+    segs = _offset_segments(zone, block * _WEEK - 2 * _DAY, (block + 1) * _WEEK + 2 * _DAY)
     out: list[tuple[int, int]] = []
     for span in spans:
         ws = wall_midnight + span.start * 60
