@@ -6,7 +6,8 @@ Builds a DNC list (global + campaign entries), a batch of contacts with a realis
 zone mix (single-zone US/UK/CN/DE numbers, US two-zone area codes, Russian and
 Australian mobiles with many zones, contacts with a known US state, unknown zones),
 then times ClaimChecker.check_batch on one core: cold (first tick, empty caches)
-and warm (later ticks: best and median of 50 runs, instant moving 1 s per run).
+and warm (later ticks: best and median of 50 runs, instant moving 1 s per run);
+then times pre_originate_check once per contact (DNC, window, attempt limits, ledger).
 """
 
 from __future__ import annotations
@@ -19,12 +20,16 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from compliance import (
+    AbandonmentLedger,
+    AttemptRecord,
     ClaimCandidate,
     ClaimChecker,
     DncEntry,
     DncList,
     DncSource,
+    Outcome,
     get_profile,
+    pre_originate_check,
     zones_for_number,
 )
 from compliance.windows import evaluator_for
@@ -92,6 +97,24 @@ def main() -> None:
         t0 = time.perf_counter()
         checker.check_batch(contacts, t)
         warm.append(time.perf_counter() - t0)
+    # pre-originate: one full check per contact (DNC, window, attempt limits, ledger)
+    profile = get_profile("us")
+    ledger = AbandonmentLedger(profile.abandonment)
+    for i in range(20_000):
+        ledger.record(now - timedelta(seconds=i * 60), Outcome.ANSWERED)
+    history = [AttemptRecord(now - timedelta(days=2), Outcome.NO_ANSWER)]
+    windows = {s: checker.evaluator(s) for s in STATES}
+    gc.collect()
+    t0 = time.perf_counter()
+    allowed = 0
+    for c in contacts:
+        r = pre_originate_check(
+            number=c.number, campaign_id="c1", zones=c.zones, now=now,
+            window=windows[c.subdivision], dnc=dnc, policy=profile.attempts,
+            history=history, ledger=ledger,
+        )
+        allowed += r.allowed
+    pre = time.perf_counter() - t0
     evaluator_for.cache_clear()
 
     counts: dict[str, int] = {}
@@ -103,6 +126,10 @@ def main() -> None:
     print(
         f"warm: best {min(warm) * 1000:.1f} ms, median {statistics.median(warm) * 1000:.1f} ms "
         f"({statistics.median(warm) / args.contacts * 1e6:.2f} us/contact)"
+    )
+    print(
+        f"pre_originate_check x {args.contacts}: {pre * 1000:.1f} ms "
+        f"({pre / args.contacts * 1e6:.1f} us/call, {allowed} allowed)"
     )
 
 
