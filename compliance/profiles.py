@@ -56,6 +56,7 @@ __all__ = [
     "get_profile",
     "apply_overrides",
     "OVERRIDE_FIELDS",
+    "campaign_problems",
 ]
 
 
@@ -391,6 +392,46 @@ def apply_overrides(profile: RegulationProfile, overrides: Mapping[str, Any]) ->
     if errors:
         raise OverrideError(errors)
     return p
+
+
+def campaign_problems(
+    profile: RegulationProfile,
+    *,
+    ring_timeout_s: float,
+    caller_id: str | None,
+    safe_harbour_message: bool,
+    opt_out_key: bool,
+    connect_timeout_s: float | None = None,
+    recording_retention_days: int | None = None,
+) -> list[tuple[str, str]]:
+    """Campaign telephony settings the profile forbids, as (field, message) pairs.
+
+    For the engine/CLI to refuse starting a campaign: ring timeout below the
+    profile minimum (US/UK 15 s), missing presentable caller id (UK), no
+    safe-harbour message or opt-out key where required, a queue connect timeout
+    longer than the abandon deadline (a caller waiting 5 s is already abandoned),
+    recordings kept less than the profile requires (CN 30 days).
+    Empty list = compliant.
+    """
+    out: list[tuple[str, str]] = []
+    if profile.min_ring_s is not None and ring_timeout_s < profile.min_ring_s:
+        out.append(("ring_timeout_s", f"must be >= {profile.min_ring_s:g} s under profile {profile.name}"))
+    if profile.presentable_cli_required and not (caller_id and caller_id.strip()):
+        out.append(("caller_id", f"a presentable caller id is required under profile {profile.name}"))
+    if profile.safe_harbour_message and not safe_harbour_message:
+        out.append(("safe_harbour_message", f"required under profile {profile.name}"))
+    if profile.opt_out_key and not opt_out_key:
+        out.append(("opt_out_key", f"required under profile {profile.name}"))
+    deadline = profile.abandonment.connect_deadline_s
+    if connect_timeout_s is not None and profile.abandonment.cap < 1.0 and connect_timeout_s > deadline:
+        out.append(
+            ("connect_timeout_s", f"calls waiting over {deadline:g} s count as abandoned; "
+             f"keep the queue timeout <= {deadline:g} s")
+        )
+    need = profile.recording_retention_days
+    if need is not None and recording_retention_days is not None and recording_retention_days < need:
+        out.append(("recording_retention_days", f"must be >= {need} under profile {profile.name}"))
+    return out
 
 
 def profile_field_names() -> tuple[str, ...]:

@@ -174,3 +174,23 @@ def test_pre_originate_check_reasons() -> None:
     r = pre_originate_check(number=n, ledger=ledger, **base)
     assert r.reason is Reason.ABANDON_CAP
     assert pre_originate_check(number=n, ledger=ledger, agent_reserved=True, **base).allowed
+
+
+def test_campaign_problems() -> None:
+    from compliance.profiles import campaign_problems
+
+    uk = get_profile("uk")
+    probs = campaign_problems(
+        uk, ring_timeout_s=12, caller_id=None, safe_harbour_message=False, opt_out_key=False,
+        connect_timeout_s=5,
+    )
+    assert [f for f, _ in probs] == ["ring_timeout_s", "caller_id", "safe_harbour_message", "connect_timeout_s"]
+    assert campaign_problems(
+        get_profile("us"), ring_timeout_s=20, caller_id="+12025550100", safe_harbour_message=True,
+        opt_out_key=True, connect_timeout_s=2,
+    ) == []
+    cn = campaign_problems(
+        get_profile("cn"), ring_timeout_s=5, caller_id=None, safe_harbour_message=False,
+        opt_out_key=False, recording_retention_days=7,
+    )
+    assert cn == [("recording_retention_days", "must be >= 30 under profile cn")]
