@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from compliance.attempts import (
     AttemptPolicy,
     AttemptRecord,
@@ -168,3 +171,53 @@ def test_resolve_local_time_dst() -> None:
     assert resolve_local_time(datetime(2026, 11, 1, 1, 30), ny) == datetime(2026, 11, 1, 5, 30, tzinfo=UTC)
     t = resolve_local_time(datetime(2026, 7, 1, 9, 0), "Australia/Sydney")
     assert t.astimezone(ZoneInfo("Australia/Sydney")).hour == 9
+
+
+# ----------------------------------------------------------------------------- properties
+
+RETRY_OUTCOMES = [OC.NO_ANSWER, OC.BUSY, OC.CONGESTION, OC.FAILED, OC.MACHINE, OC.ABANDONED,
+                  OC.QUEUE_HANGUP, OC.UNKNOWN]
+PROP_WINDOW = WindowEvaluator(CallingWindow(WeeklySchedule.from_mapping(
+    {"weekdays": "09:00-12:00,13:00-20:00", "sat": "10:00-14:00"})))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    profile=st.sampled_from(["us", "uk", "cn", "none"]),
+    past=st.lists(st.tuples(st.integers(1, 200), st.sampled_from(RETRY_OUTCOMES)), max_size=6),
+    outcome=st.sampled_from(RETRY_OUTCOMES),
+    other_abandon_h=st.none() | st.integers(0, 100),
+    zone=st.sampled_from(["Europe/London", "America/Chicago", "Australia/Sydney"]),
+    use_window=st.booleans(),
+)
+def test_retry_time_is_dialable(
+    profile: str,
+    past: list[tuple[int, Outcome]],
+    outcome: Outcome,
+    other_abandon_h: int | None,
+    zone: str,
+    use_window: bool,
+) -> None:
+    """Whenever next_action schedules a retry, may_dial_now allows it at that instant,
+    the calling window is open then, and no earlier instant satisfies the limits."""
+    policy = get_profile(profile).attempts
+    hist = sorted((rec(-timedelta(hours=h), o) for h, o in past), key=lambda a: a.at)
+    nh = NumberHistory(
+        last_abandon_at=None if other_abandon_h is None else NOW - timedelta(hours=other_abandon_h)
+    )
+    window = PROP_WINDOW if use_window else None
+    d = next_action(policy, hist, outcome, NOW, number_history=nh, window=window,
+                    zones=(zone,), day_zone=zone)
+    if d.kind is not DecisionKind.RETRY:
+        return
+    assert d.at is not None and d.at > NOW
+    new_hist = [*hist, AttemptRecord(NOW, outcome)]
+    ab = NOW if outcome is OC.ABANDONED else nh.last_abandon_at
+    nh2 = NumberHistory(last_attempt_at=NOW, last_abandon_at=ab)
+    v = may_dial_now(policy, new_hist, d.at, number_history=nh2, day_zone=zone)
+    assert v.allowed, v
+    if window is not None:
+        assert window.is_callable((zone,), d.at)
+    if policy.no_repeat_after_abandon is not None and ab is not None:
+        assert d.at >= ab + policy.no_repeat_after_abandon
+    assert d.at >= NOW + policy.min_gap_same_number
