@@ -244,8 +244,8 @@ class Estimators:
         self.recent_abandon = 0.0  # EWMA of the abandon indicator per answer
         self._abandon_decay = 0.5 ** (1.0 / 300.0)
         self._recent_n = 0.0
-        self._memo: dict[tuple[object, ...], list[float]] = {}
-        self._memo_key: tuple[int, ...] = ()
+        self._memos: dict[str, dict[tuple[object, ...], list[float]]] = {}
+        self._memo_versions: dict[str, tuple[int, ...]] = {}
 
     # -- feeding ---------------------------------------------------------------
     def observe_result(self, kind: str, elapsed_s: float) -> None:
@@ -300,29 +300,34 @@ class Estimators:
         return self.talk.mean + self.wrap.mean
 
     # -- forecasts ---------------------------------------------------------------
-    def _versions(self) -> tuple[int, ...]:
-        return (
-            self.talk.version, self.wrap.version,
-            *(self.times[k].version for k in KINDS),
-            int(self.shares.total_observations // 25),
-        )
-
-    def _memo_get(self, key: tuple[object, ...]) -> list[float] | None:
-        v = self._versions()
-        if v != self._memo_key:
-            self._memo.clear()
-            self._memo_key = v
-        return self._memo.get(key)
+    def _memo_for(self, kind: str) -> dict[tuple[object, ...], list[float]]:
+        """The memo for one kind of profile, cleared when what it depends on changes."""
+        if kind == "talk":
+            v: tuple[int, ...] = (self.talk.version, self.wrap.version)
+        elif kind == "wrap":
+            v = (self.wrap.version,)
+        else:
+            v = (
+                *(self.times[k].version for k in KINDS),
+                int(self.shares.total_observations // 25),
+            )
+        memo = self._memos.get(kind)
+        if memo is None or self._memo_versions.get(kind) != v:
+            memo = {}
+            self._memos[kind] = memo
+            self._memo_versions[kind] = v
+        return memo
 
     def profile_new_call(self, grid: Sequence[float]) -> list[float]:
         """For a call placed now: P(it needs an agent by now + s), s over grid."""
+        memo = self._memo_for("calls")
         key: tuple[object, ...] = ("new", tuple(grid))
-        got = self._memo_get(key)
+        got = memo.get(key)
         if got is None:
             p = self.hit_rate
             f = self.times["human"]
             got = [p * f.cdf(s) for s in grid]
-            self._memo[key] = got
+            memo[key] = got
         return got
 
     def survival(self, elapsed: float) -> float:
@@ -335,8 +340,9 @@ class Estimators:
     def profile_ringing(self, elapsed: float, grid: Sequence[float]) -> list[float]:
         """For a call ringing for `elapsed` s: P(it needs an agent by now + s)."""
         e = int(elapsed)
-        key: tuple[object, ...] = ("ring", e, tuple(grid))
-        got = self._memo_get(key)
+        memo = self._memo_for("calls")
+        key: tuple[object, ...] = (e, tuple(grid))
+        got = memo.get(key)
         if got is None:
             surv = self.survival(e)
             f = self.times["human"]
@@ -346,44 +352,96 @@ class Estimators:
                 p = self.hit_rate / surv
                 base = f.cdf(e)
                 got = [min(1.0, max(0.0, p * (f.cdf(e + s) - base))) for s in grid]
-            self._memo[key] = got
+            memo[key] = got
         return got
 
     def profile_wrap(self, elapsed: float, grid: Sequence[float]) -> list[float]:
         """For an agent in wrap-up for `elapsed` s: P(ready again by now + s)."""
         e = int(elapsed)
-        key: tuple[object, ...] = ("wrap", e, tuple(grid))
-        got = self._memo_get(key)
+        memo = self._memo_for("wrap")
+        key: tuple[object, ...] = (e, tuple(grid))
+        got = memo.get(key)
         if got is None:
             got = [self.wrap.residual_cdf(e, s) for s in grid]
-            self._memo[key] = got
+            memo[key] = got
         return got
 
     def profile_talk(self, elapsed: float, grid: Sequence[float]) -> list[float]:
         """For an agent talking for `elapsed` s: P(talk and wrap-up both over by now + s)."""
         e = int(elapsed)
-        key: tuple[object, ...] = ("talk", e, tuple(grid))
-        got = self._memo_get(key)
+        memo = self._memo_for("talk")
+        key: tuple[object, ...] = (e, tuple(grid))
+        got = memo.get(key)
         if got is None:
-            atoms = self._wrap_atoms()
-            k = len(atoms)
+            atoms = self._wrap_atoms(memo)
             got = []
             for s in grid:
                 acc = 0.0
-                for w in atoms:
+                for w, weight in atoms:
                     if s > w:
-                        acc += self.talk.residual_cdf(e, s - w)
-                got.append(acc / k)
-            self._memo[key] = got
+                        acc += weight * self.talk.residual_cdf(e, s - w)
+                got.append(acc)
+            memo[key] = got
         return got
 
-    def _wrap_atoms(self) -> list[float]:
-        key: tuple[object, ...] = ("wrap_atoms",)
-        got = self._memo_get(key)
+    def _wrap_atoms(self, memo: dict[tuple[object, ...], list[float]]) -> list[tuple[float, float]]:
+        got = memo.get(("atoms",))
         if got is None:
-            got = self.wrap.quantiles(5)
-            self._memo[key] = got
-        return got
+            qs = self.wrap.quantiles(5)
+            got = [float(q) for q in qs]
+            memo[("atoms",)] = got
+        counts: dict[float, int] = {}
+        for q in got:
+            counts[q] = counts.get(q, 0) + 1
+        return [(q, c / len(got)) for q, c in counts.items()]
+
+    def agent_sums(
+        self, wrap_elapsed: Sequence[float], talk_elapsed: Sequence[float],
+        grid: Sequence[float],
+    ) -> tuple[list[float], list[float]]:
+        """Sum over busy agents of P(free by now + s) and of its Bernoulli variance."""
+        g = len(grid)
+        mean = [0.0] * g
+        var = [0.0] * g
+        tg = tuple(grid)
+        rng_g = range(g)
+        if wrap_elapsed:
+            memo = self._memo_for("wrap")
+            for e in wrap_elapsed:
+                prof = memo.get((int(e), tg))
+                if prof is None:
+                    prof = self.profile_wrap(e, tg)
+                for j in rng_g:
+                    p = prof[j]
+                    if p > 0.0:
+                        mean[j] += p
+                        var[j] += p * (1.0 - p)
+        if talk_elapsed:
+            memo = self._memo_for("talk")
+            for e in talk_elapsed:
+                prof = memo.get((int(e), tg))
+                if prof is None:
+                    prof = self.profile_talk(e, tg)
+                for j in rng_g:
+                    p = prof[j]
+                    if p > 0.0:
+                        mean[j] += p
+                        var[j] += p * (1.0 - p)
+        return mean, var
+
+    def ringing_sums(self, ringing_elapsed: Sequence[float], grid: Sequence[float]) -> list[float]:
+        """Sum over ringing calls of P(it needs an agent by now + s)."""
+        g = len(grid)
+        mean = [0.0] * g
+        tg = tuple(grid)
+        memo = self._memo_for("calls")
+        for e in ringing_elapsed:
+            prof = memo.get((int(e), tg))
+            if prof is None:
+                prof = self.profile_ringing(e, tg)
+            for j in range(g):
+                mean[j] += prof[j]
+        return mean
 
     def agents_free_forecast(
         self, agents_ready: int, wrap_elapsed: Sequence[float],

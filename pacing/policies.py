@@ -208,7 +208,7 @@ class PIPolicy(BasePolicy):
         return n, Reason.PI.value, {"adjust": round(adjust, 3), "hit_rate": round(p, 4)}
 
 
-_GRID = (1.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0, 18.0, 21.0, 25.0)
+_GRID = (2.0, 5.0, 8.0, 11.0, 14.0, 17.0, 20.0, 24.0)
 _SQRT2 = math.sqrt(2.0)
 _INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
@@ -222,6 +222,32 @@ def _expected_excess(mean: float, var: float) -> float:
     z = (0.5 - mean) / sd
     tail = 0.5 * math.erfc(z / _SQRT2)
     return sd * (_INV_SQRT2PI * math.exp(-0.5 * z * z) - z * tail)
+
+
+def _poisson_excess(lam: float, f: float) -> float:
+    """E[(C - f)^+] for C ~ Poisson(lam) and a real f >= 0 (linear between floor and
+    ceiling of f, which is conservative since the function is convex in f)."""
+    if lam <= 0.0:
+        return 0.0
+    if f <= 0.0:
+        return lam - f
+    k = int(f)
+    frac = f - k
+    p = math.exp(-lam)
+    cdf = 0.0
+    cdf_sum = 0.0
+    for i in range(k):
+        cdf += p
+        cdf_sum += cdf
+        p *= lam / (i + 1)
+        if cdf > 1.0 - 1e-12:
+            cdf_sum += (k - 1 - i) * 1.0
+            break
+    ek = lam - k + cdf_sum
+    if frac == 0.0:
+        return max(0.0, ek)
+    cdf += p
+    return max(0.0, ek * (1.0 - frac) + (ek - (1.0 - min(1.0, cdf))) * frac)
 
 
 class PredictivePolicy(BasePolicy):
@@ -249,27 +275,31 @@ class PredictivePolicy(BasePolicy):
     def __init__(
         self,
         target: float = 0.024,
-        theta: float = 0.12,
+        theta: float = 0.03,
         feedback_gain: float = 1.0,
-        feedback_time: float = 900.0,
+        feedback_time: float = 300.0,
+        min_reserve: float = 2.0,
         connect_timeout: float = 2.0,
         min_agents: int = 8,
         min_observations: int = 150,
         budget_margin: float = 1.0,
         max_theta: float = 0.6,
-        min_theta: float = 0.005,
+        min_theta: float = 0.0005,
+        agent_sd_weight: float = 0.5,
     ) -> None:
         super().__init__()
         self.target = target
         self.theta = theta
         self.feedback_gain = feedback_gain
         self.feedback_time = feedback_time
+        self.min_reserve = min_reserve
         self.connect_timeout = connect_timeout
         self.min_agents = min_agents
         self.min_observations = min_observations
         self.budget_margin = budget_margin
         self.max_theta = max_theta
         self.min_theta = min_theta
+        self.agent_sd_weight = agent_sd_weight
         self.grid = _GRID
         self.agent_grid = tuple(s + connect_timeout for s in _GRID)
         self._own = Estimators()
@@ -284,12 +314,16 @@ class PredictivePolicy(BasePolicy):
         return obs * (0.35 + 0.65 * team)
 
     def _feedback(self, snap: CampaignSnapshot, est: Estimators, dt: float) -> None:
-        rate, answers, _ = _abandon_view(snap, est)
-        if answers < 50 or dt <= 0:
+        """Trim theta so that the abandon budget keeps a reserve: the ledger's remaining
+        allowance is steered towards `reserve` of the budget earned so far (never below
+        `min_reserve` abandons). Above it theta grows, below it theta shrinks."""
+        if dt <= 0:
             return
-        recent = est.recent_abandon_rate if est.answers >= 50 else rate
-        measured = max(rate, 0.5 * (rate + recent))
-        err = (self.target - measured) / self.target
+        rate, answers, abandons = _abandon_view(snap, est)
+        cap = snap.headroom.cap if snap.headroom is not None else 0.03
+        allowed = cap * answers - abandons
+        reserve = max(self.min_reserve, (1.0 - self.target / cap) * cap * answers)
+        err = (allowed - reserve) / max(self.min_reserve, reserve)
         err = max(-2.0, min(1.0, err))
         self.theta *= math.exp(self.feedback_gain * err * dt / self.feedback_time)
         self.theta = min(self.max_theta, max(self.min_theta, self.theta))
@@ -325,45 +359,30 @@ class PredictivePolicy(BasePolicy):
         grid = self.grid
         g = len(grid)
         ready = float(snap.agents_ready)
-        fm = [ready] * g
-        fv = [0.0] * g
-        ag = self.agent_grid
-        for e in snap.wrap_elapsed:
-            prof = est.profile_wrap(e, ag)
-            for j in range(g):
-                p = prof[j]
-                fm[j] += p
-                fv[j] += p * (1.0 - p)
-        for e in snap.talk_elapsed:
-            prof = est.profile_talk(e, ag)
-            for j in range(g):
-                p = prof[j]
-                if p > 0.0:
-                    fm[j] += p
-                    fv[j] += p * (1.0 - p)
+        fm, fv = est.agent_sums(snap.wrap_elapsed, snap.talk_elapsed, self.agent_grid)
+        fm = [ready + x for x in fm]
         waiting = float(len(snap.waiting_elapsed))
-        cm = [waiting] * g
-        cv = [0.0] * g
-        for e in snap.ringing_elapsed:
-            prof = est.profile_ringing(e, grid)
-            for j in range(g):
-                q = prof[j]
-                cm[j] += q
-                cv[j] += q * (1.0 - q)
+        cm = [waiting + x for x in est.ringing_sums(snap.ringing_elapsed, grid)]
         qn = est.profile_new_call(grid)
-        base_m = [cm[j] - fm[j] for j in range(g)]
-        base_v = [cv[j] + fv[j] for j in range(g)]
-        qv = [q * (1.0 - q) for q in qn]
         q_h = qn[-1]
         if q_h <= 1e-6:
             return base, Reason.WARMING_UP.value, {"hit_rate": est.hit_rate}
 
+        sd_f = [self.agent_sd_weight * math.sqrt(v) for v in fv]
+
+        cache: dict[int, float] = {}
+        f_eff = [max(0.0, fm[j] - sd_f[j]) for j in range(g)]
+
         def lost(n: int) -> float:
+            got = cache.get(n)
+            if got is not None:
+                return got
             best = 0.0
             for j in range(g):
-                v = _expected_excess(base_m[j] + n * qn[j], base_v[j] + n * qv[j])
+                v = _poisson_excess(cm[j] + n * qn[j], f_eff[j])
                 if v > best:
                     best = v
+            cache[n] = best
             return best
 
         def ok(n: int) -> bool:
