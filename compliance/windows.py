@@ -387,13 +387,14 @@ class WindowEvaluator:
     concurrent mutation of the cache; use one per thread or guard it.
     """
 
-    __slots__ = ("window", "_day_cache", "_zone_cache", "max_entries")
+    __slots__ = ("window", "_day_cache", "_zone_cache", "_next_day", "max_entries")
 
     def __init__(self, window: CallingWindow, max_entries: int = 100_000) -> None:
         self.window = window
         self.max_entries = max_entries
         self._day_cache: dict[tuple[tuple[str, ...], int], tuple[tuple[int, int], ...]] = {}
         self._zone_cache: dict[tuple[str, int], tuple[tuple[int, int], ...]] = {}
+        self._next_day: dict[tuple[tuple[str, ...], int, int], int | None] = {}
 
     def _zone_utc_day(self, zone: str, day: int) -> tuple[tuple[int, int], ...]:
         key = (zone, day)
@@ -456,11 +457,27 @@ class WindowEvaluator:
 
     def next_open_ts(self, zones: tuple[str, ...], ts: float, horizon_days: int = 400) -> float | None:
         day = int(ts // _DAY)
-        for d in range(day, day + horizon_days + 1):
-            for s, e in self.open_intervals(zones, d):
-                if e > ts:
-                    return float(max(s, ts))
-        return None
+        for s, e in self.open_intervals(zones, day):
+            if e > ts:
+                return float(max(s, ts))
+        d = self._first_open_day(zones, day + 1, day + horizon_days)
+        return None if d is None else float(self.open_intervals(zones, d)[0][0])
+
+    def _first_open_day(self, zones: tuple[str, ...], first: int, last: int) -> int | None:
+        """First UTC day in ``[first, last]`` with an opening (memoised, so a number
+        whose zones never overlap costs one scan, not one per call)."""
+        key = (zones, first, last)
+        if key in self._next_day:
+            return self._next_day[key]
+        found: int | None = None
+        for d in range(first, last + 1):
+            if self.open_intervals(zones, d):
+                found = d
+                break
+        if len(self._next_day) >= self.max_entries:
+            self._next_day.clear()
+        self._next_day[key] = found
+        return found
 
     def next_open(
         self, zones: tuple[str, ...], after: datetime, horizon_days: int = 400
@@ -471,7 +488,10 @@ class WindowEvaluator:
         return None if r is None else datetime.fromtimestamp(r, UTC)
 
     def closes_at(self, zones: tuple[str, ...], instant: datetime) -> datetime | None:
-        """When the open period containing ``instant`` ends (None if closed now)."""
+        """When the open period containing ``instant`` ends (None if closed now).
+
+        Looks at most three UTC days ahead: a period open longer than that is
+        reported as ending at the end of the third day."""
         ts = _ts(instant)
         day = int(ts // _DAY)
         end: int | None = None

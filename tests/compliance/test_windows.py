@@ -366,3 +366,14 @@ def test_span_parsing_and_validation() -> None:
         HolidayCalendar("XX")
     with pytest.raises(ValueError):
         is_callable(CallingWindow(WeeklySchedule.every_day("09:00-10:00")), ("UTC",), datetime(2026, 1, 1))
+
+
+def test_closes_at_and_impossible_zone_sets() -> None:
+    w = CallingWindow(WeeklySchedule.every_day("08:00-21:00"))
+    ev = WindowEvaluator(w)
+    ny = ("America/New_York",)
+    assert ev.closes_at(ny, utc(2026, 1, 5, 15)) == utc(2026, 1, 6, 2)  # 21:00 EST
+    assert ev.closes_at(ny, utc(2026, 1, 5, 12)) is None  # 07:00 EST: closed
+    never = ("Asia/Anadyr", "Europe/Kaliningrad", "America/New_York")
+    assert ev.next_open(never, utc(2026, 1, 1)) is None
+    assert ev.next_open(never, utc(2026, 1, 1)) is None  # memoised second call
