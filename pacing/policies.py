@@ -275,16 +275,16 @@ class PredictivePolicy(BasePolicy):
     def __init__(
         self,
         target: float = 0.024,
-        theta: float = 0.03,
+        theta: float = 0.025,
         feedback_gain: float = 1.0,
-        feedback_time: float = 300.0,
+        feedback_time: float = 1800.0,
         min_reserve: float = 2.0,
         connect_timeout: float = 2.0,
         min_agents: int = 8,
         min_observations: int = 150,
         budget_margin: float = 1.0,
-        max_theta: float = 0.6,
-        min_theta: float = 0.0005,
+        max_theta: float = 0.075,
+        min_theta: float = 0.006,
         agent_sd_weight: float = 0.5,
     ) -> None:
         super().__init__()
