@@ -30,6 +30,7 @@ from compliance.numbers import (
     is_e164,
     normalise,
     region_for_number,
+    us_state_for_number,
     zones_for_contact,
     zones_for_number,
 )
@@ -48,6 +49,7 @@ from compliance.profiles import (
     OverrideError,
     RegulationProfile,
     apply_overrides,
+    campaign_problems,
     get_profile,
 )
 from compliance.reasons import Reason
@@ -69,12 +71,13 @@ __all__ = [
     "RetryDecision", "RetryRule", "Verdict", "may_dial_now", "next_action", "resolve_local_time",
     "CheckResult", "ClaimCandidate", "ClaimChecker", "pre_originate_check",
     "DncEntry", "DncHit", "DncList", "DncScope", "DncSource",
-    "InvalidNumber", "is_e164", "normalise", "region_for_number", "zones_for_contact",
+    "InvalidNumber", "is_e164", "normalise", "region_for_number", "us_state_for_number",
+    "zones_for_contact",
     "zones_for_number",
     "DEFAULT_DISPOSITIONS", "HUMAN_ANSWERED", "Disposition", "DispositionSet", "DncAction",
     "Outcome", "OutcomeFlags",
     "PROFILES", "US_STATE_HOURS", "OverrideError", "RegulationProfile", "apply_overrides",
-    "get_profile",
+    "campaign_problems", "get_profile",
     "Reason",
     "CallingWindow", "HolidayCalendar", "Span", "WeeklySchedule", "WindowEvaluator",
     "evaluator_for", "is_callable", "next_open", "parse_spans",

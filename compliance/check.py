@@ -33,7 +33,8 @@ class ClaimCandidate(NamedTuple):
 
     ``zones``: from :func:`compliance.numbers.zones_for_contact` (the record's
     zone, else the number's). ``subdivision``: the contact's state/region code
-    when known (``"FL"``), for stricter state hours.
+    when known (``"FL"``), for stricter state hours; ``"FL,GA"`` applies both
+    (e.g. address state and area-code state).
     """
 
     number: str

@@ -12,6 +12,7 @@ import re
 from functools import lru_cache
 
 import phonenumbers
+from phonenumbers import geocoder as pn_geocoder
 from phonenumbers import timezone as pn_timezone
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "zones_for_number",
     "zones_for_contact",
     "region_for_number",
+    "us_state_for_number",
 ]
 
 _UNKNOWN_ZONE = "Etc/Unknown"
@@ -111,3 +113,40 @@ def region_for_number(e164: str) -> str | None:
     except phonenumbers.NumberParseException:
         return None
     return phonenumbers.region_code_for_number(parsed)
+
+
+_US_STATES = {
+    "Alabama": "AL", "Alaska": "AK", "Arizona": "AZ", "Arkansas": "AR", "California": "CA",
+    "Colorado": "CO", "Connecticut": "CT", "Delaware": "DE", "Florida": "FL", "Georgia": "GA",
+    "Hawaii": "HI", "Idaho": "ID", "Illinois": "IL", "Indiana": "IN", "Iowa": "IA",
+    "Kansas": "KS", "Kentucky": "KY", "Louisiana": "LA", "Maine": "ME", "Maryland": "MD",
+    "Massachusetts": "MA", "Michigan": "MI", "Minnesota": "MN", "Mississippi": "MS",
+    "Missouri": "MO", "Montana": "MT", "Nebraska": "NE", "Nevada": "NV", "New Hampshire": "NH",
+    "New Jersey": "NJ", "New Mexico": "NM", "New York": "NY", "North Carolina": "NC",
+    "North Dakota": "ND", "Ohio": "OH", "Oklahoma": "OK", "Oregon": "OR", "Pennsylvania": "PA",
+    "Rhode Island": "RI", "South Carolina": "SC", "South Dakota": "SD", "Tennessee": "TN",
+    "Texas": "TX", "Utah": "UT", "Vermont": "VT", "Virginia": "VA", "Washington": "WA",
+    "West Virginia": "WV", "Wisconsin": "WI", "Wyoming": "WY", "Washington D.C.": "DC",
+}
+_US_CODES = frozenset(_US_STATES.values())
+
+
+@lru_cache(maxsize=200_000)
+def us_state_for_number(e164: str) -> str | None:
+    """Two-letter US state of a US number's area code (phonenumbers geocoder), or None.
+
+    An area code says where the number was issued, not where the person lives
+    (number portability, mobiles), so prefer the contact record's state; a
+    cautious campaign may apply both (see ``RegulationProfile.window_for``).
+    """
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if parsed.country_code != 1 or phonenumbers.region_code_for_number(parsed) != "US":
+        return None
+    desc = pn_geocoder.description_for_number(parsed, "en")
+    if desc in _US_STATES:
+        return _US_STATES[desc]
+    _, _, tail = desc.rpartition(", ")
+    return tail if tail in _US_CODES else None

@@ -110,20 +110,31 @@ class RegulationProfile:
     def abandon_cap(self) -> float:
         return self.abandonment.cap
 
-    def window_for(self, subdivision: str | None = None) -> CallingWindow:
-        """The calling window for a contact in ``subdivision`` (e.g. ``"FL"`` or
-        ``"US-FL"``): the campaign window intersected with that state's hours if the
-        table has it. Memoised so each state gets one window object (and evaluator)."""
-        if not subdivision:
+    def window_for(self, *subdivisions: str | None) -> CallingWindow:
+        """The calling window for a contact in the given subdivisions (e.g. ``"FL"``
+        or ``"US-FL"``): the campaign window intersected with each listed state's
+        hours found in the table. Pass several to be cautious, e.g. the state of
+        the contact's address and the state of the number's area code
+        (:func:`compliance.numbers.us_state_for_number`); a comma-separated
+        string (``"FL,TX"``) counts as several. Memoised, so each
+        combination gets one window object (and one evaluator)."""
+        wanted = {
+            part.strip().upper().removeprefix("US-")
+            for s in subdivisions
+            if s
+            for part in s.split(",")
+        }
+        codes = tuple(sorted(wanted & self.state_hours.keys()))
+        if not codes:
             return self.window
-        code = subdivision.upper().removeprefix("US-")
-        sched = self.state_hours.get(code)
-        if sched is None:
-            return self.window
-        got = self._state_windows.get(code)
+        key = ",".join(codes)
+        got = self._state_windows.get(key)
         if got is None:
+            sched = self.state_hours[codes[0]]
+            for c in codes[1:]:
+                sched = sched.intersect(self.state_hours[c])
             got = self.window.restricted_to(sched)
-            self._state_windows[code] = got
+            self._state_windows[key] = got
         return got
 
     def with_state_hours(self, table: Mapping[str, WeeklySchedule]) -> RegulationProfile:

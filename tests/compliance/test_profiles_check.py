@@ -194,3 +194,20 @@ def test_campaign_problems() -> None:
         opt_out_key=False, recording_retention_days=7,
     )
     assert cn == [("recording_retention_days", "must be >= 30 under profile cn")]
+
+
+def test_state_from_area_code_and_combined_states() -> None:
+    from compliance.numbers import us_state_for_number
+
+    assert us_state_for_number("+13055551234") == "FL"
+    assert us_state_for_number("+14155551234") == "CA"
+    assert us_state_for_number("+442079460958") is None
+    us = get_profile("us")
+    both = us.window_for("FL,TX")
+    assert both is us.window_for("TX", "FL")
+    assert [str(s) for s in both.weekly.days[6]] == ["12:00-20:00"]  # TX Sunday ∩ FL
+    assert us.window_for("CA") is us.window, "states without stricter hours keep the base window"
+    checker = ClaimChecker("c1", us, DncList())
+    assert checker.check(ClaimCandidate("+13055550003", MIAMI, "CA,FL"), LATE_EVENING_MIAMI) is (
+        Reason.OUTSIDE_WINDOW
+    )
