@@ -33,13 +33,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
 from compliance.abandonment import AbandonmentRule
 from compliance.attempts import AttemptPolicy, RetryRule
-from compliance.dnc import DncScope
+from compliance.dnc import DncEntry, DncScope, DncSource
 from compliance.windows import (
     CallingWindow,
     HolidayCalendar,
@@ -136,6 +136,26 @@ class RegulationProfile:
             got = self.window.restricted_to(sched)
             self._state_windows[key] = got
         return got
+
+    def dnc_entry(
+        self,
+        number: str,
+        campaign_id: str,
+        scope: DncScope,
+        source: DncSource,
+        now: datetime,
+        reason: str = "",
+    ) -> DncEntry:
+        """The DNC row to write for a decision's ``dnc`` scope (global rows carry no
+        campaign id; expiry from :attr:`dnc_expiry`, None = permanent)."""
+        return DncEntry(
+            number=number,
+            campaign_id=None if scope is DncScope.GLOBAL else campaign_id,
+            source=source,
+            reason=reason,
+            added_at=now,
+            expires_at=None if self.dnc_expiry is None else now + self.dnc_expiry,
+        )
 
     def with_state_hours(self, table: Mapping[str, WeeklySchedule]) -> RegulationProfile:
         merged = {**self.state_hours, **{k.upper(): v for k, v in table.items()}}

@@ -211,3 +211,12 @@ def test_state_from_area_code_and_combined_states() -> None:
     assert checker.check(ClaimCandidate("+13055550003", MIAMI, "CA,FL"), LATE_EVENING_MIAMI) is (
         Reason.OUTSIDE_WINDOW
     )
+
+
+def test_dnc_entry_from_decision() -> None:
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    e = get_profile("cn").dnc_entry("+8613812345678", "c9", DncScope.GLOBAL, DncSource.DISPOSITION, now, "refused")
+    assert (e.campaign_id, e.expires_at, e.added_at) == (None, None, now)
+    p = apply_overrides(get_profile("uk"), {"dnc_expiry_days": 365})
+    e = p.dnc_entry("+442079460958", "c9", DncScope.CAMPAIGN, DncSource.OPT_OUT_KEY, now)
+    assert e.campaign_id == "c9" and e.expires_at == now + timedelta(days=365)
