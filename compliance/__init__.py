@@ -1,6 +1,9 @@
 """Compliance: calling windows, DNC, abandonment accounting, attempt policy.
 
 Pure code: plain data in, decisions out. No asyncio, SQL or sockets.
+Every ``datetime`` passed in or returned is timezone-aware (UTC recommended);
+numbers are E.164 strings (:func:`normalise`). Reason codes (:class:`Reason`)
+never contain personal data.
 
 Modules: :mod:`~compliance.numbers` (E.164, zones), :mod:`~compliance.windows`
 (calling windows), :mod:`~compliance.dnc`, :mod:`~compliance.abandonment`

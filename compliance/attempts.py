@@ -341,6 +341,9 @@ def next_action(
     ``zones``. Nothing open within the horizon makes the contact final
     (``no_open_window``).
 
+    For an answered call pass the agent's ``disposition``; ``ANSWERED`` without
+    one is final (``retry_disabled``), as the agent spoke to the customer.
+
     Callbacks (a disposition flagged ``callback`` with a ``callback`` request):
     the requested local time is resolved to UTC; if the window is closed then,
     the callback moves to the next opening (``callback_shifted``).
