@@ -42,8 +42,8 @@ class DecayingShares:
         self,
         prior: dict[str, float],
         prior_weight: float = 30.0,
-        half_life: float = 400.0,
-        fast_half_life: float = 60.0,
+        half_life: float = 250.0,
+        fast_half_life: float = 80.0,
         watch: str = "human",
     ) -> None:
         total = sum(prior.values())
@@ -60,6 +60,7 @@ class DecayingShares:
         self.watch = watch
         self.total_observations = 0
         self.resets = 0
+        self._exceed = 0
 
     def observe(self, kind: str) -> None:
         if kind not in self.counts:
@@ -80,7 +81,12 @@ class DecayingShares:
         slow = self.share(self.watch)
         fast = self.fast_watch / self.fast_n
         se = math.sqrt(max(slow * (1 - slow), 1e-4) / self.fast_n)
-        if abs(fast - slow) > 3.0 * se:
+        if abs(fast - slow) > 2.0 * se:
+            self._exceed += 1
+        else:
+            self._exceed = 0
+        if self._exceed >= 10:
+            self._exceed = 0
             # Re-anchor: keep the slow estimate's other shares, rescaled, at the fast weight.
             others = {k: v for k, v in self.counts.items() if k != self.watch}
             other_total = sum(others.values())
@@ -204,7 +210,7 @@ class Estimators:
         self,
         prior: WorldModel | None = None,
         prior_weight: float = 30.0,
-        half_life: float = 400.0,
+        half_life: float = 250.0,
         amd_time: Duration | None = None,
     ) -> None:
         w = prior or WorldModel()

@@ -167,11 +167,11 @@ class PIPolicy(BasePolicy):
 
     def __init__(
         self,
-        target: float = 0.025,
-        kp: float = 20.0,
-        ki: float = 0.01,
-        initial_adjust: float = 1.0,
-        min_adjust: float = 0.5,
+        target: float = 0.022,
+        kp: float = 3.0,
+        ki: float = 0.0003,
+        initial_adjust: float = 0.5,
+        min_adjust: float = 0.2,
         max_adjust: float = 4.0,
     ) -> None:
         super().__init__()

@@ -595,8 +595,8 @@ def simulate(
     estimators: Estimators | None = None,
 ) -> SimResult:
     """Run one shift of `scenario` under `policy` (an instance or a zero-argument factory)."""
-    pol = policy if hasattr(policy, "decide") else policy()  # type: ignore[operator]
-    return _Sim(scenario, pol, seed, estimators).run()  # type: ignore[arg-type]
+    pol: Policy = policy if isinstance(policy, Policy) else policy()
+    return _Sim(scenario, pol, seed, estimators).run()
 
 
 def scenario_dict(scenario: Scenario) -> dict[str, Any]:

@@ -1,0 +1,179 @@
+"""Invariants every pacing policy keeps, on arbitrary snapshots."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pacing import (
+    POLICY_NAMES,
+    AbandonHeadroom,
+    CampaignSnapshot,
+    Estimators,
+    Limits,
+    Reason,
+    make_policy,
+)
+from pacing.policies import AdaptivePolicy, PIPolicy, PredictivePolicy
+
+elapsed = st.floats(min_value=0.0, max_value=2000.0, allow_nan=False)
+
+
+@st.composite
+def snapshots(draw: st.DrawFn) -> CampaignSnapshot:
+    limits = Limits(
+        max_dial_level=draw(st.floats(min_value=0.5, max_value=5.0)),
+        max_in_flight=draw(st.none() | st.integers(min_value=0, max_value=200)),
+        max_attempts_per_agent_hour=draw(st.none() | st.floats(min_value=0.0, max_value=200.0)),
+        max_occupancy=draw(st.none() | st.floats(min_value=0.3, max_value=1.0)),
+    )
+    answers = draw(st.integers(min_value=0, max_value=5000))
+    abandons = draw(st.integers(min_value=0, max_value=300))
+    headroom = draw(st.none() | st.just(AbandonHeadroom.from_counts(answers, abandons)))
+    est = Estimators()
+    for _ in range(draw(st.integers(min_value=0, max_value=400))):
+        est.observe_result("human", 10.0)
+        est.observe_result("no_answer", 25.0)
+        est.observe_result("no_answer", 25.0)
+    return CampaignSnapshot(
+        now=draw(st.floats(min_value=0.0, max_value=30000.0)),
+        agents_ready=draw(st.integers(min_value=0, max_value=60)),
+        wrap_elapsed=draw(st.lists(st.floats(min_value=0, max_value=60), max_size=20)),
+        talk_elapsed=draw(st.lists(elapsed, max_size=80)),
+        ringing_elapsed=draw(st.lists(st.floats(min_value=0, max_value=30), max_size=80)),
+        waiting_elapsed=draw(st.lists(st.floats(min_value=0, max_value=3), max_size=5)),
+        limits=limits,
+        headroom=headroom,
+        estimates=est,
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(snapshots(), st.sampled_from(POLICY_NAMES))
+def test_decisions_respect_caps(snap: CampaignSnapshot, name: str) -> None:
+    policy = make_policy(name)
+    d = policy.decide(snap)
+    assert d.calls >= 0
+    active = snap.agents_active
+    if active == 0:
+        assert d.calls == 0
+        assert d.reason == Reason.NO_AGENTS.value
+        return
+    in_flight = snap.calls_in_flight
+    level_cap = math.floor(snap.limits.max_dial_level * active + 1e-9) - in_flight
+    assert d.calls <= max(0, level_cap)
+    if snap.limits.max_in_flight is not None:
+        assert d.calls <= max(0, snap.limits.max_in_flight - in_flight)
+    if snap.limits.max_attempts_per_agent_hour is not None:
+        rate = snap.limits.max_attempts_per_agent_hour * active / 3600.0
+        assert d.calls <= max(1.0, rate * 60.0) + 1e-9
+    hr = snap.headroom
+    if hr is not None and hr.exhausted:
+        assert d.calls <= snap.uncovered_ready
+    assert d.dial_level == (in_flight + d.calls) / active
+
+
+@settings(max_examples=40, deadline=None)
+@given(snapshots())
+def test_predictive_never_below_progressive_unless_capped(snap: CampaignSnapshot) -> None:
+    d = make_policy("predictive").decide(snap)
+    p = make_policy("progressive").decide(snap)
+    capped = d.reason.startswith("cap_")
+    if not capped:
+        assert d.calls >= p.calls
+
+
+def test_zero_when_no_agents() -> None:
+    snap = CampaignSnapshot(now=0.0, agents_ready=0, ringing_elapsed=[1.0, 2.0])
+    for name in POLICY_NAMES:
+        assert make_policy(name).decide(snap).calls == 0
+
+
+def test_progressive_covers_each_ready_agent_once() -> None:
+    snap = CampaignSnapshot(now=0.0, agents_ready=5, ringing_elapsed=[1.0, 2.0],
+                            waiting_elapsed=[0.5])
+    assert make_policy("progressive").decide(snap).calls == 2
+
+
+def test_ratio_keeps_level_per_ready_agent() -> None:
+    snap = CampaignSnapshot(now=0.0, agents_ready=4, ringing_elapsed=[1.0] * 3)
+    assert make_policy("ratio", level=2.0).decide(snap).calls == 5
+
+
+def test_exhausted_budget_means_progressive() -> None:
+    est = Estimators()
+    for _ in range(500):
+        est.observe_result("human", 10.0)
+        est.observe_result("no_answer", 25.0)
+    hr = AbandonHeadroom.from_counts(answers=1000, abandons=31)
+    snap = CampaignSnapshot(now=0.0, agents_ready=3, talk_elapsed=[100.0] * 40,
+                            ringing_elapsed=[], headroom=hr, estimates=est)
+    for name in POLICY_NAMES:
+        d = make_policy(name).decide(snap)
+        assert d.calls <= 3, name
+
+
+def test_attempt_rate_token_bucket() -> None:
+    policy = make_policy("ratio", level=3.0)
+    limits = Limits(max_attempts_per_agent_hour=60.0)
+    total = 0
+    for t in range(0, 600):
+        snap = CampaignSnapshot(now=float(t), agents_ready=10, limits=limits)
+        total += policy.decide(snap).calls
+    # 10 agents * 60 attempts/hour = 1 per second, plus one minute of bucket depth.
+    assert total <= 600 + 600 // 10 + 1
+
+
+def test_adaptive_follows_vicidial_formula() -> None:
+    pol = AdaptivePolicy(initial_level=1.0, max_level=3.0, intensity=0.0)
+    # 10 agents, 5 ready and no waiting calls for 15 s: differential 5/10 -> level * 1.5.
+    for t in range(16):
+        snap = CampaignSnapshot(now=float(t), agents_ready=5, talk_elapsed=[30.0] * 5)
+        pol.decide(snap)
+    assert abs(pol.level - 1.5) < 1e-9
+    # Over the drop limit today (more than 50 calls): halved, floored at 1.
+    pol2 = AdaptivePolicy(initial_level=2.0)
+    pol2._calls_today = 100
+    hr = AbandonHeadroom.from_counts(answers=100, abandons=10)
+    for t in range(16):
+        snap = CampaignSnapshot(now=float(t), agents_ready=0, talk_elapsed=[30.0] * 10,
+                                headroom=hr)
+        pol2.decide(snap)
+    assert pol2.level == 1.0
+
+
+def test_pi_raises_adjust_when_under_target() -> None:
+    pol = PIPolicy(target=0.03)
+    est = Estimators()
+    hr = AbandonHeadroom.from_counts(answers=1000, abandons=0)
+    for t in range(200):
+        pol.decide(CampaignSnapshot(now=float(t), agents_ready=2, talk_elapsed=[20.0] * 8,
+                                    headroom=hr, estimates=est))
+    assert pol.adjust > 1.0
+
+
+def test_predictive_small_team_and_cold_start_blend_to_progressive() -> None:
+    pol = PredictivePolicy()
+    est = Estimators()  # no observations
+    snap = CampaignSnapshot(now=0.0, agents_ready=2, talk_elapsed=[100.0] * 3,
+                            headroom=AbandonHeadroom.from_counts(1000, 0), estimates=est)
+    assert pol.confidence(snap, est) == 0.0
+    assert pol.decide(snap).calls == 2
+    for _ in range(1000):
+        est.observe_result("human", 10.0)
+        est.observe_result("no_answer", 25.0)
+    small = pol.confidence(snap, est)
+    big = pol.confidence(
+        CampaignSnapshot(now=0.0, agents_ready=2, talk_elapsed=[100.0] * 30, estimates=est),
+        est,
+    )
+    assert 0.0 < small < big == 1.0
+
+
+def test_unknown_policy() -> None:
+    import pytest
+
+    with pytest.raises(ValueError):
+        make_policy("clairvoyant")
