@@ -54,7 +54,14 @@ from dataclasses import dataclass, field
 from ami import actions as A
 from ami.events import Event, OriginateResponse, Shutdown, to_event
 from ami.ids import ActionIdGenerator
-from ami.protocol import Message, MessageReader, encode_action
+from ami.protocol import (
+    TERMINATOR,
+    MalformedMessage,
+    Message,
+    MessageReader,
+    encode_action,
+    parse_message,
+)
 
 log = logging.getLogger("ami.client")
 
@@ -196,6 +203,14 @@ class Subscription:
     async def get(self) -> Event:
         return await self.queue.get()
 
+    async def get_many(self, limit: int = 1000) -> list[Event]:
+        """Wait for at least one event, then return up to ``limit`` without waiting."""
+        q = self.queue
+        out = [await q.get()]
+        while len(out) < limit and not q.empty():
+            out.append(q.get_nowait())
+        return out
+
     def __aiter__(self) -> AsyncIterator[Event]:
         return self._iter()
 
@@ -239,6 +254,8 @@ class AMIClient:
         self._lists: dict[str, _PendingList] = {}
         self._originates: dict[str, OriginateHandle] = {}
         self._subs: list[Subscription] = []
+        self._want_all = False
+        self._wanted: frozenset[str] = frozenset()
         self._state_cbs: list[StateCallback] = []
         self._resync_hook: ResyncHook | None = None
         self._closing = False
@@ -304,6 +321,7 @@ class AMIClient:
         """
         sub = Subscription(self, frozenset(names) if names is not None else None, maxsize)
         self._subs.append(sub)
+        self._recompute_wanted()
         if callback is not None:
             sub._task = asyncio.create_task(self._drain(sub, callback), name="ami-subscriber")
         return sub
@@ -311,6 +329,11 @@ class AMIClient:
     def _unsubscribe(self, sub: Subscription) -> None:
         with contextlib.suppress(ValueError):
             self._subs.remove(sub)
+        self._recompute_wanted()
+
+    def _recompute_wanted(self) -> None:
+        self._want_all = any(s.names is None for s in self._subs)
+        self._wanted = frozenset().union(*(s.names for s in self._subs if s.names is not None))
 
     @property
     def connected(self) -> bool:
@@ -595,37 +618,53 @@ class AMIClient:
     async def _read_loop(self, reader: MessageReader) -> None:
         pending = self._pending
         lists = self._lists
+        readuntil = reader._reader.readuntil
         try:
             while True:
-                msg = await reader.next()
-                self.skipped_messages = reader.skipped
-                first = msg._first
-                name = first.get("Event")
-                if name is None:
-                    aid = first.get("ActionID")
-                    if aid is None:
-                        continue
-                    p = pending.get(aid)
-                    if p is not None:
-                        if not p[1].done():
-                            p[1].set_result(msg)
-                        continue
-                    pl = lists.get(aid)
-                    if pl is not None:
-                        self._list_response(aid, pl, msg)
+                # Hot path inlined (MessageReader.next does the same, one call deeper).
+                try:
+                    raw = await readuntil(TERMINATOR)
+                except asyncio.LimitOverrunError as exc:
+                    self.skipped_messages += 1
+                    log.warning("AMI message over the reader limit: skipped")
+                    await reader._discard_until_terminator(exc.consumed)
                     continue
-                aid = first.get("ActionID")
-                if aid is not None and lists:
-                    pl = lists.get(aid)
-                    if pl is not None:
-                        self._list_item(aid, pl, name, msg)
+                try:
+                    msg = parse_message(raw)
+                except MalformedMessage as exc:
+                    self.skipped_messages += 1
+                    log.warning("malformed AMI message skipped: %s", exc)
+                    continue
+                k0, name = msg.headers[0]
+                if k0 != "Event":
+                    event_name = msg.get("Event")
+                    if event_name is None:
+                        aid = msg.get("ActionID")
+                        if aid is None:
+                            continue
+                        p = pending.get(aid)
+                        if p is not None:
+                            if not p[1].done():
+                                p[1].set_result(msg)
+                            continue
+                        pl = lists.get(aid)
+                        if pl is not None:
+                            self._list_response(aid, pl, msg)
                         continue
+                    name = event_name
+                if lists:
+                    aid = msg.get("ActionID")
+                    if aid is not None:
+                        pl = lists.get(aid)
+                        if pl is not None:
+                            self._list_item(aid, pl, name, msg)
+                            continue
                 if name == "OriginateResponse":
                     self._originate_response(msg)
                     continue
                 if name == "Shutdown":
                     self._set_state(ConnectionState.SHUTTING_DOWN, None)
-                if self._subs:
+                if self._subs and (self._want_all or name in self._wanted):
                     self._dispatch(name, to_event(msg))
         except asyncio.IncompleteReadError:
             raise ConnectionLost("EOF from Asterisk") from None
@@ -665,7 +704,7 @@ class AMIClient:
             handle = self._originates.pop(aid, None)
             if handle is not None and not handle._future.done():
                 handle._future.set_result(ev)
-        if self._subs:
+        if self._subs and (self._want_all or "OriginateResponse" in self._wanted):
             self._dispatch("OriginateResponse", ev)
 
     def _dispatch(self, name: str, ev: Event) -> None:

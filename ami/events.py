@@ -1,8 +1,9 @@
 """Typed AMI events for what the dialer uses; everything else stays a `RawEvent`.
 
-``to_event(msg)`` turns a parsed `Message` whose first header is ``Event:`` into one of
-the dataclasses below. Every event keeps the original message (``.message``) so no
-header is ever lost, and unknown events are `RawEvent` with the same access.
+``to_event(msg)`` wraps a parsed `Message` whose first header is ``Event:`` in the class
+named after it. Construction is free: the typed attributes are properties read from the
+message on access (the reader stays fast), and ``.message`` keeps every header, repeats
+included. Unknown events are `RawEvent` with the same ``.get`` access.
 
 Correlation (see ami-transcripts/README.md):
 - Originate with ``ChannelId: <attempt id>`` makes that id the ``Uniqueid`` of the
@@ -11,13 +12,11 @@ Correlation (see ami-transcripts/README.md):
   ``OriginateResponse.uniqueid`` for the outcome (on failure its ``channel`` is the dial
   string, not a channel name). DialBegin/DialEnd of an Originate have no caller channel:
   use ``dest_uniqueid`` / ``dest_linkedid``.
-- AgentComplete: correlate by ``(queue, member_name)``, its caller fields can be missing.
+- AgentComplete: correlate by ``(queue, member_name)``; its caller fields can be missing.
 - Integers that Asterisk leaves empty or ``(null)`` read as ``None``.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 from ami.protocol import Message
 
@@ -35,349 +34,417 @@ def _bool(value: str | None) -> bool:
     return value is not None and value.strip().lower() in ("1", "true", "yes", "on")
 
 
-@dataclass(slots=True)
 class Event:
-    """Base of every event: its name and the message it came from."""
+    """Base of every event: ``name`` and the ``message`` it came from."""
 
-    name: str
-    message: Message = field(repr=False)
+    __slots__ = ("name", "message")
+
+    def __init__(self, name: str, message: Message) -> None:
+        self.name = name
+        self.message = message
 
     def get(self, key: str, default: str | None = None) -> str | None:
         return self.message.get(key, default)
 
     @property
     def timestamp(self) -> float | None:
-        ts = self.message.get("Timestamp")
+        ts = self.get("Timestamp")
         try:
             return float(ts) if ts else None
         except ValueError:
             return None
 
-    @classmethod
-    def from_message(cls, name: str, msg: Message) -> Event:
-        return cls(name, msg)
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({dict(self.message.headers)!r})"
 
 
-@dataclass(slots=True)
 class RawEvent(Event):
-    """An event the dialer has no type for; read it through ``.message``/``.get``."""
+    """An event the dialer has no type for; read it through ``.message`` / ``.get``."""
+
+    __slots__ = ()
 
 
-@dataclass(slots=True)
 class ChannelEvent(Event):
     """An event with the standard channel block (Channel … Linkedid)."""
 
-    channel: str | None = None
-    uniqueid: str | None = None
-    linkedid: str | None = None
-    channel_state: int | None = None
-    context: str | None = None
-    exten: str | None = None
+    __slots__ = ()
 
-    @classmethod
-    def from_message(cls, name: str, msg: Message) -> Event:
-        g = msg.get
-        ev = cls(name, msg, g("Channel"), g("Uniqueid"), g("Linkedid"),
-                 _int(g("ChannelState")), g("Context"), g("Exten"))
-        ev._fill(msg)
-        return ev
+    @property
+    def channel(self) -> str | None:
+        return self.get("Channel")
 
-    def _fill(self, msg: Message) -> None:
-        """Subclasses set their own fields here."""
+    @property
+    def uniqueid(self) -> str | None:
+        return self.get("Uniqueid")
+
+    @property
+    def linkedid(self) -> str | None:
+        return self.get("Linkedid")
+
+    @property
+    def channel_state(self) -> int | None:
+        return _int(self.get("ChannelState"))
+
+    @property
+    def channel_state_desc(self) -> str | None:
+        return self.get("ChannelStateDesc")
+
+    @property
+    def context(self) -> str | None:
+        return self.get("Context")
+
+    @property
+    def exten(self) -> str | None:
+        return self.get("Exten")
 
 
-@dataclass(slots=True)
 class FullyBooted(Event):
+    __slots__ = ()
+
     @property
     def status(self) -> str | None:
-        return self.message.get("Status")
+        return self.get("Status")
 
 
-@dataclass(slots=True)
 class Shutdown(Event):
     """Asterisk is stopping (``Shutdown: Cleanly|Uncleanly``, ``Restart: True|False``)."""
 
-    shutdown: str | None = None
-    restart: bool = False
+    __slots__ = ()
 
-    @classmethod
-    def from_message(cls, name: str, msg: Message) -> Event:
-        return cls(name, msg, msg.get("Shutdown"), _bool(msg.get("Restart")))
+    @property
+    def shutdown(self) -> str | None:
+        return self.get("Shutdown")
+
+    @property
+    def restart(self) -> bool:
+        return _bool(self.get("Restart"))
 
 
-@dataclass(slots=True)
 class Newchannel(ChannelEvent):
-    pass
+    __slots__ = ()
 
 
-@dataclass(slots=True)
 class Newstate(ChannelEvent):
-    channel_state_desc: str | None = None
-
-    def _fill(self, msg: Message) -> None:
-        self.channel_state_desc = msg.get("ChannelStateDesc")
+    __slots__ = ()
 
 
-@dataclass(slots=True)
 class _DialEvent(ChannelEvent):
     """DialBegin/DialEnd: ``channel`` is None for an Originate (no caller)."""
 
-    dest_channel: str | None = None
-    dest_uniqueid: str | None = None
-    dest_linkedid: str | None = None
+    __slots__ = ()
 
-    def _fill(self, msg: Message) -> None:
-        self.dest_channel = msg.get("DestChannel")
-        self.dest_uniqueid = msg.get("DestUniqueid")
-        self.dest_linkedid = msg.get("DestLinkedid")
+    @property
+    def dest_channel(self) -> str | None:
+        return self.get("DestChannel")
+
+    @property
+    def dest_uniqueid(self) -> str | None:
+        return self.get("DestUniqueid")
+
+    @property
+    def dest_linkedid(self) -> str | None:
+        return self.get("DestLinkedid")
 
 
-@dataclass(slots=True)
 class DialBegin(_DialEvent):
-    dial_string: str | None = None
+    __slots__ = ()
 
-    def _fill(self, msg: Message) -> None:
-        _DialEvent._fill(self, msg)
-        self.dial_string = msg.get("DialString")
+    @property
+    def dial_string(self) -> str | None:
+        return self.get("DialString")
 
 
-@dataclass(slots=True)
 class DialEnd(_DialEvent):
-    dial_status: str | None = None
+    """``dial_status``: ANSWER, BUSY, CONGESTION, NOANSWER, CHANUNAVAIL, CANCEL..."""
 
-    def _fill(self, msg: Message) -> None:
-        _DialEvent._fill(self, msg)
-        self.dial_status = msg.get("DialStatus")
+    __slots__ = ()
+
+    @property
+    def dial_status(self) -> str | None:
+        return self.get("DialStatus")
 
 
-@dataclass(slots=True)
 class OriginateResponse(Event):
     """Outcome of an async Originate. Broadcast to every AMI session.
 
     Reason: 0 failure (also SIP busy/congestion, duplicate ChannelId), 1 hung up,
-    3 ring timeout, 4 answered, 5 busy (Local), 8 congestion (Local).
+    3 ring timeout, 4 answered, 5 busy (Local), 8 congestion (Local). ``ours`` is set by
+    AMIClient: True when the ActionID is one this client generated.
     """
 
-    action_id: str | None = None
-    response: str | None = None
-    reason: int | None = None
-    channel: str | None = None
-    uniqueid: str | None = None
-    #: set by AMIClient: True when the ActionID is one of ours (it is broadcast to all)
-    ours: bool | None = None
+    __slots__ = ("ours",)
+
+    def __init__(self, name: str, message: Message) -> None:
+        super().__init__(name, message)
+        self.ours: bool | None = None
+
+    @property
+    def action_id(self) -> str | None:
+        return self.get("ActionID")
+
+    @property
+    def response(self) -> str | None:
+        return self.get("Response")
 
     @property
     def success(self) -> bool:
-        return self.response == "Success"
+        return self.get("Response") == "Success"
 
-    @classmethod
-    def from_message(cls, name: str, msg: Message) -> Event:
-        g = msg.get
-        return cls(name, msg, g("ActionID"), g("Response"), _int(g("Reason")),
-                   g("Channel"), g("Uniqueid"))
+    @property
+    def reason(self) -> int | None:
+        return _int(self.get("Reason"))
+
+    @property
+    def channel(self) -> str | None:
+        return self.get("Channel")
+
+    @property
+    def uniqueid(self) -> str | None:
+        return self.get("Uniqueid")
 
 
-@dataclass(slots=True)
 class Hangup(ChannelEvent):
-    cause: int | None = None
-    cause_txt: str | None = None
+    __slots__ = ()
 
-    def _fill(self, msg: Message) -> None:
-        self.cause = _int(msg.get("Cause"))
-        self.cause_txt = msg.get("Cause-txt")
+    @property
+    def cause(self) -> int | None:
+        return _int(self.get("Cause"))
+
+    @property
+    def cause_txt(self) -> str | None:
+        return self.get("Cause-txt")
 
 
-@dataclass(slots=True)
 class _BridgeEvent(ChannelEvent):
-    bridge_uniqueid: str | None = None
-    bridge_type: str | None = None
-    bridge_num_channels: int | None = None
+    __slots__ = ()
 
-    def _fill(self, msg: Message) -> None:
-        self.bridge_uniqueid = msg.get("BridgeUniqueid")
-        self.bridge_type = msg.get("BridgeType")
-        self.bridge_num_channels = _int(msg.get("BridgeNumChannels"))
+    @property
+    def bridge_uniqueid(self) -> str | None:
+        return self.get("BridgeUniqueid")
+
+    @property
+    def bridge_type(self) -> str | None:
+        return self.get("BridgeType")
+
+    @property
+    def bridge_num_channels(self) -> int | None:
+        return _int(self.get("BridgeNumChannels"))
 
 
-@dataclass(slots=True)
 class BridgeEnter(_BridgeEvent):
-    pass
+    __slots__ = ()
 
 
-@dataclass(slots=True)
 class BridgeLeave(_BridgeEvent):
-    pass
+    __slots__ = ()
 
 
-@dataclass(slots=True)
 class _QueueCallerEvent(ChannelEvent):
-    queue: str | None = None
-    position: int | None = None
-    count: int | None = None
+    __slots__ = ()
 
-    def _fill(self, msg: Message) -> None:
-        self.queue = msg.get("Queue")
-        self.position = _int(msg.get("Position"))
-        self.count = _int(msg.get("Count"))
+    @property
+    def queue(self) -> str | None:
+        return self.get("Queue")
+
+    @property
+    def position(self) -> int | None:
+        return _int(self.get("Position"))
+
+    @property
+    def count(self) -> int | None:
+        return _int(self.get("Count"))
 
 
-@dataclass(slots=True)
 class QueueCallerJoin(_QueueCallerEvent):
-    pass
+    __slots__ = ()
 
 
-@dataclass(slots=True)
 class QueueCallerLeave(_QueueCallerEvent):
     """Leaves the queue (agent, timeout or hang-up alike: there is no reason field)."""
 
+    __slots__ = ()
 
-@dataclass(slots=True)
+
 class QueueCallerAbandon(_QueueCallerEvent):
     """Timeout *or* caller hang-up: tell them apart by the DialerQueueResult UserEvent."""
 
-    original_position: int | None = None
-    hold_time: int | None = None
+    __slots__ = ()
 
-    def _fill(self, msg: Message) -> None:
-        _QueueCallerEvent._fill(self, msg)
-        self.original_position = _int(msg.get("OriginalPosition"))
-        self.hold_time = _int(msg.get("HoldTime"))
+    @property
+    def original_position(self) -> int | None:
+        return _int(self.get("OriginalPosition"))
+
+    @property
+    def hold_time(self) -> int | None:
+        return _int(self.get("HoldTime"))
 
 
-@dataclass(slots=True)
 class _AgentEvent(ChannelEvent):
     """AgentCalled/Connect/Complete. ``channel``/``uniqueid`` are the caller's (may be None)."""
 
-    queue: str | None = None
-    interface: str | None = None
-    member_name: str | None = None
-    dest_channel: str | None = None
-    dest_uniqueid: str | None = None
-    dest_linkedid: str | None = None
+    __slots__ = ()
 
-    def _fill(self, msg: Message) -> None:
-        g = msg.get
-        self.queue = g("Queue")
-        self.interface = g("Interface")
-        self.member_name = g("MemberName")
-        self.dest_channel = g("DestChannel")
-        self.dest_uniqueid = g("DestUniqueid")
-        self.dest_linkedid = g("DestLinkedid")
+    @property
+    def queue(self) -> str | None:
+        return self.get("Queue")
+
+    @property
+    def interface(self) -> str | None:
+        return self.get("Interface")
+
+    @property
+    def member_name(self) -> str | None:
+        return self.get("MemberName")
+
+    @property
+    def dest_channel(self) -> str | None:
+        return self.get("DestChannel")
+
+    @property
+    def dest_uniqueid(self) -> str | None:
+        return self.get("DestUniqueid")
+
+    @property
+    def dest_linkedid(self) -> str | None:
+        return self.get("DestLinkedid")
 
 
-@dataclass(slots=True)
 class AgentCalled(_AgentEvent):
-    pass
+    __slots__ = ()
 
 
-@dataclass(slots=True)
 class AgentConnect(_AgentEvent):
-    hold_time: int | None = None
-    ring_time: int | None = None
+    __slots__ = ()
 
-    def _fill(self, msg: Message) -> None:
-        _AgentEvent._fill(self, msg)
-        self.hold_time = _int(msg.get("HoldTime"))
-        self.ring_time = _int(msg.get("RingTime"))
+    @property
+    def hold_time(self) -> int | None:
+        return _int(self.get("HoldTime"))
+
+    @property
+    def ring_time(self) -> int | None:
+        return _int(self.get("RingTime"))
 
 
-@dataclass(slots=True)
 class AgentComplete(_AgentEvent):
     """``reason``: caller (also when the agent pressed ``*``), agent, transfer."""
 
-    hold_time: int | None = None
-    talk_time: int | None = None
-    reason: str | None = None
+    __slots__ = ()
 
-    def _fill(self, msg: Message) -> None:
-        _AgentEvent._fill(self, msg)
-        self.hold_time = _int(msg.get("HoldTime"))
-        self.talk_time = _int(msg.get("TalkTime"))
-        self.reason = msg.get("Reason")
+    @property
+    def hold_time(self) -> int | None:
+        return _int(self.get("HoldTime"))
+
+    @property
+    def talk_time(self) -> int | None:
+        return _int(self.get("TalkTime"))
+
+    @property
+    def reason(self) -> str | None:
+        return self.get("Reason")
 
 
-@dataclass(slots=True)
 class AgentLogin(ChannelEvent):
-    agent: str | None = None
+    __slots__ = ()
 
-    def _fill(self, msg: Message) -> None:
-        self.agent = msg.get("Agent")
+    @property
+    def agent(self) -> str | None:
+        return self.get("Agent")
 
 
-@dataclass(slots=True)
 class AgentLogoff(ChannelEvent):
-    agent: str | None = None
-    logintime: int | None = None
+    __slots__ = ()
 
-    def _fill(self, msg: Message) -> None:
-        self.agent = msg.get("Agent")
-        self.logintime = _int(msg.get("Logintime"))
+    @property
+    def agent(self) -> str | None:
+        return self.get("Agent")
+
+    @property
+    def logintime(self) -> int | None:
+        return _int(self.get("Logintime"))
 
 
-@dataclass(slots=True)
 class _QueueMemberEvent(Event):
     """Status: 1 not in use, 2 in use, 3 busy, 4 invalid, 5 unavailable, 6 ringing."""
 
-    queue: str | None = None
-    member_name: str | None = None
-    interface: str | None = None
-    state_interface: str | None = None
-    status: int | None = None
-    paused: bool = False
-    paused_reason: str | None = None
-    in_call: bool = False
-    calls_taken: int | None = None
+    __slots__ = ()
 
-    @classmethod
-    def from_message(cls, name: str, msg: Message) -> Event:
-        g = msg.get
-        return cls(name, msg, g("Queue"), g("MemberName"), g("Interface"), g("StateInterface"),
-                   _int(g("Status")), _bool(g("Paused")), g("PausedReason"),
-                   _bool(g("InCall")), _int(g("CallsTaken")))
+    @property
+    def queue(self) -> str | None:
+        return self.get("Queue")
+
+    @property
+    def member_name(self) -> str | None:
+        return self.get("MemberName")
+
+    @property
+    def interface(self) -> str | None:
+        return self.get("Interface")
+
+    @property
+    def state_interface(self) -> str | None:
+        return self.get("StateInterface")
+
+    @property
+    def status(self) -> int | None:
+        return _int(self.get("Status"))
+
+    @property
+    def paused(self) -> bool:
+        return _bool(self.get("Paused"))
+
+    @property
+    def paused_reason(self) -> str | None:
+        return self.get("PausedReason")
+
+    @property
+    def in_call(self) -> bool:
+        return _bool(self.get("InCall"))
+
+    @property
+    def calls_taken(self) -> int | None:
+        return _int(self.get("CallsTaken"))
 
 
-@dataclass(slots=True)
 class QueueMemberAdded(_QueueMemberEvent):
-    pass
+    __slots__ = ()
 
 
-@dataclass(slots=True)
 class QueueMemberRemoved(_QueueMemberEvent):
-    pass
+    __slots__ = ()
 
 
-@dataclass(slots=True)
 class QueueMemberStatus(_QueueMemberEvent):
-    pass
+    __slots__ = ()
 
 
-@dataclass(slots=True)
 class QueueMemberPause(_QueueMemberEvent):
-    pass
+    __slots__ = ()
 
 
-@dataclass(slots=True)
 class UserEvent(ChannelEvent):
     """``UserEvent: <name>`` plus headers copied verbatim from the dialplan (untyped).
 
-    ``fields`` holds the headers after ``UserEvent`` (e.g. AttemptId, Status, Digit);
-    values are stripped (an empty ``Digit: `` arrives with a trailing space).
+    ``fields`` holds the headers after ``UserEvent`` (e.g. AttemptId, Status, Digit),
+    stripped (an empty ``Digit: `` arrives with a trailing space).
     """
 
-    user_event: str | None = None
-    fields: dict[str, str] = field(default_factory=dict)
+    __slots__ = ()
 
-    def _fill(self, msg: Message) -> None:
-        self.user_event = msg.get("UserEvent")
+    @property
+    def user_event(self) -> str | None:
+        return self.get("UserEvent")
+
+    @property
+    def fields(self) -> dict[str, str]:
         seen = False
         out: dict[str, str] = {}
-        for k, v in msg.headers:
+        for k, v in self.message.headers:
             if seen:
                 if k != "ActionID":
                     out.setdefault(k, v.strip())
             elif k == "UserEvent":
                 seen = True
-        self.fields = out
+        return out
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
@@ -393,6 +460,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
 
 def to_event(msg: Message) -> Event:
     """Typed event for ``msg`` (which must carry ``Event:``), RawEvent when unknown."""
-    name = msg.get("Event") or ""
-    cls = EVENT_TYPES.get(name, RawEvent)
-    return cls.from_message(name, msg)
+    k, name = msg.headers[0]
+    if k != "Event":
+        name = msg.get("Event") or ""
+    return EVENT_TYPES.get(name, RawEvent)(name, msg)

@@ -35,17 +35,25 @@ class MalformedMessage(ValueError):
 
 
 class Message:
-    """One AMI message: ordered ``(key, value)`` headers with dict-like first-value access."""
+    """One AMI message: ordered ``(key, value)`` headers with dict-like first-value access.
 
-    __slots__ = ("headers", "_first")
+    The key -> first value map is built on first use, so messages nobody looks into
+    (filtered-out events) cost only their parsing.
+    """
+
+    __slots__ = ("headers", "_d")
 
     def __init__(self, headers: list[tuple[str, str]]) -> None:
         self.headers = headers
-        first: dict[str, str] = {}
-        for k, v in headers:
-            if k not in first:
-                first[k] = v
-        self._first = first
+        self._d: dict[str, str] | None = None
+
+    @property
+    def _first(self) -> dict[str, str]:
+        d = self._d
+        if d is None:
+            # dict(reversed(...)) keeps the first value of a repeated key
+            d = self._d = dict(reversed(self.headers))
+        return d
 
     # -- dict-like access -------------------------------------------------------
     def __getitem__(self, key: str) -> str:
@@ -55,7 +63,10 @@ class Message:
         return key in self._first
 
     def get(self, key: str, default: str | None = None) -> str | None:
-        return self._first.get(key, default)
+        d = self._d
+        if d is None:
+            d = self._d = dict(reversed(self.headers))
+        return d.get(key, default)
 
     def getall(self, key: str) -> list[str]:
         return [v for k, v in self.headers if k == key]
@@ -76,15 +87,16 @@ class Message:
     # -- classification ---------------------------------------------------------
     @property
     def event(self) -> str | None:
-        return self._first.get("Event")
+        k, v = self.headers[0]
+        return v if k == "Event" else self.get("Event")
 
     @property
     def response(self) -> str | None:
-        return self._first.get("Response")
+        return self.get("Response")
 
     @property
     def action_id(self) -> str | None:
-        return self._first.get("ActionID")
+        return self.get("ActionID")
 
     def __repr__(self) -> str:
         head = self.headers[0] if self.headers else ("", "")
@@ -99,8 +111,23 @@ class Message:
 def parse_message(raw: bytes) -> Message:
     """Parse one framed AMI block (with or without its ``\\r\\n\\r\\n`` terminator)."""
     text = raw.decode("utf-8", "replace")
+    if text.endswith("\r\n\r\n"):
+        text = text[:-4]
+    # Fast path: every line is "Key: Value" (what Asterisk sends).
+    parts = [line.partition(": ") for line in text.split("\r\n")]
+    headers = [(k, v) for k, sep, v in parts if sep]
+    if len(headers) != len(parts):
+        headers = _parse_lenient(text)
+    k0 = headers[0][0]
+    if k0 != "Event" and k0 != "Response" and k0 != "Action":
+        keys = {k for k, _ in headers}
+        if "Event" not in keys and "Response" not in keys and "Action" not in keys:
+            raise MalformedMessage(f"message has no Event/Response/Action header: {k0!r}")
+    return Message(headers)
+
+
+def _parse_lenient(text: str) -> list[tuple[str, str]]:
     headers: list[tuple[str, str]] = []
-    append = headers.append
     for line in text.split("\r\n"):
         if not line:
             continue
@@ -108,20 +135,16 @@ def parse_message(raw: bytes) -> Message:
         if not sep:
             # "Key:" with nothing after the colon (Asterisk writes "Key: " for empty
             # values, but be lenient).
-            if line.endswith(":") and " " not in line:
-                append((line[:-1], ""))
+            if line.endswith(":") and " " not in line and len(line) > 1:
+                headers.append((line[:-1], ""))
                 continue
             raise MalformedMessage(f"line without ': ' separator: {line[:80]!r}")
         if not key or " " in key:
             raise MalformedMessage(f"bad header name: {key[:80]!r}")
-        append((key, value))
+        headers.append((key, value))
     if not headers:
         raise MalformedMessage("empty message")
-    msg = Message(headers)
-    first = msg._first
-    if "Event" not in first and "Response" not in first and "Action" not in first:
-        raise MalformedMessage(f"message has no Event/Response/Action header: {headers[0][0]!r}")
-    return msg
+    return headers
 
 
 def encode_action(pairs: Iterable[tuple[str, str]]) -> bytes:
