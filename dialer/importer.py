@@ -10,7 +10,7 @@ rejects CSV with its line number and the reason. A failure leaves the campaign a
 from __future__ import annotations
 
 import csv
-import json
+import logging
 import os
 import time
 from collections import Counter
@@ -25,6 +25,8 @@ from dialer.db.database import Database
 from dialer.errors import UserError
 from dialer.phone import normalise_chunk
 from dialer.textfiles import FileProblem, ProgressCallback, detect_encoding, open_text
+
+log = logging.getLogger(__name__)
 
 NUMBER_COLUMN_GUESSES = ("phone", "number", "phone_number", "telephone", "mobile", "msisdn", "tel")
 CHUNK_ROWS = 20_000
@@ -73,7 +75,6 @@ class _Row:
     alt_raw: list[str]
     timezone: str | None
     priority: int
-    fields: dict[str, str]
 
 
 class _Rejects:
@@ -147,7 +148,7 @@ class _ZoneCheck:
 
 def _read_rows(
     handle: TextIO, options: ImportOptions, rejects_path: Path, report: ImportReport
-) -> tuple[list[str], Iterator[_Row], _Rejects]:
+) -> tuple[list[tuple[int, str]], Iterator[_Row], _Rejects]:
     with report.file.open(encoding=report.encoding, errors="replace", newline="") as head:
         sample = head.read(64 * 1024)
     if not sample.strip():
@@ -204,12 +205,11 @@ def _read_rows(
                     alt_raw=[raw[i] for i in alt_cols if i is not None and raw[i].strip()],
                     timezone=zone or None,
                     priority=priority,
-                    fields={name: raw[i] for i, name in field_cols},
                 )
         except csv.Error as exc:
             raise ImportProblem(f"line {reader.line_num}: malformed CSV ({exc})") from None
 
-    return header, rows(), rejects
+    return field_cols, rows(), rejects
 
 
 def _chunks(rows: Iterator[_Row], size: int) -> Iterator[list[_Row]]:
@@ -245,7 +245,9 @@ def _collect(
 ) -> tuple[list[_Row], list[tuple[str | None, str | None]], list[list[tuple[str | None, str | None]]]]:
     chunk, numbers_future, alts_future = item
     numbers = numbers_future.result()
-    flat = alts_future.result() if alts_future is not None else []
+    if alts_future is None:
+        return chunk, numbers, [[] for _ in chunk]
+    flat = alts_future.result()
     per_row: list[list[tuple[str | None, str | None]]] = []
     position = 0
     for row in chunk:
@@ -267,13 +269,12 @@ CREATE TEMP TABLE import_staging (
     alt_numbers text[] NOT NULL,
     timezone text,
     priority smallint NOT NULL,
-    fields jsonb NOT NULL,
     raw text[] NOT NULL,
     reject text
 ) ON COMMIT DROP
 """
 
-_STAGED = ["line_no", "number", "alt_numbers", "timezone", "priority", "fields", "raw"]
+_STAGED = ["line_no", "number", "alt_numbers", "timezone", "priority", "raw"]
 
 _REJECT_EXISTING = """
 UPDATE import_staging s SET reject = 'already in campaign'
@@ -295,12 +296,22 @@ RETURNING s.line_no, s.reject, s.raw
 
 _INSERT_CONTACTS = """
 INSERT INTO contacts (campaign_id, number, alt_numbers, timezone, priority, fields, import_batch_id)
-SELECT $1, s.number, s.alt_numbers, s.timezone, s.priority, s.fields, $2
+SELECT $1, s.number, s.alt_numbers, s.timezone, s.priority, {fields}, $2
 FROM import_staging s
 WHERE s.reject IS NULL
 ORDER BY s.line_no
 ON CONFLICT (campaign_id, number) DO NOTHING
 """
+
+
+def _insert_contacts_sql(field_cols: list[tuple[int, str]]) -> tuple[str, list[str]]:
+    """The insert, with the free-field columns picked from `raw` by (integer) position."""
+    if not field_cols:
+        return _INSERT_CONTACTS.format(fields="'{}'::jsonb"), []
+    values = ", ".join(f"s.raw[{index + 1}]" for index, _ in field_cols)  # SQL arrays count from 1
+    return _INSERT_CONTACTS.format(fields=f"jsonb_object($3::text[], ARRAY[{values}])"), [
+        name for _, name in field_cols
+    ]
 
 
 async def import_contacts(
@@ -336,7 +347,7 @@ async def import_contacts(
         buffer: list[tuple[Any, ...]] = []
         with open_text(path, encoding, progress) as handle, ProcessPoolExecutor(workers) as pool:
             try:
-                _, rows, rejects = _read_rows(handle, options, rejects_path, report)
+                field_cols, rows, rejects = _read_rows(handle, options, rejects_path, report)
             except UnicodeDecodeError as exc:
                 raise _not_text(path, encoding, exc) from None
             try:
@@ -361,7 +372,6 @@ async def import_contacts(
                                 good_alts,
                                 item.timezone,
                                 item.priority,
-                                json.dumps(item.fields),
                                 item.raw,
                             )
                         )
@@ -371,6 +381,7 @@ async def import_contacts(
                 if buffer:
                     await conn.copy_records_to_table("import_staging", records=buffer, columns=_STAGED)
                     buffer = []
+                log.debug("import: rows read and staged after %.1fs", time.perf_counter() - started)
                 await conn.execute("ANALYZE import_staging")
                 for query in (_REJECT_EXISTING, _REJECT_DNC):
                     for record in sorted(await conn.fetch(query, campaign_id)):
@@ -383,8 +394,10 @@ async def import_contacts(
                     path.name,
                     options.imported_by,
                 )
-                status = await conn.execute(_INSERT_CONTACTS, campaign_id, batch_id)
+                insert_sql, names = _insert_contacts_sql(field_cols)
+                status = await conn.execute(insert_sql, campaign_id, batch_id, *([names] if names else []))
                 report.imported = int(status.split()[-1])
+                log.debug("import: contacts inserted after %.1fs", time.perf_counter() - started)
                 report.rejected = rejects.count
                 await conn.execute(
                     "UPDATE import_batches SET rows_read = $2, rows_imported = $3, rows_rejected = $4"
