@@ -1,39 +1,44 @@
-"""Phone number normalisation for bulk work (import, DNC registry files).
+"""Phone number normalisation for bulk work (contact import, DNC registry files).
 
-Runs in worker processes: plain functions over lists of strings, returning
-(E.164 or None, reason or None) so a whole chunk costs one round trip.
+The rule itself is `compliance.numbers.normalise`; this adds the operator-facing wording
+and a chunked form for worker processes, so a chunk of numbers costs one round trip.
 """
 
 from __future__ import annotations
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberFormat
 
-_PARSE_REASONS = {
-    NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
-    NumberParseException.NOT_A_NUMBER: "not a phone number",
-    NumberParseException.TOO_SHORT_AFTER_IDD: "too short",
-    NumberParseException.TOO_SHORT_NSN: "too short",
-    NumberParseException.TOO_LONG: "too long",
+from compliance.numbers import InvalidNumber, normalise
+
+REASON_TEXT = {
+    "empty": "number is empty",
+    "unparseable": "not a phone number",
+    "not_a_number": "not a phone number",
+    "invalid_country_code": "unknown country code",
+    "too_short": "too short",
+    "too_long": "too long",
+    "invalid": "not a valid number",
 }
 
 
 def normalise_one(raw: str, region: str) -> tuple[str | None, str | None]:
-    text = raw.strip()
-    if not text:
-        return None, "number is empty"
+    """(E.164, None), or (None, a reason an operator understands)."""
     try:
-        parsed = phonenumbers.parse(text, region)
-    except NumberParseException as exc:
-        return None, _PARSE_REASONS.get(exc.error_type, "not a phone number")
-    if not phonenumbers.is_valid_number(parsed):
-        possible = phonenumbers.is_possible_number_with_reason(parsed)
-        if possible == phonenumbers.ValidationResult.TOO_SHORT:
-            return None, "too short"
-        if possible == phonenumbers.ValidationResult.TOO_LONG:
-            return None, "too long"
-        return None, "not a valid number"
-    return phonenumbers.format_number(parsed, PhoneNumberFormat.E164), None
+        return normalise(raw, region), None
+    except InvalidNumber as exc:
+        if exc.reason == "invalid":
+            return None, _why_invalid(raw, region)
+        return None, REASON_TEXT.get(exc.reason, exc.reason)
+
+
+def _why_invalid(raw: str, region: str) -> str:
+    """Say "too short" or "too long" when that is why a parsed number is not valid."""
+    possible = phonenumbers.is_possible_number_with_reason(phonenumbers.parse(raw, region))
+    if possible == phonenumbers.ValidationResult.TOO_SHORT:
+        return "too short"
+    if possible == phonenumbers.ValidationResult.TOO_LONG:
+        return "too long"
+    return REASON_TEXT["invalid"]
 
 
 def normalise_chunk(raws: list[str], region: str) -> list[tuple[str | None, str | None]]:
