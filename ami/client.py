@@ -619,8 +619,15 @@ class AMIClient:
         pending = self._pending
         lists = self._lists
         readuntil = reader._reader.readuntil
+        burst = 0
         try:
             while True:
+                # readuntil does not yield while data is buffered: let consumers run now and
+                # then, so their queues stay short (latency, memory, GC) under a flood.
+                burst += 1
+                if burst >= 128:
+                    burst = 0
+                    await asyncio.sleep(0)
                 # Hot path inlined (MessageReader.next does the same, one call deeper).
                 try:
                     raw = await readuntil(TERMINATOR)

@@ -184,8 +184,8 @@ def _cpu_seconds(pid: int) -> float:
 
 
 async def drive_load(port: int, pid: int, rate: float, duration: float, agents: int) -> None:
-    client = AMIClient(ClientConfig(port=port, action_timeout=30, originate_margin=120,
-                                    ping_interval=5))
+    client = AMIClient(ClientConfig(port=port, username="dialer", secret="dialer",
+                                    action_timeout=30, originate_margin=120, ping_interval=5))
     events = 0
 
     def count(_: object) -> None:
