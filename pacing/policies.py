@@ -274,7 +274,7 @@ class PredictivePolicy(BasePolicy):
 
     def __init__(
         self,
-        target: float = 0.024,
+        target: float = 0.025,
         theta: float = 0.025,
         feedback_gain: float = 1.0,
         feedback_time: float = 1800.0,
@@ -286,6 +286,7 @@ class PredictivePolicy(BasePolicy):
         max_theta: float = 0.075,
         min_theta: float = 0.006,
         agent_sd_weight: float = 0.5,
+        borrow_s: float = 300.0,
     ) -> None:
         super().__init__()
         self.target = target
@@ -300,6 +301,7 @@ class PredictivePolicy(BasePolicy):
         self.max_theta = max_theta
         self.min_theta = min_theta
         self.agent_sd_weight = agent_sd_weight
+        self.borrow_s = borrow_s
         self.grid = _GRID
         self.agent_grid = tuple(s + connect_timeout for s in _GRID)
         self._own = Estimators()
@@ -345,10 +347,13 @@ class PredictivePolicy(BasePolicy):
         if lim.max_occupancy is not None and self._occupancy >= lim.max_occupancy:
             return base, Reason.CAP_OCCUPANCY.value, {"occupancy": round(self._occupancy, 3)}
         hr = snap.headroom
-        if hr is not None:
-            budget = hr.allowed - self.budget_margin
-        else:
-            budget = 0.03 * est.answers - est.abandons - self.budget_margin
+        cap = hr.cap if hr is not None else 0.03
+        allowed = hr.allowed if hr is not None else cap * est.answers - est.abandons
+        # Borrow the budget the next `borrow_s` seconds of answers will earn.
+        borrow = cap * active * self.borrow_s / max(est.mean_cycle, 1.0)
+        budget = allowed - self.budget_margin + borrow
+        if allowed <= 0:
+            budget = min(budget, 0.0)
         if budget <= 0:
             return base, Reason.BUDGET_EXHAUSTED.value, {"budget": round(budget, 2)}
         conf = self.confidence(snap, est)
