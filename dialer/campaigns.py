@@ -145,6 +145,9 @@ class CampaignDefinition(_Strict):
     windows: WindowSettings = Field(default_factory=WindowSettings)
     retry: RetrySettings = Field(default_factory=RetrySettings)
     dispositions: list[Disposition] | None = None
+    # Any other regulation-profile override (compliance.profiles.OVERRIDE_FIELDS),
+    # e.g. abandon_cap, state_hours, no_repeat_after_abandon_hours.
+    compliance: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("name")
     @classmethod
@@ -171,6 +174,15 @@ class CampaignDefinition(_Strict):
             duplicates = sorted({code for code in codes if codes.count(code) > 1})
             if duplicates:
                 raise ValueError(f"disposition codes repeated: {', '.join(duplicates)}")
+        return self
+
+    @model_validator(mode="after")
+    def _check_rules(self) -> CampaignDefinition:
+        from dialer.campaign_rules import rule_problems
+
+        problems = rule_problems(self)
+        if problems:
+            raise ValueError("; ".join(f"{key}: {message}" for key, message in problems))
         return self
 
     @property
