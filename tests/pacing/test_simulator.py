@@ -1,0 +1,99 @@
+"""The simulator: conservation, determinism, common random numbers, add-ons."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pacing import POLICY_NAMES, make_policy
+from pacing.bench import grid_scenario
+from pacing.simulator import Scenario, simulate
+from pacing.world import Duration, WorldModel
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    agents=st.integers(min_value=1, max_value=12),
+    hit=st.floats(min_value=0.05, max_value=0.8),
+    policy=st.sampled_from(POLICY_NAMES),
+    seed=st.integers(min_value=0, max_value=1000),
+    amd=st.booleans(),
+    churn=st.booleans(),
+    drift=st.booleans(),
+    cold=st.booleans(),
+)
+def test_conservation(agents: int, hit: float, policy: str, seed: int, amd: bool,
+                      churn: bool, drift: bool, cold: bool) -> None:
+    machine = min(0.2, 0.9 - hit) if amd else 0.0
+    world = WorldModel(human_rate=hit, machine_rate=machine, amd_false_positive=0.1,
+                       amd_false_negative=0.1, talk=Duration.lognormal(60.0, 1.0),
+                       wrap=Duration.uniform(5.0, 15.0))
+    sc = Scenario(agents=agents, hours=0.25, world=world, amd=amd, churn=churn,
+                  cold_start=cold, drift=(hit / 2, 300.0, 300.0) if drift else None)
+    res = simulate(sc, make_policy(policy), seed=seed)
+    assert res.conservation_errors() == []
+    # Every call ends exactly once, in exactly one outcome.
+    assert res.ended_calls == res.attempts
+    assert res.human_answers >= res.human_connects
+    assert res.abandons <= res.human_answers
+    assert res.connects + res.ledger_abandons <= res.attempts
+    assert 0.0 <= res.occupancy <= res.busy <= 1.0 + 1e-9
+    assert sum(res.answers_by_minute) <= res.human_answers
+
+
+def test_same_seed_same_result() -> None:
+    sc = Scenario(agents=8, hours=0.3)
+    a = simulate(sc, make_policy("predictive"), seed=3).metrics()
+    b = simulate(sc, make_policy("predictive"), seed=3).metrics()
+    assert a == b
+
+
+def test_common_random_numbers() -> None:
+    """The k-th call meets the same customer whatever the policy: two policies that
+    place the same number of calls see the same human answers."""
+    sc = Scenario(agents=10, hours=0.2)
+    a = simulate(sc, make_policy("ratio", level=1.0), seed=5)
+    b = simulate(sc, make_policy("progressive"), seed=5)
+    # ratio 1.0 and progressive place the same calls at the same instants.
+    assert a.attempts == b.attempts
+    assert a.human_answers == b.human_answers
+    assert a.metrics() == {**b.metrics(), "policy": a.metrics()["policy"]}
+
+
+def test_progressive_never_abandons_without_churn() -> None:
+    for seed in range(3):
+        res = simulate(Scenario(agents=6, hours=0.5), make_policy("progressive"), seed=seed)
+        assert res.abandons == 0
+        assert res.connects > 0
+
+
+def test_agent_time_adds_up_with_breaks() -> None:
+    sc = Scenario(agents=10, hours=3.0, churn=True)
+    res = simulate(sc, make_policy("predictive"), seed=2)
+    assert res.conservation_errors() == []
+    assert res.break_time > 0
+    assert res.logged_in_time < 10 * 3 * 3600.0
+
+
+def test_connect_timeout_turns_unserved_answers_into_abandons() -> None:
+    # Ratio 3 with one agent and long calls: most answers find no agent.
+    sc = Scenario(agents=1, hours=0.5, world=WorldModel(human_rate=0.6),
+                  connect_timeout=2.0)
+    res = simulate(sc, make_policy("ratio", level=3.0), seed=1)
+    assert res.abandons > 0
+    assert res.conservation_errors() == []
+
+
+def test_grid_scenarios_build() -> None:
+    for add in (None, "amd", "drift", "churn", "cold"):
+        sc = grid_scenario(20, 0.30, "logn180", add)
+        assert sc.agents == 20
+    assert grid_scenario(20, 0.30, "exp180").is_exponential
+    assert not grid_scenario(20, 0.30, "exp180", "amd").is_exponential
+
+
+def test_hundred_agent_shift_runs() -> None:
+    """An 8-hour shift with 100 agents completes (its speed is in BENCHMARKS.md)."""
+    res = simulate(grid_scenario(100, 0.30, "exp180", hours=8.0), make_policy("ratio"), seed=1)
+    assert res.conservation_errors() == []
+    assert res.connects > 10_000
