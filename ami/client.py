@@ -457,6 +457,17 @@ class AMIClient:
     async def queue_status(self, queue: str | None = None) -> list[Message]:
         return (await self.send_list(A.queue_status(queue))).items
 
+    async def queue_summary(self, queue: str | None = None) -> list[Message]:
+        return (await self.send_list(A.queue_summary(queue))).items
+
+    async def agents(self) -> list[Message]:
+        """``Agents`` items (AGENT_LOGGEDOFF / AGENT_IDLE / AGENT_ONCALL). Note: it says
+        AGENT_IDLE during wrap-up; take availability from QueueStatus/QueueMemberStatus."""
+        return (await self.send_list(A.agents())).items
+
+    async def agent_logoff(self, agent: str, soft: bool = False) -> Message:
+        return await self.send(A.agent_logoff(agent, soft))
+
     async def user_event(self, name: str, headers: Iterable[tuple[str, str]] = ()) -> Message:
         return await self.send(A.user_event(name, headers))
 
