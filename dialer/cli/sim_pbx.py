@@ -17,16 +17,20 @@ def register(app: typer.Typer) -> None:
 
 
 def sim_pbx(
-    port: Annotated[int, typer.Option(help="TCP port (0 = any free port).")] = 5038,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    agents: Annotated[int, typer.Option(help="Simulated agents 1001.. logged in at start.")] = 10,
-    time_scale: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 1.0,
-    seed: Annotated[int, typer.Option(help="Random seed (a call's fate = seed + ChannelId).")] = 1,
-    world: Annotated[Path | None, typer.Option(help="TOML file: simulator settings and a "
-                                                    "[world] table.", exists=True,
+    port: Annotated[int | None, typer.Option(help="TCP port, 0 = any free port "
+                                                  "(default 5038).")] = None,
+    host: Annotated[str | None, typer.Option(help="Address (default 127.0.0.1).")] = None,
+    agents: Annotated[int | None, typer.Option(help="Simulated agents 1001.. logged in at "
+                                                    "start (default 10).")] = None,
+    time_scale: Annotated[float | None, typer.Option(
+        help="Simulated seconds per real second (default 1).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed; a call's fate depends on seed "
+                                                  "and ChannelId only (default 1).")] = None,
+    world: Annotated[Path | None, typer.Option(help="TOML file: simulator settings plus a "
+                                                    "world table (WorldModel fields).", exists=True,
                                                dir_okay=False)] = None,
-    username: Annotated[str, typer.Option(help="AMI user.")] = "dialer",
-    secret: Annotated[str, typer.Option(help="AMI secret.")] = "dialer",
+    username: Annotated[str | None, typer.Option(help="AMI user (default dialer).")] = None,
+    secret: Annotated[str | None, typer.Option(help="AMI secret (default dialer).")] = None,
     queue: Annotated[list[str] | None, typer.Option(help="Queue name (repeatable); default "
                                                          "campaign1.")] = None,
     auto_queues: Annotated[bool, typer.Option(help="Create queues on first use.")] = False,
@@ -39,6 +43,8 @@ def sim_pbx(
     opt_out_probability: Annotated[float | None, typer.Option(
         help="Chance a timed-out caller presses the opt-out key.")] = None,
 ) -> None:
+    import tomllib
+
     from ami.simulator import SimConfig
 
     overrides: dict[str, Any] = {"port": port, "host": host, "agents": agents,
@@ -48,14 +54,18 @@ def sim_pbx(
     if queue:
         overrides["queues"] = tuple(queue)
     try:
-        config = (SimConfig.from_toml(world, **overrides) if world is not None
-                  else SimConfig.from_dict({}, **overrides))
+        data: dict[str, Any] = (tomllib.loads(world.read_text(encoding="utf-8"))
+                                if world is not None else {})
+        # flags > file > these command defaults > SimConfig defaults
+        data.setdefault("port", 5038)
+        data.setdefault("agents", 10)
+        config = SimConfig.from_dict(data, **overrides)
         shares = {k: v for k, v in {"human_rate": human_rate, "machine_rate": machine_rate,
                                     "busy_rate": busy_rate, "congestion_rate": congestion_rate,
                                     "invalid_rate": invalid_rate}.items() if v is not None}
         if shares:
             config.world = config.world.with_overrides(**shares)
-    except (ValueError, TypeError, OSError) as exc:
+    except (ValueError, TypeError, OSError, tomllib.TOMLDecodeError) as exc:
         raise typer.BadParameter(str(exc)) from exc
     try:
         import uvloop
