@@ -282,6 +282,9 @@ class AMIClient:
     async def close(self) -> None:
         """Log off (best effort), stop reconnecting and fail whatever is pending."""
         self._closing = True
+        if self._first is not None and not self._first.done():
+            self._first.set_exception(ConnectionLost("client closed while connecting"))
+            self._first.exception()  # retrieved: connect() may not be awaited any more
         if self.state is ConnectionState.CONNECTED and self._writer is not None:
             with contextlib.suppress(Exception):
                 await self.send(A.logoff(), deadline=1.0)

@@ -13,7 +13,7 @@ import logging
 import random
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,8 +56,9 @@ class SimStats:
 
     actions: Counter[str] = field(default_factory=Counter)
     originates: int = 0
-    originate_channel_ids: list[str] = field(default_factory=list)
-    originate_action_ids: list[str] = field(default_factory=list)
+    #: the latest 10,000 ChannelIds / ActionIDs of Originates received
+    originate_channel_ids: deque[str] = field(default_factory=lambda: deque(maxlen=10_000))
+    originate_action_ids: deque[str] = field(default_factory=lambda: deque(maxlen=10_000))
     events: int = 0
     connections: int = 0
     logins: int = 0
