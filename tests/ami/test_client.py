@@ -253,6 +253,7 @@ async def test_reconnect_mid_call_fails_pending_and_resyncs(sim: PbxSimulator) -
     await c.connect()
     await add_agents(c)
     sub = c.subscribe({"AgentConnect"})
+    outcomes = c.subscribe({"OriginateResponse"})
     talking = await c.originate(req("att-talk", SIM_RESULT="human", SIM_RING="0",
                                     SIM_TALK="1000"))
     assert (await talking.outcome()).success
@@ -275,6 +276,12 @@ async def test_reconnect_mid_call_fails_pending_and_resyncs(sim: PbxSimulator) -
     assert sim.stats.originates == 2  # nothing was re-sent
     assert sim.stats.actions["ping"] == 1
     assert c.connections == 2
+    # The ringing call's OriginateResponse is broadcast to the new session too: the
+    # engine can still adopt it by Uniqueid (its handle has already failed as unknown).
+    late = await next_event(outcomes, lambda e: isinstance(e, OriginateResponse)
+                            and e.uniqueid == "att-ring")
+    assert isinstance(late, OriginateResponse)
+    assert late.ours is True and late.action_id == ringing.action_id and late.reason == 3
     await c.close()
 
 
