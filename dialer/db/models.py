@@ -166,9 +166,16 @@ class CallAttempt(Base):
     disposition_by: Mapped[str | None] = mapped_column(String(64))
     recording_path: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
+    # When the attempt policy's decision (retry, callback, final) was applied to the contact.
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         Index("ix_call_attempts_campaign_created", "campaign_id", "created_at"),
+        Index(
+            "ix_call_attempts_undecided",
+            "engine_id",
+            postgresql_where=text("decided_at IS NULL AND ended_at IS NOT NULL"),
+        ),
         Index("ix_call_attempts_contact", "contact_id", "created_at"),
         Index("ix_call_attempts_number", "number", "created_at"),
         Index("ix_call_attempts_open", "engine_id", postgresql_where=text("ended_at IS NULL")),
@@ -280,6 +287,8 @@ class Engine(Base):
     pid: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The engine's live view (campaigns, calls, agents, dial level), for `dialer status`.
+    status: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
 
 class ImportBatch(Base):

@@ -1,0 +1,306 @@
+"""Call tracking: AMI events in, call phases and closed attempts out. No I/O here.
+
+Correlation (see ami-transcripts/README.md): the Originate's ChannelId is the attempt id,
+so the customer channel's Uniqueid (and every Linkedid of the call) is the attempt id;
+the Local `;2` half is `<attempt id>-2`. UserEvents carry `AttemptId`. AgentComplete is
+matched by queue and member, because its caller fields are sometimes missing.
+
+Outcomes are classified from OriginateResponse Reason, Hangup Cause and DialEnd
+DialStatus together: over a real SIP trunk busy arrives as Reason 0 with Cause 17, while
+Local channels report Reason 5. A failed OriginateResponse can arrive before the Hangup,
+so a failure waits briefly for the cause before it is classified.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from ami import dialplan
+from ami.events import (
+    AgentComplete,
+    AgentConnect,
+    DialEnd,
+    Event,
+    Hangup,
+    Newstate,
+    OriginateResponse,
+    QueueCallerAbandon,
+    QueueCallerJoin,
+    UserEvent,
+)
+from compliance.outcomes import Outcome
+
+# How long a failed OriginateResponse waits for its Hangup (and cause) before closing.
+FAILURE_GRACE_S = 2.0
+
+BUSY_CAUSES = frozenset({17})
+CONGESTION_CAUSES = frozenset({27, 34, 38, 41, 42, 44, 58})
+INVALID_CAUSES = frozenset({1, 2, 3, 22, 28})
+NO_ANSWER_CAUSES = frozenset({18, 19, 21})
+
+
+class Phase(StrEnum):
+    DIALLING = "dialling"  # Originate sent, nothing heard yet
+    RINGING = "ringing"
+    ANSWERED = "answered"  # answered, not yet in the queue (AMD, greeting)
+    QUEUED = "queued"  # waiting for an agent
+    CONNECTED = "connected"  # talking to an agent
+    ENDED = "ended"
+
+
+@dataclass
+class Call:
+    attempt_id: str
+    campaign_id: int
+    contact_id: int
+    number: str
+    queue: str
+    placed_at: float  # engine clock (monotonic seconds)
+    phase: Phase = Phase.DIALLING
+    answered_at: float | None = None
+    queued_at: float | None = None
+    connected_at: float | None = None
+    ended_at: float | None = None
+    originate_failed_at: float | None = None
+    originate_reason: int | None = None
+    hangup_cause: int | None = None
+    far_cause: int | None = None  # the Local ;2 half's cause (busy/congestion via Local)
+    dial_status: str | None = None
+    amd_status: str | None = None
+    queue_status: str | None = None
+    opt_out_digit: str | None = None
+    agent_id: str | None = None
+    channel: str | None = None
+    member: tuple[str, str] | None = None  # (queue, interface) while connected
+    wall: dict[str, datetime] = field(default_factory=dict)  # UTC instants of each step
+
+    def stamp(self, step: str) -> None:
+        self.wall.setdefault(step, datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class ClosedCall:
+    """A call that has ended, with its system outcome."""
+
+    call: Call
+    outcome: Outcome
+    note: str | None = None
+
+    @property
+    def ring_s(self) -> float | None:
+        if self.call.answered_at is None:
+            return None
+        return self.call.answered_at - self.call.placed_at
+
+    @property
+    def time_to_agent_s(self) -> float | None:
+        c = self.call
+        start = c.queued_at if c.queued_at is not None else c.answered_at
+        if c.connected_at is None or start is None:
+            return None
+        return c.connected_at - start
+
+    @property
+    def talk_s(self) -> float | None:
+        c = self.call
+        if c.connected_at is None or c.ended_at is None:
+            return None
+        return c.ended_at - c.connected_at
+
+
+def classify_failure(call: Call) -> tuple[Outcome, str | None]:
+    """A failed originate's outcome from Reason, causes and DialStatus together."""
+    reason, status = call.originate_reason, (call.dial_status or "").upper()
+    causes = {c for c in (call.hangup_cause, call.far_cause) if c}
+    if reason == 5 or status == "BUSY" or causes & BUSY_CAUSES:
+        return Outcome.BUSY, None
+    if causes & INVALID_CAUSES or status == "CHANUNAVAIL" and causes & INVALID_CAUSES:
+        return Outcome.CONGESTION, "invalid number"
+    if reason == 8 or status == "CONGESTION" or causes & CONGESTION_CAUSES:
+        return Outcome.CONGESTION, None
+    if reason in (1, 3) or status in ("NOANSWER", "CANCEL") or causes & NO_ANSWER_CAUSES:
+        return Outcome.NO_ANSWER, None
+    if reason == 0 and not causes and not status:
+        return Outcome.FAILED, "originate failed with no cause (duplicate channel id?)"
+    return Outcome.FAILED, f"reason {reason}, cause {sorted(causes) or '-'}, dial status {status or '-'}"
+
+
+def classify_answered(call: Call) -> tuple[Outcome, str | None]:
+    if call.amd_status == "MACHINE":
+        return Outcome.MACHINE, None
+    if call.opt_out_digit and call.opt_out_digit == dialplan.OPT_OUT_DIGIT:
+        return Outcome.OPT_OUT, None
+    if call.connected_at is not None:
+        return Outcome.ANSWERED, None
+    if call.queue_status == "TIMEOUT":
+        return Outcome.ABANDONED, None
+    if call.queued_at is not None:
+        return Outcome.QUEUE_HANGUP, None
+    return Outcome.QUEUE_HANGUP, "hung up before reaching the queue"
+
+
+class CallTracker:
+    """The engine's live calls, keyed by attempt id."""
+
+    def __init__(self) -> None:
+        self.calls: dict[str, Call] = {}
+        self._members: dict[tuple[str, str], str] = {}  # (queue, interface) -> attempt id
+
+    def __len__(self) -> int:
+        return len(self.calls)
+
+    def add(self, call: Call) -> None:
+        self.calls[call.attempt_id] = call
+
+    def _find(self, uniqueid: str | None) -> tuple[Call | None, bool]:
+        """The call a Uniqueid belongs to, and whether it is the far (`;2`) half."""
+        if not uniqueid:
+            return None, False
+        call = self.calls.get(uniqueid)
+        if call is not None:
+            return call, False
+        if uniqueid.endswith("-2"):
+            return self.calls.get(uniqueid[:-2]), True
+        return None, False
+
+    def on_originate_response(self, attempt_id: str, response: OriginateResponse, now: float) -> list[ClosedCall]:
+        call = self.calls.get(attempt_id)
+        if call is None:
+            return []
+        call.originate_reason = response.reason
+        if response.success:
+            self._answered(call, now)
+            return []
+        call.originate_failed_at = now
+        if call.ended_at is not None:  # the Hangup came first
+            return [self._close(call)]
+        return []
+
+    def originate_lost(self, attempt_id: str, now: float, note: str) -> ClosedCall | None:
+        """The Originate was refused outright (no call exists): close as failed."""
+        call = self.calls.get(attempt_id)
+        if call is None:
+            return None
+        call.ended_at = now
+        call.stamp("ended")
+        self.calls.pop(attempt_id, None)
+        call.phase = Phase.ENDED
+        return ClosedCall(call, Outcome.FAILED, note)
+
+    def on_event(self, event: Event, now: float) -> list[ClosedCall]:
+        if isinstance(event, Hangup):
+            return self._hangup(event, now)
+        if isinstance(event, UserEvent):
+            self._user_event(event, now)
+        elif isinstance(event, QueueCallerJoin):
+            call, far = self._find(event.uniqueid)
+            if call is not None and not far:
+                self._answered(call, now)
+                call.queued_at = now
+                call.stamp("queued")
+                call.phase = Phase.QUEUED
+        elif isinstance(event, AgentConnect):
+            call, _ = self._find(event.uniqueid or event.linkedid)
+            if call is None:
+                call, _ = self._find(event.dest_linkedid)
+            if call is not None:
+                call.connected_at = now
+                call.stamp("connected")
+                call.phase = Phase.CONNECTED
+                call.agent_id = dialplan.agent_from_interface(event.interface or "") or event.member_name
+                if event.queue and event.interface:
+                    call.member = (event.queue, event.interface)
+                    self._members[call.member] = call.attempt_id
+        elif isinstance(event, AgentComplete):
+            if event.queue and event.interface:
+                self._members.pop((event.queue, event.interface), None)
+        elif isinstance(event, QueueCallerAbandon):
+            call, _ = self._find(event.uniqueid)
+            if call is not None and call.queue_status is None:
+                call.queue_status = "ABANDON"
+        elif isinstance(event, DialEnd):
+            call, _ = self._find(event.get("DestUniqueid"))
+            if call is not None and event.dial_status:
+                call.dial_status = event.dial_status
+                if event.dial_status == "ANSWER":
+                    self._answered(call, now)
+        elif isinstance(event, Newstate):
+            call, far = self._find(event.uniqueid)
+            if call is not None and not far:
+                if event.channel_state == 6:
+                    self._answered(call, now)
+                elif event.channel_state in (4, 5) and call.phase is Phase.DIALLING:
+                    call.phase = Phase.RINGING
+        return []
+
+    def _answered(self, call: Call, now: float) -> None:
+        if call.answered_at is None:
+            call.answered_at = now
+            call.stamp("answered")
+            if call.phase in (Phase.DIALLING, Phase.RINGING):
+                call.phase = Phase.ANSWERED
+
+    def _user_event(self, event: UserEvent, now: float) -> None:
+        fields = event.fields
+        call = self.calls.get(fields.get("AttemptId", "")) or self._find(event.uniqueid)[0]
+        if call is None:
+            return
+        name = event.user_event
+        if name == dialplan.USEREVENT_AMD:
+            call.amd_status = (fields.get("Status") or "").upper() or None
+        elif name == dialplan.USEREVENT_QUEUE_RESULT:
+            call.queue_status = (fields.get("QueueStatus") or "").upper() or None
+        elif name == dialplan.USEREVENT_OPT_OUT:
+            call.opt_out_digit = fields.get("Digit") or ""
+
+    def _hangup(self, event: Hangup, now: float) -> list[ClosedCall]:
+        call, far = self._find(event.uniqueid)
+        if call is None:
+            return []
+        if far:
+            call.far_cause = event.cause
+            return []
+        call.hangup_cause = event.cause
+        call.channel = event.channel
+        call.ended_at = now
+        call.stamp("ended")
+        if call.answered_at is None and call.originate_failed_at is None and call.originate_reason is None:
+            # Wait for the OriginateResponse: it says busy (5) or congestion (8) via Local.
+            return []
+        return [self._close(call)]
+
+    def expire(self, now: float) -> list[ClosedCall]:
+        """Close failures whose Hangup never came, and hung-up calls whose response never did."""
+        closed = []
+        for call in list(self.calls.values()):
+            if call.originate_failed_at is not None and now - call.originate_failed_at >= FAILURE_GRACE_S:
+                if call.ended_at is None:
+                    call.ended_at = now
+                    call.stamp("ended")
+                closed.append(self._close(call))
+            elif call.ended_at is not None and now - call.ended_at >= FAILURE_GRACE_S:
+                closed.append(self._close(call))
+        return closed
+
+    def _close(self, call: Call) -> ClosedCall:
+        self.calls.pop(call.attempt_id, None)
+        if call.member is not None:
+            self._members.pop(call.member, None)
+        call.phase = Phase.ENDED
+        if call.answered_at is None:
+            outcome, note = classify_failure(call)
+        else:
+            outcome, note = classify_answered(call)
+        return ClosedCall(call, outcome, note)
+
+    def attempt_for_member(self, queue: str, interface: str) -> str | None:
+        return self._members.get((queue, interface))
+
+    def by_phase(self, campaign_id: int) -> dict[Phase, list[Call]]:
+        phases: dict[Phase, list[Call]] = {}
+        for call in self.calls.values():
+            if call.campaign_id == campaign_id:
+                phases.setdefault(call.phase, []).append(call)
+        return phases

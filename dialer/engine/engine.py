@@ -1,0 +1,521 @@
+"""The engine process: one per Asterisk server, any number per database.
+
+Start: check the schema, register with a heartbeat, release this engine's old claims,
+connect to AMI (the resync hook reconciles attempts left open by a previous run), load
+the dialling campaigns and LISTEN for changes. Then tasks run side by side: pacing ticks,
+AMI events, the batched writer, dispositions, heartbeat and recovery of stalled engines.
+Stop (SIGTERM/SIGINT): no new calls, wait for calls in progress up to a limit, flush
+every write, exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ami.client import AMIClient, ClientConfig, ConnectionState, ResyncSnapshot
+from compliance.attempts import NumberHistory
+from compliance.outcomes import Outcome
+from dialer.campaign_service import CAMPAIGN_CHANNEL
+from dialer.db.migrate import SchemaOutOfDate, head_revision
+from dialer.engine.agents import AgentTracker
+from dialer.engine.calls import Call, CallTracker, ClosedCall, Phase
+from dialer.engine.rules import SYSTEM_DISPOSITION, CampaignRules
+from dialer.engine.runner import CampaignRunner, UnsupportedMode
+from dialer.engine.store import AttemptClose, ContactDecision, EngineStore
+from dialer.errors import UserError
+
+log = logging.getLogger("dialer.engine")
+
+DISPOSITION_CHANNEL = "dialer_disposition"
+
+
+@dataclass
+class EngineConfig:
+    engine_id: str
+    database_url: str
+    ami: ClientConfig
+    tick_s: float = 0.5
+    heartbeat_s: float = 2.0
+    stale_engine_s: float = 30.0  # a heartbeat older than this: the engine is gone
+    stale_retry_after_s: float = 300.0  # its open attempts' contacts wait this long
+    disposition_timeout_s: float = 120.0  # then a connected call gets a system disposition
+    drain_timeout_s: float = 60.0  # on stop, wait this long for calls in progress
+    writer_interval_s: float = 0.1
+
+
+class Engine:
+    def __init__(self, config: EngineConfig, metrics: Any = None, bus: Any = None) -> None:
+        self.config = config
+        self.store = EngineStore(config.database_url, config.engine_id)
+        self.ami: AMIClient | None = None
+        self.calls = CallTracker()
+        self.agents = AgentTracker()
+        self.runners: dict[int, CampaignRunner] = {}
+        self.rules_cache: dict[int, CampaignRules] = {}
+        self.metrics = metrics
+        self.bus = bus
+        self.stopping = False
+        self._stop = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._pending_closes: list[AttemptClose] = []
+        self._pending_decisions: list[ContactDecision] = []
+        self._writer_wake = asyncio.Event()
+        self._dispositions_wake = asyncio.Event()
+        self._reloads: set[int] = set()
+        self._reload_wake = asyncio.Event()
+        self._first_resync = asyncio.Event()
+        self.started_at = time.monotonic()
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("engine task failed", exc_info=task.exception())
+
+    def request_stop(self) -> None:
+        if not self.stopping:
+            log.info("engine %s stopping: no new calls", self.config.engine_id)
+        self.stopping = True
+        self._stop.set()
+
+    def metrics_originate_rtt(self, seconds: float) -> None:
+        if self.metrics is not None:
+            self.metrics.originate_roundtrip(seconds)
+
+    # --- start and stop ------------------------------------------------------------------
+
+    async def run(self) -> None:
+        await self.store.open()
+        try:
+            await self._check_schema()
+            await self.store.register()
+            released = await self.store.release_own_claims()
+            if released:
+                log.info("released %d contacts this engine had claimed before it stopped", released)
+            await self.store.listen(CAMPAIGN_CHANNEL, self._on_campaign_notify)
+            await self.store.listen(DISPOSITION_CHANNEL, lambda _payload: self._dispositions_wake.set())
+            self.ami = AMIClient(self.config.ami)
+            self.ami.on_state(self._on_ami_state)
+            self.ami.set_resync_hook(self._resync)
+            events = self.ami.subscribe(maxsize=200_000)
+            await self.ami.connect()
+            await asyncio.wait_for(self._first_resync.wait(), self.config.ami.resync_timeout + 5)
+            await self.load_campaigns()
+            loops = [
+                self.spawn(self._event_loop(events)),
+                self.spawn(self._tick_loop()),
+                self.spawn(self._writer_loop()),
+                self.spawn(self._heartbeat_loop()),
+                self.spawn(self._dispositions_loop()),
+                self.spawn(self._reload_loop()),
+            ]
+            log.info("engine %s running %d campaigns", self.config.engine_id, len(self.runners))
+            await self._stop.wait()
+            await self._drain()
+            for task in loops:
+                task.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
+        finally:
+            await self._shutdown()
+
+    async def _check_schema(self) -> None:
+        try:
+            current = await self.store.db.fetchval("SELECT version_num FROM alembic_version")
+        except Exception:
+            current = None
+        if current != head_revision():
+            raise SchemaOutOfDate(
+                f"database schema is at {current or 'empty database'}, this dialer needs"
+                f" {head_revision()}: run `dialer db upgrade`"
+            )
+
+    async def _drain(self) -> None:
+        """No new calls; let calls in progress end (up to the limit); flush writes."""
+        for runner in self.runners.values():
+            await runner.release_hopper()
+        deadline = time.monotonic() + self.config.drain_timeout_s
+        while len(self.calls) and time.monotonic() < deadline:  # noqa: ASYNC110 - polls a dict
+            await asyncio.sleep(0.2)
+        if len(self.calls):
+            log.warning("stopping with %d calls still up; they are reconciled at next start", len(self.calls))
+        await self._flush()
+
+    async def _shutdown(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.store.pool is not None:
+            try:
+                await self._flush()
+                await self.store.close_agent_sessions()
+            except Exception as exc:  # noqa: BLE001 - best effort on the way out
+                log.error("final flush failed: %s", exc)
+        if self.ami is not None:
+            await self.ami.close()
+        await self.store.close()
+
+    # --- campaigns -----------------------------------------------------------------------
+
+    async def load_campaigns(self) -> None:
+        for row in await self.store.dialling_campaigns():
+            await self._apply_campaign(row)
+
+    async def _apply_campaign(self, row: Any) -> None:
+        settings = row["settings"]
+        runner = self.runners.get(row["id"])
+        try:
+            if runner is None:
+                if row["state"] not in ("pilot", "running"):
+                    return
+                runner = CampaignRunner(self, row["id"], row["name"], row["state"], settings)
+                await runner.start()
+                self.runners[row["id"]] = runner
+                log.info("campaign %s: %s (%s)", row["name"], row["state"], runner.definition.dial_mode)
+            else:
+                await runner.update(row["state"], settings)
+            self.rules_cache[row["id"]] = runner.rules
+        except UnsupportedMode as exc:
+            log.error("campaign %s not dialled: %s", row["name"], exc)
+        except (UserError, ValueError) as exc:
+            log.error("campaign %s not dialled: invalid settings: %s", row["name"], exc)
+
+    def _on_campaign_notify(self, payload: str) -> None:
+        try:
+            self._reloads.add(int(json.loads(payload)["campaign_id"]))
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignored malformed campaign notification")
+            return
+        self._reload_wake.set()
+
+    async def _reload_loop(self) -> None:
+        last_poll = time.monotonic()
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._reload_wake.wait(), 5.0)
+            self._reload_wake.clear()
+            ids, self._reloads = self._reloads, set()
+            for campaign_id in ids:
+                row = await self.store.campaign(campaign_id)
+                if row is not None:
+                    await self._apply_campaign(row)
+            if time.monotonic() - last_poll >= 5.0:  # a missed NOTIFY is caught here
+                last_poll = time.monotonic()
+                await self.load_campaigns()
+                for runner in list(self.runners.values()):
+                    row = await self.store.campaign(runner.id)
+                    if row is not None and row["state"] != runner.state:
+                        await self._apply_campaign(row)
+
+    async def rules_for(self, campaign_id: int) -> CampaignRules | None:
+        rules = self.rules_cache.get(campaign_id)
+        if rules is None:
+            row = await self.store.campaign(campaign_id)
+            if row is None:
+                return None
+            from dialer.campaigns import CampaignDefinition
+
+            rules = CampaignRules(CampaignDefinition.model_validate(row["settings"]))
+            self.rules_cache[campaign_id] = rules
+        return rules
+
+    # --- loops ---------------------------------------------------------------------------
+
+    async def _tick_loop(self) -> None:
+        while True:
+            started = time.monotonic()
+            for runner in list(self.runners.values()):
+                try:
+                    await runner.tick(started)
+                except Exception:
+                    log.exception("campaign %s: pacing tick failed", runner.name)
+            closed = self.calls.expire(time.monotonic())
+            if closed:
+                await self.on_closed(closed)
+            await asyncio.sleep(max(0.0, self.config.tick_s - (time.monotonic() - started)))
+
+    async def _event_loop(self, events: Any) -> None:
+        while True:
+            batch = await events.get_many(2000)
+            now = time.monotonic()
+            closed: list[ClosedCall] = []
+            for event in batch:
+                try:
+                    self.agents.on_event(event, now)
+                    closed.extend(self.calls.on_event(event, now))
+                except Exception:
+                    log.exception("could not track event %s", event.name)
+            if closed:
+                await self.on_closed(closed)
+            if self.agents.changes or self.agents.wrap_ended:
+                self._writer_wake.set()
+
+    async def on_closed(self, closed: list[ClosedCall]) -> None:
+        """Ended calls: record them, decide what follows, feed pacing and the ledger."""
+        now = datetime.now(UTC)
+        undecided = [c for c in closed if c.outcome is not Outcome.ANSWERED]
+        histories = await self.store.contact_histories([c.call.contact_id for c in undecided]) if undecided else {}
+        for item in closed:
+            call = item.call
+            self._pending_closes.append(_close_row(item))
+            runner = self.runners.get(call.campaign_id)
+            if runner is not None:
+                runner.observe(item, now)
+            if self.metrics is not None:
+                self.metrics.call_closed(runner.name if runner else str(call.campaign_id), item)
+            if item.outcome is Outcome.ANSWERED:
+                continue  # decided when the agent's disposition arrives
+            rules = await self.rules_for(call.campaign_id)
+            if rules is None:
+                continue
+            self._pending_decisions.append(rules.decide(
+                attempt_id=call.attempt_id, campaign_id=call.campaign_id, contact_id=call.contact_id,
+                number=call.number, contact_zone=None, outcome=item.outcome,
+                history=histories.get(call.contact_id, []),
+                number_history=NumberHistory(last_attempt_at=now), now=now,
+            ))
+        self._writer_wake.set()
+
+    async def _writer_loop(self) -> None:
+        while True:
+            await self._writer_wake.wait()
+            self._writer_wake.clear()
+            await asyncio.sleep(self.config.writer_interval_s)  # let a batch gather
+            try:
+                await self._flush()
+            except Exception as exc:  # noqa: BLE001 - the database may be down: keep and retry
+                log.error("could not write %d attempt updates (kept, retrying): %s",
+                          len(self._pending_closes), exc)
+                await asyncio.sleep(1.0)
+                self._writer_wake.set()
+
+    async def _flush(self) -> None:
+        closes, decisions = self._pending_closes, self._pending_decisions
+        changes = self.agents.drain_changes()
+        wraps, self.agents.wrap_ended = self.agents.wrap_ended, []
+        if not (closes or decisions or changes or wraps):
+            return
+        self._pending_closes, self._pending_decisions = [], []
+        try:
+            await self.store.write_closes(closes, decisions)
+        except BaseException:
+            self._pending_closes[:0] = closes
+            self._pending_decisions[:0] = decisions
+            self.agents.changes[:0] = changes
+            self.agents.wrap_ended[:0] = wraps
+            raise
+        try:
+            await self.store.agent_changes(
+                [(c.agent_id, c.state.value, c.reason, c.at, c.previous.value) for c in changes]
+            )
+            for attempt_id, at in wraps:
+                await self.store.set_wrapup_ended(attempt_id, at)
+        except Exception as exc:  # noqa: BLE001 - agent history is not worth blocking calls
+            log.warning("could not record agent state changes: %s", exc)
+
+    async def _heartbeat_loop(self) -> None:
+        last_recovery = 0.0
+        while True:
+            try:
+                await self.store.heartbeat(self.status())
+                if time.monotonic() - last_recovery >= self.config.stale_engine_s / 2:
+                    last_recovery = time.monotonic()
+                    claims, attempts = await self.store.recover_stale(
+                        self.config.stale_engine_s, self.config.stale_retry_after_s
+                    )
+                    if claims or attempts:
+                        log.warning("recovered from stalled engines: %d claims released, %d attempts"
+                                    " closed as unknown", claims, attempts)
+            except Exception as exc:  # noqa: BLE001
+                log.error("heartbeat failed: %s", exc)
+            await asyncio.sleep(self.config.heartbeat_s)
+
+    async def _dispositions_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._dispositions_wake.wait(), 2.0)
+            self._dispositions_wake.clear()
+            try:
+                await self.apply_dispositions()
+            except Exception:
+                log.exception("applying dispositions failed")
+
+    async def apply_dispositions(self) -> int:
+        rows = await self.store.undecided(self.config.disposition_timeout_s)
+        if not rows:
+            return 0
+        histories = await self.store.contact_histories([r["contact_id"] for r in rows])
+        decisions = []
+        for row in rows:
+            rules = await self.rules_for(row["campaign_id"])
+            if rules is None:
+                continue
+            attempt_id = str(row["id"])
+            disposition = row["disposition"]
+            if disposition is None:
+                await self.store.set_system_disposition(attempt_id, SYSTEM_DISPOSITION)
+            try:
+                outcome = Outcome(row["outcome"])
+            except ValueError:
+                outcome = Outcome.UNKNOWN
+            earlier = [h for h in histories.get(row["contact_id"], []) if h.at < row["ended_at"]][:-1]
+            decisions.append(rules.decide(
+                attempt_id=attempt_id, campaign_id=row["campaign_id"], contact_id=row["contact_id"],
+                number=row["number"], contact_zone=row["timezone"], outcome=outcome,
+                history=earlier, disposition=disposition, callback_at=row["callback_at"],
+                callback_agent=row["callback_agent"],
+            ))
+        await self.store.write_closes([], decisions)
+        return len(decisions)
+
+    # --- AMI connection ----------------------------------------------------------------
+
+    def _on_ami_state(self, state: ConnectionState, exc: BaseException | None) -> None:
+        if state is ConnectionState.CONNECTED:
+            log.info("AMI connected")
+        elif state in (ConnectionState.DISCONNECTED, ConnectionState.SHUTTING_DOWN):
+            log.error("AMI connection lost (%s): no calls are placed until it is back", exc or state.value)
+            for runner in self.runners.values():
+                runner.forget_members()
+        elif state is ConnectionState.AUTH_FAILED:
+            log.error("AMI login refused: check DIALER_AMI_USERNAME / DIALER_AMI_SECRET")
+        if self.metrics is not None:
+            self.metrics.ami_state(state is ConnectionState.CONNECTED, state is ConnectionState.CONNECTED
+                                   and self._first_resync.is_set())
+
+    async def _resync(self, snap: ResyncSnapshot) -> None:
+        """After every (re)connect: reconcile open attempts and agents with what Asterisk has."""
+        now = time.monotonic()
+        live = set()
+        for channel in snap.channels:
+            for key in ("Uniqueid", "Linkedid"):
+                value = channel.get(key)
+                if value:
+                    live.add(value)
+        lost: list[ClosedCall] = []
+        if not snap.reconnect and not self._first_resync.is_set():
+            for row in await self.store.open_attempts():
+                attempt_id = str(row["id"])
+                call = Call(attempt_id, row["campaign_id"], row["contact_id"], row["number"],
+                            "", now)
+                if attempt_id in live:
+                    rules = await self.rules_for(row["campaign_id"])
+                    call.queue = rules.definition.queue_name if rules else ""
+                    call.phase = Phase.CONNECTED if row["connected_at"] else Phase.ANSWERED
+                    call.answered_at = now if row["answered_at"] or row["connected_at"] else None
+                    call.connected_at = now if row["connected_at"] else None
+                    self.calls.add(call)
+                else:
+                    call.ended_at = now
+                    lost.append(ClosedCall(call, Outcome.UNKNOWN, "no channel found at engine start"))
+            if lost:
+                log.warning("%d attempts left open by the previous run had no live call: closed as unknown",
+                            len(lost))
+        else:
+            for attempt_id, call in list(self.calls.calls.items()):
+                if attempt_id not in live and call.ended_at is None:
+                    self.calls.calls.pop(attempt_id, None)
+                    call.ended_at = now
+                    lost.append(ClosedCall(call, Outcome.UNKNOWN, "call ended while AMI was down"))
+            if lost:
+                log.warning("%d calls ended while AMI was down: closed as unknown", len(lost))
+        for member in snap.queue_members:
+            from ami import dialplan
+
+            agent_id = dialplan.agent_from_interface(member.get("Location") or member.get("StateInterface") or "")
+            if agent_id is None:
+                continue
+            status = member.get("Status")
+            self.agents.resync_member(
+                agent_id, member.get("Queue") or "", int(status) if status and status.isdigit() else None,
+                (member.get("Paused") or "0") == "1", member.get("PausedReason"), now,
+            )
+        if lost:
+            await self.on_closed(lost)
+        self._first_resync.set()
+        for runner in self.runners.values():
+            self.spawn(runner.add_members())
+
+    def check_later(self, attempt_id: str, delay: float = 2.0) -> None:
+        """An Originate whose outcome is unknown: ask Asterisk whether its call exists."""
+
+        async def check() -> None:
+            await asyncio.sleep(delay)
+            call = self.calls.calls.get(attempt_id)
+            if call is None or self.ami is None:
+                return
+            try:
+                channels = await self.ami.core_show_channels()
+            except Exception:  # noqa: BLE001 - the resync after reconnect settles it
+                return
+            live = {c.get("Uniqueid") for c in channels} | {c.get("Linkedid") for c in channels}
+            if attempt_id not in live and attempt_id in self.calls.calls:
+                self.calls.calls.pop(attempt_id, None)
+                call.ended_at = time.monotonic()
+                await self.on_closed([ClosedCall(call, Outcome.UNKNOWN, "originate outcome lost")])
+
+        self.spawn(check())
+
+    # --- status ----------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        campaigns = {}
+        now = datetime.now(UTC)
+        for runner in self.runners.values():
+            phases = self.calls.by_phase(runner.id)
+            decision = runner.stats.last_decision
+            ledger = runner.ledger.snapshot(now)
+            campaigns[runner.name] = {
+                "state": runner.state,
+                "hopper": len(runner.hopper),
+                "calls": {phase.value: len(calls) for phase, calls in phases.items()},
+                "dial_level": round(decision.dial_level, 3) if decision else 0.0,
+                "pacing_reason": decision.reason if decision else None,
+                "abandon_rate": round(ledger.rate, 5),
+                "abandon_window_h": runner.rules.profile.abandonment.window.total_seconds() / 3600,
+                "abandon_cap": runner.rules.profile.abandon_cap,
+                "originated": runner.stats.originated,
+                "refused": dict(runner.stats.refused or {}),
+                "dialable_left": runner.dialable_left,
+                "agents": {s.value: n for s, n in self.agents.counts(runner.queue).items()},
+            }
+        return {
+            "at": now.isoformat(),
+            "ami_connected": bool(self.ami and self.ami.connected),
+            "calls": len(self.calls),
+            "agents": {s.value: n for s, n in self.agents.counts().items()},
+            "campaigns": campaigns,
+        }
+
+
+def _close_row(item: ClosedCall) -> AttemptClose:
+    call = item.call
+    wall = call.wall
+    return AttemptClose(
+        attempt_id=call.attempt_id,
+        answered_at=wall.get("answered"),
+        queued_at=wall.get("queued"),
+        connected_at=wall.get("connected"),
+        ended_at=wall.get("ended") or datetime.now(UTC),
+        outcome=item.outcome.value,
+        originate_reason=call.originate_reason,
+        hangup_cause=call.hangup_cause,
+        amd_result=call.amd_status,
+        agent_id=call.agent_id,
+        recording_path=None,
+        note=item.note,
+    )

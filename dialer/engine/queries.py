@@ -1,0 +1,240 @@
+"""Every SQL statement the engine runs, named. Parameters are positional (asyncpg)."""
+
+# --- engines: heartbeat and recovery of stalled work ----------------------------------
+
+REGISTER_ENGINE = """
+INSERT INTO engines (id, host, pid, started_at, heartbeat_at)
+VALUES ($1, $2, $3, now(), now())
+ON CONFLICT (id) DO UPDATE SET host = EXCLUDED.host, pid = EXCLUDED.pid,
+    started_at = now(), heartbeat_at = now()
+"""
+
+HEARTBEAT = "UPDATE engines SET heartbeat_at = now(), status = $2::jsonb WHERE id = $1"
+
+# Contacts an engine had claimed but not dialled go back to the pool.
+RELEASE_OWN_CLAIMS = """
+UPDATE contacts SET state = 'ready', claimed_by = NULL, claimed_at = NULL
+WHERE claimed_by = $1 AND state = 'claimed'
+"""
+
+# Claims of engines whose heartbeat is older than $1 seconds.
+RELEASE_STALE_CLAIMS = """
+UPDATE contacts c SET state = 'ready', claimed_by = NULL, claimed_at = NULL
+FROM engines e
+WHERE c.claimed_by = e.id AND c.state = 'claimed'
+  AND e.heartbeat_at < now() - make_interval(secs => $1)
+"""
+
+# Attempts left open by an engine whose heartbeat is stale: their outcome is unknown.
+# The contact goes back to the retry pool, not before $2 seconds (a call might still be
+# up on that engine's Asterisk: never dial it twice at once).
+CLOSE_STALE_ATTEMPTS = """
+WITH closed AS (
+    UPDATE call_attempts a SET ended_at = now(), outcome = 'unknown',
+        note = 'engine ' || a.engine_id || ' stopped responding'
+    FROM engines e
+    WHERE a.engine_id = e.id AND a.ended_at IS NULL
+      AND e.heartbeat_at < now() - make_interval(secs => $1)
+    RETURNING a.contact_id
+)
+UPDATE contacts c SET state = 'ready', claimed_by = NULL, claimed_at = NULL,
+    last_outcome = 'unknown', next_attempt_at = now() + make_interval(secs => $2)
+FROM closed WHERE c.id = closed.contact_id AND c.state = 'in_call'
+"""
+
+OPEN_ATTEMPTS_OF_ENGINE = """
+SELECT a.id, a.campaign_id, a.contact_id, a.number, a.originated_at, a.answered_at,
+       a.connected_at, a.agent_id
+FROM call_attempts a WHERE a.engine_id = $1 AND a.ended_at IS NULL
+"""
+
+# --- campaigns ------------------------------------------------------------------------
+
+DIALLING_CAMPAIGNS = """
+SELECT id, name, state, settings FROM campaigns WHERE state IN ('pilot', 'running')
+"""
+
+CAMPAIGN_BY_ID = "SELECT id, name, state, settings FROM campaigns WHERE id = $1"
+
+PILOT_ATTEMPTS = "SELECT count(*) FROM call_attempts WHERE campaign_id = $1"
+
+SET_CAMPAIGN_STATE = """
+WITH old AS (SELECT state FROM campaigns WHERE id = $1 FOR UPDATE),
+changed AS (
+    UPDATE campaigns SET state = $2, updated_at = now() WHERE id = $1 AND state = $3
+    RETURNING id
+)
+INSERT INTO campaign_state_changes (campaign_id, from_state, to_state, changed_by, note)
+SELECT id, $3, $2, $4, $5 FROM changed
+RETURNING campaign_id
+"""
+
+NOTIFY_CAMPAIGN = "SELECT pg_notify('dialer_campaign', $1)"
+
+DIALABLE_LEFT = """
+SELECT count(*) FROM contacts WHERE campaign_id = $1 AND state IN ('ready', 'claimed')
+"""
+
+# Contacts not finished: dialable now or later, claimed, or on a call.
+UNDONE_CONTACTS = """
+SELECT count(*) FROM contacts WHERE campaign_id = $1 AND state IN ('ready', 'claimed', 'in_call')
+"""
+
+# --- claiming contacts ------------------------------------------------------------------
+
+# The hopper refill: the next dialable contacts in claim order, skipping rows another
+# engine holds, index-only on ix_contacts_dialable.
+CLAIM_CONTACTS = """
+WITH picked AS (
+    SELECT id FROM contacts
+    WHERE campaign_id = $1 AND state = 'ready' AND next_attempt_at <= now()
+    ORDER BY priority DESC, next_attempt_at, id
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE contacts c SET state = 'claimed', claimed_by = $3, claimed_at = now()
+FROM picked WHERE c.id = picked.id
+RETURNING c.id, c.number, c.timezone, c.attempts, c.fields, c.last_attempt_at
+"""
+
+# Today's attempts per contact (the calendar day in UTC) and, across all campaigns, the
+# last call to each number and the last abandoned one (minimum gap, 72 h rule).
+CONTACT_HISTORY = """
+SELECT contact_id, count(*) AS today
+FROM call_attempts WHERE contact_id = ANY($1::bigint[]) AND created_at >= date_trunc('day', now())
+GROUP BY contact_id
+"""
+
+NUMBER_HISTORY = """
+SELECT number, max(created_at) AS last_attempt_at,
+       max(ended_at) FILTER (WHERE outcome = 'abandoned') AS last_abandon_at
+FROM call_attempts WHERE number = ANY($1::text[])
+GROUP BY number
+"""
+
+# Release claimed contacts; $2 is when each may be dialled next (NULL: unchanged).
+RELEASE_CONTACTS = """
+UPDATE contacts c SET state = 'ready', claimed_by = NULL, claimed_at = NULL,
+    next_attempt_at = coalesce(v.next_at, c.next_attempt_at)
+FROM unnest($1::bigint[], $2::timestamptz[]) AS v(id, next_at)
+WHERE c.id = v.id AND c.claimed_by = $3 AND c.state = 'claimed'
+"""
+
+BLOCK_CONTACTS = """
+UPDATE contacts SET state = 'blocked', claimed_by = NULL, claimed_at = NULL, last_outcome = 'dnc'
+WHERE id = ANY($1::bigint[])
+"""
+
+# DNC look-up right before Originate: includes numbers added a second ago.
+DNC_BLOCKED = """
+SELECT DISTINCT number FROM dnc_numbers
+WHERE number = ANY($1::text[]) AND (campaign_id IS NULL OR campaign_id = $2)
+  AND (expires_at IS NULL OR expires_at > now())
+"""
+
+# --- attempts ---------------------------------------------------------------------------
+
+# Written, and committed, before the Originate is sent.
+INSERT_ATTEMPTS = """
+INSERT INTO call_attempts (id, campaign_id, contact_id, number, attempt_no, engine_id, originated_at)
+SELECT v.id, $1, v.contact_id, v.number, v.attempt_no, $2, now()
+FROM unnest($3::uuid[], $4::bigint[], $5::text[], $6::int[]) AS v(id, contact_id, number, attempt_no)
+"""
+
+CONTACTS_IN_CALL = """
+UPDATE contacts SET state = 'in_call', attempts = attempts + 1, last_attempt_at = now(),
+    claimed_by = $2
+WHERE id = ANY($1::bigint[])
+"""
+
+# An Originate that never reached Asterisk: no call exists, so the attempt is undone.
+CANCEL_ATTEMPT = "DELETE FROM call_attempts WHERE id = $1 AND ended_at IS NULL"
+
+UNDO_CONTACT_ATTEMPT = """
+UPDATE contacts SET state = 'ready', attempts = greatest(attempts - 1, 0), claimed_by = NULL,
+    claimed_at = NULL
+WHERE id = $1 AND state = 'in_call'
+"""
+
+# One closed attempt (the writer sends these in batches with executemany).
+CLOSE_ATTEMPT = """
+UPDATE call_attempts SET answered_at = $2, queued_at = $3, connected_at = $4, ended_at = $5,
+    outcome = $6, originate_reason = $7, hangup_cause = $8, amd_result = $9, agent_id = $10,
+    recording_path = $11, note = $12
+WHERE id = $1 AND ended_at IS NULL
+"""
+
+# The attempt policy's decision applied to the contact.
+DECIDE_CONTACT = """
+UPDATE contacts SET state = $2, next_attempt_at = coalesce($3, next_attempt_at),
+    last_outcome = $4, claimed_by = NULL, claimed_at = NULL
+WHERE id = $1
+"""
+
+MARK_DECIDED = "UPDATE call_attempts SET decided_at = now() WHERE id = $1"
+
+SET_WRAPUP_ENDED = """
+UPDATE call_attempts SET wrapup_ended_at = $2 WHERE id = $1 AND wrapup_ended_at IS NULL
+"""
+
+# Connected calls whose disposition has arrived but not yet been applied to the contact.
+UNDECIDED_DISPOSITIONS = """
+SELECT a.id, a.campaign_id, a.contact_id, a.number, a.outcome, a.disposition, a.agent_id,
+       a.ended_at, c.timezone, cb.scheduled_at AS callback_at, cb.agent_id AS callback_agent
+FROM call_attempts a
+JOIN contacts c ON c.id = a.contact_id
+LEFT JOIN LATERAL (
+    SELECT scheduled_at, agent_id FROM callbacks WHERE attempt_id = a.id ORDER BY id DESC LIMIT 1
+) cb ON true
+WHERE a.engine_id = $1 AND a.ended_at IS NOT NULL AND a.decided_at IS NULL
+  AND (a.disposition IS NOT NULL OR a.ended_at < now() - make_interval(secs => $2))
+"""
+
+SET_SYSTEM_DISPOSITION = """
+UPDATE call_attempts SET disposition = $2, disposition_at = now(), disposition_by = 'system'
+WHERE id = $1 AND disposition IS NULL
+"""
+
+INSERT_DNC = """
+INSERT INTO dnc_numbers (number, campaign_id, source, reason, added_by, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT DO NOTHING
+"""
+
+BLOCK_NUMBER = """
+UPDATE contacts SET state = 'blocked' WHERE number = $1 AND state IN ('ready', 'claimed')
+  AND ($2::integer IS NULL OR campaign_id = $2)
+"""
+
+# Outcomes inside the abandonment window, to rebuild the ledger at start.
+LEDGER_HISTORY = """
+SELECT ended_at, outcome,
+       extract(epoch FROM (connected_at - answered_at)) AS connect_wait_s
+FROM call_attempts
+WHERE campaign_id = $1 AND ended_at IS NOT NULL AND ended_at > now() - make_interval(secs => $2)
+ORDER BY ended_at
+"""
+
+# --- agents -----------------------------------------------------------------------------
+
+ENSURE_AGENTS = """
+INSERT INTO agents (id, name) SELECT a, 'Agent ' || a FROM unnest($1::text[]) AS a
+ON CONFLICT (id) DO NOTHING
+"""
+
+AGENT_STATE_CHANGE = """
+INSERT INTO agent_state_changes (agent_id, state, reason, at) VALUES ($1, $2, $3, $4)
+"""
+
+OPEN_AGENT_SESSION = """
+INSERT INTO agent_sessions (agent_id, engine_id, login_at) VALUES ($1, $2, $3)
+"""
+
+CLOSE_AGENT_SESSION = """
+UPDATE agent_sessions SET logout_at = $3
+WHERE agent_id = $1 AND engine_id = $2 AND logout_at IS NULL
+"""
+
+CLOSE_ALL_AGENT_SESSIONS = """
+UPDATE agent_sessions SET logout_at = now() WHERE engine_id = $1 AND logout_at IS NULL
+"""

@@ -1,0 +1,362 @@
+"""One campaign's pacing loop: keep the hopper full, ask the pacer, dial safely.
+
+Every tick (about once a second): refill the hopper when it runs low (claims with
+FOR UPDATE SKIP LOCKED), build a pacing snapshot from the live agents and calls, ask the
+policy how many calls to place, check each contact again (campaign dialling, window open,
+attempt limits, abandonment headroom), write the attempt rows (with a DNC check in the
+same transaction), and only then send the Originates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from ami import actions, dialplan
+from ami.client import ActionFailed, NotConnected, OriginateOutcomeUnknown
+from compliance.abandonment import AbandonmentLedger
+from compliance.outcomes import Outcome
+from dialer.campaigns import CampaignDefinition
+from dialer.engine.agents import AgentState
+from dialer.engine.calls import Call, ClosedCall, Phase
+from dialer.engine.rules import CampaignRules
+from dialer.engine.store import ClaimedContact, NewAttempt
+from pacing.estimators import Estimators
+from pacing.policies import make_policy
+from pacing.policy import PacingDecision, Policy
+from pacing.snapshot import AbandonHeadroom, CampaignSnapshot, Limits
+
+if TYPE_CHECKING:
+    from dialer.engine.engine import Engine
+
+log = logging.getLogger(__name__)
+
+HOPPER_MIN = 20
+CLAIM_BATCH = 100
+MAX_CALLS_PER_TICK = 200
+EXHAUSTED_CHECK_S = 5.0
+
+
+class UnsupportedMode(Exception):
+    pass
+
+
+def make_campaign_policy(definition: CampaignDefinition) -> Policy:
+    mode = definition.dial_mode
+    if mode == "preview":
+        raise UnsupportedMode("preview mode needs an agent desktop; the engine dials progressive, "
+                              "ratio, adaptive, pi and predictive campaigns")
+    if mode == "ratio":
+        return make_policy("ratio", level=definition.pacing.dial_level)
+    return make_policy(mode)
+
+
+@dataclass
+class RunnerStats:
+    originated: int = 0
+    refused: dict[str, int] | None = None
+    last_decision: PacingDecision | None = None
+
+
+class CampaignRunner:
+    def __init__(self, engine: Engine, campaign_id: int, name: str, state: str, settings: dict[str, Any]) -> None:
+        self.engine = engine
+        self.id = campaign_id
+        self.name = name
+        self.state = state
+        self.definition = CampaignDefinition.model_validate(settings)
+        self.rules = CampaignRules(self.definition)
+        self.policy = make_campaign_policy(self.definition)
+        self.estimators = Estimators()
+        self.ledger = AbandonmentLedger(self.rules.profile.abandonment)
+        self.hopper: deque[ClaimedContact] = deque()
+        self.stats = RunnerStats(refused={})
+        self.pilot_done = 0
+        self.dialable_left: int | None = None
+        self._claim_lock = asyncio.Lock()
+        self._empty_since: float | None = None
+        self._last_exhaust_check = 0.0
+        self._members_added: set[str] = set()
+
+    @property
+    def queue(self) -> str:
+        return self.definition.queue_name
+
+    @property
+    def dialling(self) -> bool:
+        return self.state in ("pilot", "running")
+
+    # --- life cycle ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        window_s = self.rules.profile.abandonment.window.total_seconds()
+        for row in await self.engine.store.ledger_history(self.id, window_s):
+            try:
+                outcome = Outcome(row["outcome"])
+            except ValueError:
+                continue
+            wait = row["connect_wait_s"]
+            self.ledger.record(row["ended_at"], outcome, float(wait) if wait is not None else None)
+        if self.state == "pilot":
+            self.pilot_done = await self.engine.store.attempts_made(self.id)
+        await self.engine.store.ensure_agents(self.definition.agents)
+        await self.add_members()
+
+    async def add_members(self) -> None:
+        """Make the campaign's agents members of its queue (idempotent)."""
+        client = self.engine.ami
+        if client is None or not client.connected:
+            return
+        for agent_id in self.definition.agents:
+            if agent_id in self._members_added:
+                continue
+            try:
+                await client.queue_add(
+                    self.queue, dialplan.agent_interface(agent_id),
+                    member_name=dialplan.agent_member_name(agent_id),
+                    state_interface=dialplan.agent_state_interface(agent_id),
+                )
+            except ActionFailed as exc:
+                if "Already there" not in str(exc):
+                    log.warning("campaign %s: QueueAdd of agent %s failed: %s", self.name, agent_id, exc)
+                    continue
+            except (NotConnected, OriginateOutcomeUnknown, TimeoutError, Exception) as exc:  # noqa: BLE001
+                log.warning("campaign %s: QueueAdd of agent %s: %s", self.name, agent_id, exc)
+                continue
+            self._members_added.add(agent_id)
+
+    def forget_members(self) -> None:
+        """After a reconnect Asterisk may have restarted: add members again."""
+        self._members_added.clear()
+
+    async def update(self, state: str, settings: dict[str, Any]) -> None:
+        definition = CampaignDefinition.model_validate(settings)
+        if definition != self.definition:
+            self.definition = definition
+            self.rules = CampaignRules(definition)
+            if definition.dial_mode != getattr(self.policy, "name", None):
+                self.policy = make_campaign_policy(definition)
+            await self.engine.store.ensure_agents(definition.agents)
+            await self.add_members()
+        if state != self.state:
+            log.info("campaign %s: %s -> %s", self.name, self.state, state)
+            self.state = state
+        if not self.dialling:
+            await self.release_hopper()
+
+    async def release_hopper(self) -> None:
+        if self.hopper:
+            contacts = [(c.contact_id, None) for c in self.hopper]
+            self.hopper.clear()
+            await self.engine.store.release(contacts)
+
+    # --- pacing --------------------------------------------------------------------------
+
+    def headroom(self, now: datetime) -> AbandonHeadroom:
+        snap = self.ledger.snapshot(now)
+        return AbandonHeadroom(
+            allowed=float(snap.headroom) if snap.denominator else max(1.0, self.rules.profile.abandon_cap * 30),
+            rate=snap.rate,
+            cap=min(self.definition.pacing.abandon_target, self.rules.profile.abandon_cap),
+            answers=int(snap.denominator),
+            abandons=int(snap.numerator),
+        )
+
+    def snapshot(self, now_mono: float) -> CampaignSnapshot:
+        agents = self.engine.agents.in_queue(self.queue)
+        ready = sum(1 for a in agents if a.state is AgentState.READY)
+        paused = sum(1 for a in agents if a.state is AgentState.PAUSED)
+        talk = [now_mono - a.since for a in agents if a.state is AgentState.ON_CALL]
+        wrap = [now_mono - a.since for a in agents if a.state is AgentState.WRAP_UP]
+        phases = self.engine.calls.by_phase(self.id)
+        ringing = [now_mono - c.placed_at for p in (Phase.DIALLING, Phase.RINGING, Phase.ANSWERED)
+                   for c in phases.get(p, [])]
+        waiting = [now_mono - (c.queued_at or now_mono) for c in phases.get(Phase.QUEUED, [])]
+        pacing = self.definition.pacing
+        return CampaignSnapshot(
+            now=now_mono,
+            agents_ready=ready,
+            wrap_elapsed=wrap,
+            talk_elapsed=talk,
+            ringing_elapsed=ringing,
+            waiting_elapsed=waiting,
+            limits=Limits(
+                max_dial_level=pacing.dial_level_max,
+                max_in_flight=pacing.max_calls_in_flight,
+                max_attempts_per_agent_hour=pacing.max_attempts_per_agent_hour,
+                max_occupancy=pacing.max_occupancy,
+            ),
+            headroom=self.headroom(datetime.now(UTC)),
+            estimates=self.estimators,
+            agents_paused=paused,
+        )
+
+    async def tick(self, now_mono: float) -> None:
+        if not self.dialling or self.engine.stopping:
+            return
+        client = self.engine.ami
+        if client is None or not client.connected:
+            return
+        if self.state == "pilot" and self.pilot_done >= self.definition.pilot_limit:
+            if await self.engine.store.set_campaign_state(self.id, "paused", "pilot", "pilot batch done"):
+                await self.update("paused", self.definition.model_dump(mode="json"))
+            return
+        if len(self.hopper) < HOPPER_MIN:
+            await self.refill()
+        decision = self.policy.decide(self.snapshot(now_mono))
+        self.stats.last_decision = decision
+        wanted = min(decision.calls, MAX_CALLS_PER_TICK)
+        if self.state == "pilot":
+            wanted = min(wanted, self.definition.pilot_limit - self.pilot_done)
+        if wanted > 0:
+            await self.dial(wanted, now_mono)
+        await self.check_exhausted(now_mono)
+
+    async def refill(self) -> None:
+        async with self._claim_lock:
+            if len(self.hopper) >= HOPPER_MIN:
+                return
+            claimed = await self.engine.store.claim(self.id, CLAIM_BATCH)
+            now = datetime.now(UTC)
+            closed: list[tuple[int, datetime | None]] = []
+            for contact in claimed:
+                allowed, reason, not_before = self.rules.may_dial(contact, now)
+                if allowed:
+                    self.hopper.append(contact)
+                else:
+                    self._refuse(reason.value)
+                    # Back to the pool until it may be dialled; nothing open: an hour later.
+                    closed.append((contact.contact_id, not_before or now + timedelta(hours=1)))
+            await self.engine.store.release(closed)
+
+    def _refuse(self, reason: str) -> None:
+        assert self.stats.refused is not None
+        self.stats.refused[reason] = self.stats.refused.get(reason, 0) + 1
+
+    async def dial(self, wanted: int, now_mono: float) -> None:
+        now = datetime.now(UTC)
+        headroom = self.headroom(now)
+        picked: list[ClaimedContact] = []
+        later: list[tuple[int, datetime | None]] = []
+        while self.hopper and len(picked) < wanted:
+            contact = self.hopper.popleft()
+            # Checked again just before Originate: the window may have closed since the claim.
+            allowed, reason, not_before = self.rules.may_dial(contact, now)
+            if not allowed:
+                self._refuse(reason.value)
+                later.append((contact.contact_id, not_before or now + timedelta(hours=1)))
+                continue
+            picked.append(contact)
+        await self.engine.store.release(later)
+        if not picked:
+            return
+        if headroom.exhausted and self.rules.profile.abandon_cap < 1.0:
+            # Over the cap: never more calls than ready agents not already covered.
+            covered = self.snapshot(now_mono).uncovered_ready
+            for contact in picked[covered:]:
+                self.hopper.appendleft(contact)
+            picked = picked[:covered]
+            if not picked:
+                return
+        attempts = [NewAttempt(uuid.uuid4(), contact) for contact in picked]
+        blocked = await self.engine.store.start_attempts(self.id, attempts)
+        for attempt in attempts:
+            if attempt.contact.contact_id in blocked:
+                self._refuse("dnc")
+                continue
+            self.pilot_done += 1
+            self.engine.spawn(self.originate(attempt))
+
+    async def originate(self, attempt: NewAttempt) -> None:
+        engine = self.engine
+        client = engine.ami
+        contact = attempt.contact
+        attempt_id = str(attempt.attempt_id)
+        definition = self.definition
+        call = Call(attempt_id, self.id, contact.contact_id, contact.number, self.queue, time.monotonic())
+        engine.calls.add(call)
+        request = actions.OriginateRequest(
+            channel=definition.dial_template.format(number=contact.number),
+            channel_id=attempt_id,
+            context=dialplan.CONNECT_CONTEXT,
+            exten=self.queue,
+            timeout_ms=definition.ring_timeout_s * 1000,
+            caller_id=definition.caller_id,
+            account=self.name,
+            variables={
+                dialplan.VAR_ATTEMPT: attempt_id,
+                dialplan.VAR_CAMPAIGN: str(self.id),
+                dialplan.VAR_QUEUE_TIMEOUT: f"{definition.connect_timeout_s:g}",
+                dialplan.VAR_AMD: "yes" if definition.amd else "no",
+                dialplan.VAR_RECORD: "yes" if definition.record else "no",
+            },
+        )
+        sent = time.monotonic()
+        try:
+            if client is None:
+                raise NotConnected("AMI is not connected")
+            handle = await client.originate(request)
+        except NotConnected:
+            # Nothing reached Asterisk: no call exists, so the attempt is undone.
+            engine.calls.calls.pop(attempt_id, None)
+            self.pilot_done -= 1
+            await engine.store.cancel_attempt(attempt_id, contact.contact_id)
+            return
+        except ActionFailed as exc:
+            closed = engine.calls.originate_lost(attempt_id, time.monotonic(), f"originate refused: {exc}")
+            if closed is not None:
+                await engine.on_closed([closed])
+            return
+        except OriginateOutcomeUnknown:
+            engine.check_later(attempt_id)
+            return
+        engine.metrics_originate_rtt(time.monotonic() - sent)
+        self.stats.originated += 1
+        try:
+            response = await handle.outcome()
+        except OriginateOutcomeUnknown:
+            engine.check_later(attempt_id)
+            return
+        closed_calls = engine.calls.on_originate_response(attempt_id, response, time.monotonic())
+        if closed_calls:
+            await engine.on_closed(closed_calls)
+
+    def observe(self, closed: ClosedCall, now: datetime) -> None:
+        """Feed the estimators and the abandonment ledger with an ended call."""
+        call, outcome = closed.call, closed.outcome
+        elapsed = (call.answered_at or call.ended_at or call.placed_at) - call.placed_at
+        if outcome in (Outcome.ANSWERED, Outcome.ABANDONED, Outcome.QUEUE_HANGUP, Outcome.OPT_OUT):
+            self.estimators.observe_result("human", elapsed)
+        elif outcome is Outcome.MACHINE:
+            self.estimators.observe_result("machine", elapsed)
+        elif outcome is Outcome.NO_ANSWER:
+            self.estimators.observe_result("no_answer", elapsed)
+        elif outcome is not Outcome.UNKNOWN:
+            self.estimators.observe_result("failed", elapsed)
+        if outcome is Outcome.ANSWERED:
+            self.estimators.observe_connect(closed.time_to_agent_s or 0.0)
+            if closed.talk_s is not None:
+                self.estimators.observe_talk(closed.talk_s)
+        elif outcome in (Outcome.ABANDONED, Outcome.OPT_OUT):
+            self.estimators.observe_abandon()
+        self.ledger.record(now, outcome, closed.time_to_agent_s)
+
+    async def check_exhausted(self, now_mono: float) -> None:
+        """Complete the campaign when nothing is left to dial and no call is up."""
+        if self.hopper or now_mono - self._last_exhaust_check < EXHAUSTED_CHECK_S:
+            return
+        self._last_exhaust_check = now_mono
+        self.dialable_left = await self.engine.store.undone_contacts(self.id)
+        if (
+            self.dialable_left == 0
+            and not self.engine.calls.by_phase(self.id)
+            and await self.engine.store.set_campaign_state(self.id, "completed", self.state, "list finished")
+        ):
+            log.info("campaign %s completed: no contact left to dial", self.name)
+            await self.update("completed", self.definition.model_dump(mode="json"))

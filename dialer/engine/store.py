@@ -1,0 +1,321 @@
+"""The engine's database side: claims, attempts, decisions, heartbeats, over an asyncpg pool.
+
+Each method is one transaction. The SQL lives in `queries`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from compliance.attempts import AttemptRecord, NumberHistory
+from compliance.outcomes import Outcome
+from dialer.db.connection import asyncpg_dsn
+from dialer.engine import queries as Q
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ClaimedContact:
+    contact_id: int
+    number: str
+    timezone: str | None
+    attempts: int
+    fields: dict[str, Any]
+    today: int = 0
+    number_history: NumberHistory = NumberHistory()
+
+
+@dataclass(frozen=True)
+class NewAttempt:
+    attempt_id: uuid.UUID
+    contact: ClaimedContact
+
+
+@dataclass(frozen=True)
+class AttemptClose:
+    """What the writer stores for one ended attempt."""
+
+    attempt_id: str
+    answered_at: datetime | None
+    queued_at: datetime | None
+    connected_at: datetime | None
+    ended_at: datetime
+    outcome: str
+    originate_reason: int | None
+    hangup_cause: int | None
+    amd_result: str | None
+    agent_id: str | None
+    recording_path: str | None
+    note: str | None
+
+    def params(self) -> tuple[Any, ...]:
+        return (
+            uuid.UUID(self.attempt_id), self.answered_at, self.queued_at, self.connected_at,
+            self.ended_at, self.outcome, self.originate_reason, self.hangup_cause,
+            self.amd_result, self.agent_id, self.recording_path, self.note,
+        )
+
+
+@dataclass(frozen=True)
+class ContactDecision:
+    """The attempt policy's verdict for a contact, applied with the attempt's close."""
+
+    attempt_id: str
+    contact_id: int
+    state: str  # ready | done | exhausted | blocked
+    next_attempt_at: datetime | None
+    last_outcome: str
+    dnc: tuple[str, int | None, str, str] | None = None  # number, campaign id|None, source, reason
+    callback: tuple[int, int, datetime, str | None] | None = None  # campaign, contact, at, agent
+
+
+class EngineStore:
+    def __init__(self, url: str, engine_id: str) -> None:
+        self.url = url
+        self.engine_id = engine_id
+        self.pool: asyncpg.Pool | None = None
+        self._listener: asyncpg.Connection | None = None
+
+    async def open(self, size: int = 8) -> None:
+        self.pool = await asyncpg.create_pool(
+            asyncpg_dsn(self.url), min_size=2, max_size=size, init=_init_connection
+        )
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            await self._listener.close()
+            self._listener = None
+        if self.pool is not None:
+            await self.pool.close()
+            self.pool = None
+
+    @property
+    def db(self) -> asyncpg.Pool:
+        assert self.pool is not None, "store not open"
+        return self.pool
+
+    # --- heartbeat and recovery --------------------------------------------------------
+
+    async def register(self) -> None:
+        await self.db.execute(Q.REGISTER_ENGINE, self.engine_id, socket.gethostname(), os.getpid())
+
+    async def heartbeat(self, status: dict[str, Any]) -> None:
+        await self.db.execute(Q.HEARTBEAT, self.engine_id, status)
+
+    async def release_own_claims(self) -> int:
+        return _count(await self.db.execute(Q.RELEASE_OWN_CLAIMS, self.engine_id))
+
+    async def recover_stale(self, stale_s: float, retry_after_s: float) -> tuple[int, int]:
+        """Release claims and close attempts of engines whose heartbeat is stale."""
+        async with self.db.acquire() as conn, conn.transaction():
+            claims = _count(await conn.execute(Q.RELEASE_STALE_CLAIMS, stale_s))
+            attempts = _count(await conn.execute(Q.CLOSE_STALE_ATTEMPTS, stale_s, retry_after_s))
+        return claims, attempts
+
+    async def open_attempts(self) -> list[asyncpg.Record]:
+        return list(await self.db.fetch(Q.OPEN_ATTEMPTS_OF_ENGINE, self.engine_id))
+
+    # --- LISTEN -------------------------------------------------------------------------
+
+    async def listen(self, channel: str, callback: Callable[[str], Awaitable[None] | None]) -> None:
+        if self._listener is None:
+            self._listener = await asyncpg.connect(asyncpg_dsn(self.url))
+
+        def on_notify(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
+            result = callback(payload)
+            if result is not None:
+                import asyncio
+
+                asyncio.ensure_future(result)
+
+        await self._listener.add_listener(channel, on_notify)
+
+    # --- campaigns ---------------------------------------------------------------------
+
+    async def dialling_campaigns(self) -> list[asyncpg.Record]:
+        return list(await self.db.fetch(Q.DIALLING_CAMPAIGNS))
+
+    async def campaign(self, campaign_id: int) -> asyncpg.Record | None:
+        return await self.db.fetchrow(Q.CAMPAIGN_BY_ID, campaign_id)
+
+    async def attempts_made(self, campaign_id: int) -> int:
+        return int(await self.db.fetchval(Q.PILOT_ATTEMPTS, campaign_id))
+
+    async def dialable_left(self, campaign_id: int) -> int:
+        return int(await self.db.fetchval(Q.DIALABLE_LEFT, campaign_id))
+
+    async def undone_contacts(self, campaign_id: int) -> int:
+        return int(await self.db.fetchval(Q.UNDONE_CONTACTS, campaign_id))
+
+    async def set_campaign_state(self, campaign_id: int, to: str, expected: str, note: str) -> bool:
+        async with self.db.acquire() as conn, conn.transaction():
+            changed = await conn.fetchval(
+                Q.SET_CAMPAIGN_STATE, campaign_id, to, expected, f"engine {self.engine_id}", note
+            )
+            if changed is not None:
+                await conn.execute(Q.NOTIFY_CAMPAIGN, json.dumps({"campaign_id": campaign_id, "state": to}))
+        return changed is not None
+
+    # --- claims ------------------------------------------------------------------------
+
+    async def claim(self, campaign_id: int, limit: int) -> list[ClaimedContact]:
+        async with self.db.acquire() as conn:
+            async with conn.transaction():
+                rows = await conn.fetch(Q.CLAIM_CONTACTS, campaign_id, limit, self.engine_id)
+            if not rows:
+                return []
+            contacts = [
+                ClaimedContact(r["id"], r["number"], r["timezone"], r["attempts"], r["fields"] or {})
+                for r in rows
+            ]
+            today = dict(await conn.fetch(Q.CONTACT_HISTORY, [c.contact_id for c in contacts]))
+            numbers = {
+                r["number"]: NumberHistory(r["last_attempt_at"], r["last_abandon_at"])
+                for r in await conn.fetch(Q.NUMBER_HISTORY, [c.number for c in contacts])
+            }
+        for contact in contacts:
+            contact.today = today.get(contact.contact_id, 0)
+            contact.number_history = numbers.get(contact.number, NumberHistory())
+        return contacts
+
+    async def release(self, contacts: Sequence[tuple[int, datetime | None]]) -> None:
+        if contacts:
+            await self.db.execute(
+                Q.RELEASE_CONTACTS, [c for c, _ in contacts], [at for _, at in contacts], self.engine_id
+            )
+
+    async def block(self, contact_ids: Sequence[int]) -> None:
+        if contact_ids:
+            await self.db.execute(Q.BLOCK_CONTACTS, list(contact_ids))
+
+    async def start_attempts(self, campaign_id: int, attempts: Sequence[NewAttempt]) -> set[int]:
+        """Write attempt rows (committed before any Originate) for contacts not on DNC.
+
+        Returns the contact ids that turned out to be on a DNC list; those are blocked and
+        get no attempt. The DNC check runs in the same transaction as the insert, so a
+        number added a second ago is never dialled.
+        """
+        if not attempts:
+            return set()
+        async with self.db.acquire() as conn, conn.transaction():
+            blocked_numbers = {
+                r["number"] for r in await conn.fetch(
+                    Q.DNC_BLOCKED, [a.contact.number for a in attempts], campaign_id
+                )
+            }
+            blocked = {a.contact.contact_id for a in attempts if a.contact.number in blocked_numbers}
+            go = [a for a in attempts if a.contact.contact_id not in blocked]
+            if blocked:
+                await conn.execute(Q.BLOCK_CONTACTS, list(blocked))
+            if go:
+                await conn.execute(
+                    Q.INSERT_ATTEMPTS, campaign_id, self.engine_id,
+                    [a.attempt_id for a in go], [a.contact.contact_id for a in go],
+                    [a.contact.number for a in go], [a.contact.attempts + 1 for a in go],
+                )
+                await conn.execute(Q.CONTACTS_IN_CALL, [a.contact.contact_id for a in go], self.engine_id)
+        return blocked
+
+    async def cancel_attempt(self, attempt_id: str, contact_id: int) -> None:
+        async with self.db.acquire() as conn, conn.transaction():
+            await conn.execute(Q.CANCEL_ATTEMPT, uuid.UUID(attempt_id))
+            await conn.execute(Q.UNDO_CONTACT_ATTEMPT, contact_id)
+
+    # --- closing attempts ----------------------------------------------------------------
+
+    async def contact_histories(self, contact_ids: Sequence[int]) -> dict[int, list[AttemptRecord]]:
+        rows = await self.db.fetch(
+            "SELECT contact_id, created_at, outcome, disposition FROM call_attempts"
+            " WHERE contact_id = ANY($1::bigint[]) AND ended_at IS NOT NULL ORDER BY created_at",
+            list(contact_ids),
+        )
+        history: dict[int, list[AttemptRecord]] = {}
+        for r in rows:
+            try:
+                outcome = Outcome(r["outcome"])
+            except ValueError:
+                outcome = Outcome.UNKNOWN
+            history.setdefault(r["contact_id"], []).append(
+                AttemptRecord(r["created_at"], outcome, r["disposition"])
+            )
+        return history
+
+    async def write_closes(
+        self, closes: Sequence[AttemptClose], decisions: Sequence[ContactDecision]
+    ) -> None:
+        async with self.db.acquire() as conn, conn.transaction():
+            if closes:
+                await conn.executemany(Q.CLOSE_ATTEMPT, [c.params() for c in closes])
+            for decision in decisions:
+                await self._apply_decision(conn, decision)
+
+    async def _apply_decision(self, conn: asyncpg.Connection, d: ContactDecision) -> None:
+        await conn.execute(Q.DECIDE_CONTACT, d.contact_id, d.state, d.next_attempt_at, d.last_outcome)
+        await conn.execute(Q.MARK_DECIDED, uuid.UUID(d.attempt_id))
+        if d.dnc is not None:
+            number, campaign_id, source, reason = d.dnc
+            await conn.execute(Q.INSERT_DNC, number, campaign_id, source, reason, f"engine {self.engine_id}", None)
+            await conn.execute(Q.BLOCK_NUMBER, number, campaign_id)
+        if d.callback is not None:
+            campaign_id, contact_id, at, agent = d.callback
+            await conn.execute(
+                "INSERT INTO callbacks (campaign_id, contact_id, attempt_id, agent_id, scheduled_at)"
+                " SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS"
+                " (SELECT 1 FROM callbacks WHERE attempt_id = $3)",
+                campaign_id, contact_id, uuid.UUID(d.attempt_id), agent, at,
+            )
+
+    async def undecided(self, disposition_timeout_s: float) -> list[asyncpg.Record]:
+        return list(await self.db.fetch(Q.UNDECIDED_DISPOSITIONS, self.engine_id, disposition_timeout_s))
+
+    async def set_system_disposition(self, attempt_id: str, code: str) -> None:
+        await self.db.execute(Q.SET_SYSTEM_DISPOSITION, uuid.UUID(attempt_id), code)
+
+    async def set_wrapup_ended(self, attempt_id: str, at: datetime) -> None:
+        await self.db.execute(Q.SET_WRAPUP_ENDED, uuid.UUID(attempt_id), at)
+
+    async def ledger_history(self, campaign_id: int, window_s: float) -> list[asyncpg.Record]:
+        return list(await self.db.fetch(Q.LEDGER_HISTORY, campaign_id, window_s))
+
+    # --- agents ------------------------------------------------------------------------
+
+    async def ensure_agents(self, agent_ids: Sequence[str]) -> None:
+        if agent_ids:
+            await self.db.execute(Q.ENSURE_AGENTS, list(agent_ids))
+
+    async def agent_changes(self, changes: Sequence[tuple[str, str, str | None, datetime, str]]) -> None:
+        """(agent, state, reason, at, previous state) rows; sessions open and close with login."""
+        if not changes:
+            return
+        async with self.db.acquire() as conn, conn.transaction():
+            await conn.executemany(Q.AGENT_STATE_CHANGE, [c[:4] for c in changes])
+            for agent, state, _, at, previous in changes:
+                if previous == "logged_out" and state != "logged_out":
+                    await conn.execute(Q.OPEN_AGENT_SESSION, agent, self.engine_id, at)
+                elif state == "logged_out" and previous != "logged_out":
+                    await conn.execute(Q.CLOSE_AGENT_SESSION, agent, self.engine_id, at)
+
+    async def close_agent_sessions(self) -> None:
+        await self.db.execute(Q.CLOSE_ALL_AGENT_SESSIONS, self.engine_id)
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+def _count(status: str) -> int:
+    try:
+        return int(status.split()[-1])
+    except (ValueError, IndexError):
+        return 0
