@@ -9,12 +9,16 @@ Public API (see `pacing.policy` for the per-tick engine loop):
 - `Estimators` (pacing.estimators): online hit rate, outcome shares, ring, talk and
   wrap-up distributions, agent-free forecasts; the engine feeds it outcomes.
 - `Scenario`, `simulate` (pacing.simulator): the discrete-event call-centre simulator.
-- `solve_optimum` (pacing.optimum): the constrained-MDP optimum for exponential scenarios.
+- `solve_optimum` (pacing.optimum, needs numpy; not imported here so the engine does not
+  pay for it): the constrained-MDP optimum for exponential scenarios.
+- pacing.bench: scenario grid, batch runs and aggregation for `dialer simulate` and
+  scripts/bench_pacing.py.
 """
 
 from pacing.estimators import Estimators
 from pacing.policies import POLICY_NAMES, make_policy
 from pacing.policy import PacingDecision, Policy, Reason
+from pacing.simulator import Scenario, SimResult, simulate
 from pacing.snapshot import AbandonHeadroom, CampaignSnapshot, Limits
 
 __all__ = [
@@ -26,5 +30,8 @@ __all__ = [
     "PacingDecision",
     "Policy",
     "Reason",
+    "Scenario",
+    "SimResult",
     "make_policy",
+    "simulate",
 ]

@@ -595,7 +595,10 @@ def simulate(
     estimators: Estimators | None = None,
 ) -> SimResult:
     """Run one shift of `scenario` under `policy` (an instance or a zero-argument factory)."""
-    pol: Policy = policy if isinstance(policy, Policy) else policy()
+    if isinstance(policy, Policy) and not isinstance(policy, type):
+        pol: Policy = policy
+    else:
+        pol = policy()
     return _Sim(scenario, pol, seed, estimators).run()
 
 
