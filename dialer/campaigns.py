@@ -203,13 +203,13 @@ def parse_definition(data: dict[str, Any], source: str = "campaign") -> Campaign
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
-            key = ".".join(str(part) for part in error["loc"]) or "(file)"
+            key = ".".join(str(part) for part in error["loc"])
             message = error["msg"].removeprefix("Value error, ")
             if error["type"] == "extra_forbidden":
                 message = "is not a known key"
             elif error["type"] == "missing":
                 message = "is required"
-            problems.append(f"{key}: {message}")
+            problems.append(f"{key}: {message}" if key else message)
         raise DefinitionError(f"{source}: " + "; ".join(problems)) from None
 
 

@@ -13,6 +13,7 @@ so a failure waits briefly for the cause before it is classified.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -74,6 +75,10 @@ class Call:
     agent_id: str | None = None
     channel: str | None = None
     member: tuple[str, str] | None = None  # (queue, interface) while connected
+    campaign: str = ""
+    fields: dict[str, object] = field(default_factory=dict)  # the contact's, for the screen pop
+    attempt_no: int = 0
+    script: str = ""  # the campaign's script, for the screen pop
     wall: dict[str, datetime] = field(default_factory=dict)  # UTC instants of each step
 
     def stamp(self, step: str) -> None:
@@ -147,6 +152,9 @@ class CallTracker:
     def __init__(self) -> None:
         self.calls: dict[str, Call] = {}
         self._members: dict[tuple[str, str], str] = {}  # (queue, interface) -> attempt id
+        # Hooks for observers (metrics, MQTT): called when a call is answered / connected.
+        self.on_answered: Callable[[Call], None] | None = None
+        self.on_connected: Callable[[Call], None] | None = None
 
     def __len__(self) -> int:
         return len(self.calls)
@@ -213,6 +221,8 @@ class CallTracker:
                 if event.queue and event.interface:
                     call.member = (event.queue, event.interface)
                     self._members[call.member] = call.attempt_id
+                if self.on_connected is not None:
+                    self.on_connected(call)
         elif isinstance(event, AgentComplete):
             if event.queue and event.interface:
                 self._members.pop((event.queue, event.interface), None)
@@ -241,6 +251,8 @@ class CallTracker:
             call.stamp("answered")
             if call.phase in (Phase.DIALLING, Phase.RINGING):
                 call.phase = Phase.ANSWERED
+            if self.on_answered is not None:
+                self.on_answered(call)
 
     def _user_event(self, event: UserEvent, now: float) -> None:
         fields = event.fields

@@ -25,7 +25,7 @@ from compliance.attempts import NumberHistory
 from compliance.outcomes import Outcome
 from dialer.campaign_service import CAMPAIGN_CHANNEL
 from dialer.db.migrate import SchemaOutOfDate, head_revision
-from dialer.engine.agents import AgentTracker
+from dialer.engine.agents import AgentStateChange, AgentTracker
 from dialer.engine.calls import Call, CallTracker, ClosedCall, Phase
 from dialer.engine.rules import SYSTEM_DISPOSITION, CampaignRules
 from dialer.engine.runner import CampaignRunner, UnsupportedMode
@@ -33,6 +33,20 @@ from dialer.engine.store import AttemptClose, ContactDecision, EngineStore
 from dialer.errors import UserError
 
 log = logging.getLogger("dialer.engine")
+
+
+class EngineObserver:
+    """What metrics and the MQTT bus hear of the engine; every method must be cheap and
+    must not raise (the default does nothing)."""
+
+    def originated(self, call: Call) -> None: ...
+    def originate_roundtrip(self, seconds: float) -> None: ...
+    def answered(self, call: Call) -> None: ...
+    def connected(self, call: Call) -> None: ...
+    def closed(self, closed: ClosedCall) -> None: ...
+    def agent_changes(self, changes: list[AgentStateChange]) -> None: ...
+    def ami_state(self, up: bool, *, reconnected: bool) -> None: ...
+    def status(self, status: dict[str, Any]) -> None: ...
 
 DISPOSITION_CHANNEL = "dialer_disposition"
 
@@ -52,7 +66,7 @@ class EngineConfig:
 
 
 class Engine:
-    def __init__(self, config: EngineConfig, metrics: Any = None, bus: Any = None) -> None:
+    def __init__(self, config: EngineConfig, observer: EngineObserver | None = None) -> None:
         self.config = config
         self.store = EngineStore(config.database_url, config.engine_id)
         self.ami: AMIClient | None = None
@@ -60,8 +74,9 @@ class Engine:
         self.agents = AgentTracker()
         self.runners: dict[int, CampaignRunner] = {}
         self.rules_cache: dict[int, CampaignRules] = {}
-        self.metrics = metrics
-        self.bus = bus
+        self.observer: EngineObserver = observer or EngineObserver()
+        self.calls.on_answered = lambda call: self.observer.answered(call)
+        self.calls.on_connected = lambda call: self.observer.connected(call)
         self.stopping = False
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -92,10 +107,6 @@ class Engine:
             log.info("engine %s stopping: no new calls", self.config.engine_id)
         self.stopping = True
         self._stop.set()
-
-    def metrics_originate_rtt(self, seconds: float) -> None:
-        if self.metrics is not None:
-            self.metrics.originate_roundtrip(seconds)
 
     # --- start and stop ------------------------------------------------------------------
 
@@ -275,8 +286,7 @@ class Engine:
             runner = self.runners.get(call.campaign_id)
             if runner is not None:
                 runner.observe(item, now)
-            if self.metrics is not None:
-                self.metrics.call_closed(runner.name if runner else str(call.campaign_id), item)
+            self.observer.closed(item)
             if item.outcome is Outcome.ANSWERED:
                 continue  # decided when the agent's disposition arrives
             rules = await self.rules_for(call.campaign_id)
@@ -318,6 +328,8 @@ class Engine:
             self.agents.changes[:0] = changes
             self.agents.wrap_ended[:0] = wraps
             raise
+        if changes:
+            self.observer.agent_changes(changes)
         try:
             await self.store.agent_changes(
                 [(c.agent_id, c.state.value, c.reason, c.at, c.previous.value) for c in changes]
@@ -331,7 +343,9 @@ class Engine:
         last_recovery = 0.0
         while True:
             try:
-                await self.store.heartbeat(self.status())
+                status = self.status()
+                self.observer.status(status)
+                await self.store.heartbeat(status)
                 if time.monotonic() - last_recovery >= self.config.stale_engine_s / 2:
                     last_recovery = time.monotonic()
                     claims, attempts = await self.store.recover_stale(
@@ -393,9 +407,10 @@ class Engine:
                 runner.forget_members()
         elif state is ConnectionState.AUTH_FAILED:
             log.error("AMI login refused: check DIALER_AMI_USERNAME / DIALER_AMI_SECRET")
-        if self.metrics is not None:
-            self.metrics.ami_state(state is ConnectionState.CONNECTED, state is ConnectionState.CONNECTED
-                                   and self._first_resync.is_set())
+        self.observer.ami_state(
+            state is ConnectionState.CONNECTED,
+            reconnected=state is ConnectionState.CONNECTED and self._first_resync.is_set(),
+        )
 
     async def _resync(self, snap: ResyncSnapshot) -> None:
         """After every (re)connect: reconcile open attempts and agents with what Asterisk has."""

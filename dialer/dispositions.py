@@ -1,0 +1,96 @@
+"""Agent dispositions: checked, stored, and announced to the engine that owns the call.
+
+The CLI (`dialer disposition`) and the MQTT bus both come through `record_disposition`.
+It refuses, with a machine-readable code, an unknown attempt, a call another agent
+handled, a call that never reached an agent, a second disposition, and a code the
+campaign does not offer. The engine applies the attempt policy when it hears the NOTIFY.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from dialer.campaigns import CampaignDefinition
+from dialer.errors import UserError
+
+DISPOSITION_CHANNEL = "dialer_disposition"
+
+_ATTEMPT = """
+SELECT a.id, a.campaign_id, a.agent_id, a.connected_at, a.ended_at, a.disposition,
+       a.disposition_by, a.decided_at, a.contact_id, c.settings
+FROM call_attempts a JOIN campaigns c ON c.id = a.campaign_id
+WHERE a.id = $1
+FOR UPDATE OF a
+"""
+
+_SET = """
+UPDATE call_attempts SET disposition = $2, disposition_at = now(), disposition_by = $3,
+    note = coalesce($4, note)
+WHERE id = $1
+"""
+
+_CALLBACK = """
+INSERT INTO callbacks (campaign_id, contact_id, attempt_id, agent_id, scheduled_at, note)
+VALUES ($1, $2, $3, $4, $5, $6)
+"""
+
+
+class DispositionError(UserError):
+    """Refused; `code` is one of: unknown_attempt, wrong_agent, not_allowed,
+    already_disposed, unknown_code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+async def record_disposition(
+    conn: Any,
+    attempt_id: uuid.UUID,
+    code: str,
+    *,
+    agent_id: str | None = None,
+    callback_at: datetime | None = None,
+    personal_callback: bool = False,
+    note: str | None = None,
+    by: str = "cli",
+) -> str:
+    """Check and store a disposition inside the caller's transaction; returns the campaign name
+    is not needed, so it returns the code stored. Raises DispositionError."""
+    from dialer.engine.rules import CampaignRules
+
+    row = await conn.fetchrow(_ATTEMPT, attempt_id)
+    if row is None:
+        raise DispositionError("unknown_attempt", f"no attempt {attempt_id}")
+    if row["connected_at"] is None:
+        raise DispositionError("not_allowed", f"attempt {attempt_id} never reached an agent")
+    if agent_id is not None and row["agent_id"] not in (None, agent_id):
+        raise DispositionError("wrong_agent", f"attempt {attempt_id} was handled by another agent")
+    if row["decided_at"] is not None or (row["disposition"] and row["disposition_by"] != "system"):
+        raise DispositionError("already_disposed", f"attempt {attempt_id} already has a disposition")
+    settings = row["settings"]
+    if isinstance(settings, str):
+        settings = json.loads(settings)
+    rules = CampaignRules(CampaignDefinition.model_validate(settings))
+    if code not in rules.dispositions:
+        offered = ", ".join(sorted(d.code for d in rules.dispositions))
+        raise DispositionError("unknown_code", f"unknown disposition {code!r} (offered: {offered})")
+    flags = rules.dispositions[code].flags
+    if flags.callback:
+        if callback_at is None:
+            raise DispositionError("not_allowed", f"{code} needs a callback time (--callback-at)")
+        if callback_at.tzinfo is None:
+            raise DispositionError("not_allowed", "the callback time needs a time zone")
+        if callback_at <= datetime.now(UTC):
+            raise DispositionError("not_allowed", "the callback time is in the past")
+    elif callback_at is not None:
+        raise DispositionError("not_allowed", f"{code} is not a callback disposition")
+    await conn.execute(_SET, attempt_id, code, by, note)
+    if flags.callback and callback_at is not None:
+        agent = agent_id or row["agent_id"] if personal_callback else None
+        await conn.execute(_CALLBACK, row["campaign_id"], row["contact_id"], attempt_id, agent, callback_at, note)
+    await conn.execute("SELECT pg_notify($1, $2)", DISPOSITION_CHANNEL, str(attempt_id))
+    return code
