@@ -136,7 +136,7 @@ async def test_dispositions_validated(
         for body, _ in requests:
             raw = body.encode() if isinstance(body, str) else json.dumps(body).encode()
             await desktop.publish(topics.disposition(agent), raw, qos=1)
-        answers = []
+        answers: list[tuple[str, Any]] = []
         while len(answers) < len(requests):
             t, p, _ = await replies.next()
             if not t.endswith("/disposition"):
