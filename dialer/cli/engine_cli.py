@@ -190,4 +190,29 @@ def register(app: typer.Typer) -> None:
     app.command("run")(run_command)
     app.command("disposition")(disposition_command)
     app.command("status")(status_command)
+    app.command("demo")(demo_command)
 
+
+
+def demo_command(
+    agents: int = typer.Option(10, "--agents", help="simulated agents"),
+    contacts: int = typer.Option(1000, "--contacts", help="sample contacts (at most 2,000)"),
+    minutes: float = typer.Option(3.0, "--minutes", help="how long to run (wall clock)"),
+    time_scale: float = typer.Option(20.0, "--time-scale", help="simulated seconds per second"),
+    dial_mode: str = typer.Option("predictive", "--mode", help="progressive, ratio, adaptive, pi, predictive"),
+    seed: int = typer.Option(7, "--seed"),
+) -> None:
+    """Everything on embedded defaults: PostgreSQL, PBX simulator, engine, metrics, live view."""
+    from dialer.demo import DemoOptions, run_demo
+
+    config = settings()
+    setup_logging("WARNING")
+    options = DemoOptions(agents=agents, contacts=contacts, minutes=minutes, time_scale=time_scale,
+                          seed=seed, dial_mode=dial_mode)
+
+    async def main() -> None:
+        where = "configured PostgreSQL" if config.database_url else f"embedded PostgreSQL in {config.data_dir}"
+        console.print(f"[bold]dialer demo[/]: {where}")
+        await run_demo(config, database_url(config), options, console)
+
+    run(main)

@@ -7,7 +7,18 @@ from pathlib import Path
 import typer
 
 from dialer import __version__
-from dialer.cli import attempts, campaign, common, contacts, db, dnc, report, sim_pbx, simulate
+from dialer.cli import (
+    attempts,
+    campaign,
+    common,
+    contacts,
+    db,
+    dnc,
+    engine_cli,
+    report,
+    sim_pbx,
+    simulate,
+)
 
 app = typer.Typer(
     name="dialer",
@@ -32,7 +43,7 @@ def root(
     common.set_settings_file(settings_file)
 
 
-for module in (db, campaign, contacts, dnc, attempts, report, simulate, sim_pbx):
+for module in (db, campaign, contacts, dnc, attempts, engine_cli, report, simulate, sim_pbx):
     module.register(app)
 
 

@@ -1,0 +1,219 @@
+"""`dialer demo`: the whole product on one machine with no settings.
+
+Embedded PostgreSQL (or the configured one), the PBX simulator time-scaled, sample
+contacts across time zones, a predictive campaign with simulated agents who disposition
+their calls, the engine with its metrics endpoint, and a live status view. Ends with a
+summary and where to look next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from ami.client import ClientConfig
+from ami.simulator import PbxSimulator, SimConfig
+from compliance.outcomes import Outcome
+from dialer import campaign_service
+from dialer.db import migrate
+from dialer.db.database import Database
+from dialer.demo_data import demo_definition, write_demo_contacts
+from dialer.dispositions import DispositionError, record_disposition
+from dialer.engine.calls import ClosedCall
+from dialer.engine.engine import Engine, EngineConfig
+from dialer.importer import ImportOptions, import_contacts
+from dialer.observers import EngineEvents
+from dialer.settings import Settings
+from pacing.world import WorldModel
+
+# What the simulated agents answer, with weights.
+DEMO_DISPOSITIONS = [("success", 3), ("not_interested", 4), ("hesitating", 2), ("callback", 1), ("refused", 1)]
+
+
+@dataclass
+class DemoOptions:
+    agents: int = 10
+    contacts: int = 1000
+    minutes: float = 3.0
+    time_scale: float = 20.0
+    seed: int = 7
+    dial_mode: str = "predictive"
+
+
+class DemoEvents(EngineEvents):
+    """Metrics as in production, plus simulated agents who disposition their calls."""
+
+    def __init__(self, engine: Engine, metrics: Any, rng: random.Random, time_scale: float) -> None:
+        super().__init__(metrics, None)
+        self.engine = engine
+        self.rng = rng
+        self.time_scale = time_scale
+        self.dispositions = 0
+
+    def closed(self, closed: ClosedCall) -> None:
+        super().closed(closed)
+        if closed.outcome is Outcome.ANSWERED:
+            self.engine.spawn(self._disposition(closed))
+
+    async def _disposition(self, closed: ClosedCall) -> None:
+        await asyncio.sleep(10.0 / self.time_scale)  # the agent's after-call work
+        codes, weights = zip(*DEMO_DISPOSITIONS, strict=True)
+        code = self.rng.choices(codes, weights)[0]
+        callback_at = None
+        if code == "callback":
+            callback_at = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=2)
+        for _ in range(20):  # the close may still be in the writer's batch
+            try:
+                async with self.engine.store.db.acquire() as conn, conn.transaction():
+                    await record_disposition(
+                        conn, uuid.UUID(closed.call.attempt_id), code, agent_id=closed.call.agent_id,
+                        callback_at=callback_at, by=f"demo agent {closed.call.agent_id}",
+                    )
+                self.dispositions += 1
+                return
+            except DispositionError as exc:
+                if exc.code != "not_allowed":
+                    return
+                await asyncio.sleep(0.2)
+
+
+async def prepare(db_url: str, options: DemoOptions, workdir: Path, console: Console) -> str:
+    await asyncio.to_thread(migrate.upgrade, db_url)
+    console.print("[bold]1.[/] database schema is up to date")
+    db = Database(db_url)
+    try:
+        async with db.raw_transaction() as conn:
+            taken = {r["name"] for r in await conn.fetch("SELECT name FROM campaigns WHERE name LIKE 'demo%'")}
+    finally:
+        await db.close()
+    # A fresh campaign each run: demo, demo-2, demo-3... (short names make good metric labels)
+    name = next(n for n in ("demo", *(f"demo-{i}" for i in range(2, 10_000))) if n not in taken)
+    definition = demo_definition(options.agents, dial_mode=options.dial_mode).model_copy(
+        update={"name": name, "queue": name}
+    )
+    db = Database(db_url)
+    try:
+        await campaign_service.apply(db, definition, "demo")
+        csv_path = workdir / "demo-contacts.csv"
+        written = write_demo_contacts(csv_path, options.contacts, seed=options.seed)
+        report = await import_contacts(db, name, csv_path, ImportOptions(workers=1, imported_by="demo"))
+        console.print(
+            f"[bold]2.[/] campaign [cyan]{name}[/] ({definition.dial_mode}, {options.agents} agents):"
+            f" {report.imported:,} of {written:,} sample contacts imported (US zones and London)"
+        )
+        for command in ("approve", "start"):
+            await campaign_service.change_state(db, name, command, "demo")
+        console.print("[bold]3.[/] campaign approved and started")
+    finally:
+        await db.close()
+    return name
+
+
+async def run_demo(settings: Settings, db_url: str, options: DemoOptions, console: Console) -> None:
+    with tempfile.TemporaryDirectory(prefix="dialer-demo-") as tmp:
+        name = await prepare(db_url, options, Path(tmp), console)
+    world = WorldModel(human_rate=0.30, machine_rate=0.0, busy_rate=0.08, congestion_rate=0.02,
+                       invalid_rate=0.02)
+    sim_config = SimConfig(world=world, seed=options.seed, time_scale=options.time_scale,
+                           agents=options.agents, queues=(name,), auto_create_queues=True,
+                           member_ready_delay=1.0)
+    async with PbxSimulator(sim_config) as sim:
+        console.print(f"[bold]4.[/] PBX simulator on 127.0.0.1:{sim.port} ({options.time_scale:g}x time)")
+        config = EngineConfig(
+            engine_id=f"{settings.engine_id}-demo", database_url=db_url,
+            ami=ClientConfig(port=sim.port, username=sim_config.username, secret=sim_config.secret),
+            disposition_timeout_s=30.0, drain_timeout_s=60.0,
+        )
+        engine = Engine(config)
+        metrics = None
+        if settings.metrics_port:
+            from dialer.metrics import DialerMetrics
+
+            metrics = DialerMetrics()
+        events = DemoEvents(engine, metrics, random.Random(options.seed), options.time_scale)
+        engine.observer = events
+        port = None
+        if metrics is not None:
+            try:
+                port = await metrics.start(settings.metrics_port, host="127.0.0.1")
+            except OSError:
+                port = await metrics.start(0, host="127.0.0.1")
+        console.print(
+            "[bold]5.[/] engine running"
+            + (f"; metrics on http://127.0.0.1:{port}/metrics" if port else "")
+        )
+        task = asyncio.ensure_future(engine.run())
+        deadline = time.monotonic() + options.minutes * 60
+        with Live(_table(engine, name, options), console=console, refresh_per_second=2) as live:
+            while time.monotonic() < deadline and not task.done():
+                await asyncio.sleep(0.5)
+                live.update(_table(engine, name, options))
+                info = engine.status()["campaigns"].get(name, {})
+                if info.get("state") == "completed":
+                    break
+        engine.request_stop()
+        await task
+        if metrics is not None:
+            await metrics.stop()
+        console.print(f"simulator saw {sim.stats.originates} Originate actions")
+    await summary(db_url, name, events.dispositions, console)
+
+
+def _table(engine: Engine, name: str, options: DemoOptions) -> Table:
+    status = engine.status()
+    info = status["campaigns"].get(name, {})
+    table = Table(title=f"campaign {name} — live (simulated time runs {options.time_scale:g}x)")
+    table.add_column("")
+    table.add_column("")
+    table.add_row("state", str(info.get("state", "starting")))
+    table.add_row("AMI", "connected" if status["ami_connected"] else "down")
+    table.add_row("agents", ", ".join(f"{k} {v}" for k, v in sorted(status["agents"].items())) or "-")
+    table.add_row("calls", ", ".join(f"{k} {v}" for k, v in sorted(info.get("calls", {}).items())) or "-")
+    table.add_row("originated", str(info.get("originated", 0)))
+    table.add_row("dial level", f"{info.get('dial_level', 0):.2f} ({info.get('pacing_reason')})")
+    table.add_row("abandon rate", f"{info.get('abandon_rate', 0):.2%} (cap {info.get('abandon_cap', 0):.0%})")
+    table.add_row("hopper", str(info.get("hopper", 0)))
+    return table
+
+
+async def summary(db_url: str, name: str, dispositions: int, console: Console) -> None:
+    db = Database(db_url)
+    try:
+        async with db.raw_transaction() as conn:
+            rows = await conn.fetch(
+                "SELECT outcome, count(*) AS n FROM call_attempts a JOIN campaigns c ON c.id = a.campaign_id"
+                " WHERE c.name = $1 GROUP BY outcome ORDER BY n DESC", name)
+            totals = await conn.fetchrow(
+                "SELECT count(*) AS attempts, count(*) FILTER (WHERE connected_at IS NOT NULL) AS connects,"
+                " count(*) FILTER (WHERE ended_at IS NULL) AS open,"
+                " avg(extract(epoch FROM ended_at - connected_at)) AS talk"
+                " FROM call_attempts a JOIN campaigns c ON c.id = a.campaign_id WHERE c.name = $1", name)
+    finally:
+        await db.close()
+    table = Table("outcome", "attempts", title="summary")
+    for row in rows:
+        table.add_row(row["outcome"] or "(open)", str(row["n"]))
+    console.print(table)
+    attempts = totals["attempts"] or 0
+    connects = totals["connects"] or 0
+    console.print(
+        f"{attempts} attempts, {connects} connected to an agent"
+        f" ({connects / attempts:.0%} connect rate)" if attempts else "no attempts were made"
+    )
+    console.print(f"{dispositions} dispositions given by the simulated agents; {totals['open']} attempts open")
+    console.print("\n[bold]Where to look next[/]")
+    console.print(f"  dialer attempts export --campaign {name} --format csv -o attempts.csv")
+    console.print(f"  dialer campaign show {name}")
+    console.print("  dialer status")
+    console.print("  dialer simulate --agents 20 --hit-rate 0.3   (pacing what-if)")
