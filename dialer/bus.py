@@ -408,6 +408,10 @@ class MqttBus:
                     "mqtt: broker %s unavailable (%s); %d events buffered; retrying in %.1f s",
                     self.settings.redacted(), first, len(self._buffer), delay,
                 )
+            except* Exception:
+                # a bug must not silently end event delivery: log it and reconnect
+                self._set_disconnected()
+                log.exception("mqtt: unexpected error in the bus; reconnecting in %.1f s", delay)
             self._set_disconnected()
             await asyncio.sleep(delay)
             delay = min(self.backoff_max, delay * 2)
