@@ -286,7 +286,7 @@ class PredictivePolicy(BasePolicy):
         max_theta: float = 0.075,
         min_theta: float = 0.006,
         agent_sd_weight: float = 0.5,
-        borrow_s: float = 300.0,
+        borrow_s: float = 120.0,
     ) -> None:
         super().__init__()
         self.target = target
@@ -350,7 +350,9 @@ class PredictivePolicy(BasePolicy):
         cap = hr.cap if hr is not None else 0.03
         allowed = hr.allowed if hr is not None else cap * est.answers - est.abandons
         # Borrow the budget the next `borrow_s` seconds of answers will earn.
-        borrow = cap * active * self.borrow_s / max(est.mean_cycle, 1.0)
+        borrow = 0.0
+        if allowed > self.min_reserve:
+            borrow = cap * active * self.borrow_s / max(est.mean_cycle, 1.0)
         budget = allowed - self.budget_margin + borrow
         if allowed <= 0:
             budget = min(budget, 0.0)
