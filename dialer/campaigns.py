@@ -96,7 +96,7 @@ class WindowSettings(_Strict):
 class RetryRule(_Strict):
     retry: bool = True
     delays_min: list[float] = Field(default_factory=lambda: [60.0], description="minutes; last repeats")
-    max: int = Field(default=3, ge=0)
+    max: int = Field(default=3, ge=1, description="at most this many attempts may end in this result")
 
     @field_validator("delays_min")
     @classmethod
