@@ -196,6 +196,46 @@ def report(out: Path, policies: list[str]) -> str:
     return "\n".join(summary) + "\n" + "\n".join(lines) + "\n"
 
 
+def compact(out: Path, policies: list[str]) -> str:
+    """One row per scenario: occupancy (mean) of each policy, with its cumulative abandon
+    rate (mean, and max over seeds) beside it, then the optimum and predictive's gap
+    closure."""
+    rows, opts = load_rows(out)
+    by_sc: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        by_sc[r["scenario"]][r["policy"]].append(r)
+    head = "| scenario | seeds | " + " | ".join(
+        f"{p} occ (ab% mean/max)" for p in policies) + " | optimum occ | G predictive |"
+    lines = [head, "|" + "---|" * (len(policies) + 4)]
+
+    def sort_key(name: str) -> tuple[str, int, float, str]:
+        parts = name.split("-")
+        add = name.split("+")[1] if "+" in name else ""
+        return (add, int(parts[0][1:]), float(parts[1][1:]), name)
+
+    for sc_name in sorted(by_sc, key=sort_key):
+        pol_rows = by_sc[sc_name]
+        sums = {p: summarize(v) for p, v in pol_rows.items()}
+        seeds = min(len(v) for v in pol_rows.values())
+        cells = []
+        for p in policies:
+            if p not in sums:
+                cells.append("-")
+                continue
+            s = sums[p]
+            cells.append(f"{s['occupancy']:.3f} ({100 * s['abandon_rate']:.1f}/"
+                         f"{100 * s['abandon_rate_max']:.1f})")
+        opt = opts.get(sc_name)
+        g = None
+        if opt and "progressive" in sums and "predictive" in sums:
+            g = gap_closure(sums["predictive"]["busy"], sums["progressive"]["busy"],
+                            opt["optimum_busy"])
+        lines.append(f"| {sc_name} | {seeds} | " + " | ".join(cells) + " | "
+                     + (f"{opt['optimum_occupancy']:.3f}" if opt else "-") + " | "
+                     + ("-" if g is None else f"{g:.2f}") + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="20 and 5 agents, hit 0.30, exp talk, "
@@ -213,6 +253,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("bench_pacing.jsonl"))
     ap.add_argument("--markdown", type=Path, default=None)
     ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--compact", type=Path, default=None,
+                    help="also write the one-row-per-scenario table here")
     args = ap.parse_args()
     workers = max(1, min(2, args.workers))
     policies = args.policies.split(",")
@@ -234,6 +276,8 @@ def main() -> None:
     md = report(args.out, policies)
     if args.markdown:
         args.markdown.write_text(md)
+    if args.compact:
+        args.compact.write_text(compact(args.out, policies))
     print(md)
 
 
