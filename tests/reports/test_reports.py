@@ -11,7 +11,7 @@ import pytest
 
 from dialer.db.database import Database
 from dialer.reports import ReportRow, build_report, default_day, period_for
-from tests.foundation.helpers import dialer
+from tests.foundation.helpers import Result, dialer
 from tests.metrics.rows import add_agent, add_attempt, add_campaign, add_session
 
 DAY = date(2026, 6, 10)
@@ -146,14 +146,23 @@ def test_periods() -> None:
     assert period_for("monthly", date(2026, 12, 31)).end == datetime(2027, 1, 1, tzinfo=UTC)
 
 
+# dialer.settings.load_settings(path) leaves DIALER_SETTINGS_FILE in os.environ (a test in
+# tests/foundation points it at a bad file): never inherit it here
+CLEAN = {"DIALER_SETTINGS_FILE": ""}
+
+
+def report(database_url: str, *args: str) -> Result:
+    return dialer(database_url, "report", *args, env=CLEAN)
+
+
 async def test_cli_table_and_csv(db: Database, database_url: str) -> None:
     await seed(db)
-    table = dialer(database_url, "report", "daily", "--date", "2026-06-10")
+    table = report(database_url, "daily", "--date", "2026-06-10")
     assert table.exit_code == 0, table.output
     assert "daily report 2026-06-10" in table.stdout
     assert "sales" in table.stdout and "Alice Agent" in table.stdout and "33.3%" in table.stdout
 
-    result = dialer(database_url, "report", "daily", "--date", "2026-06-10", "--csv")
+    result = report(database_url, "daily", "--date", "2026-06-10", "--csv")
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     sales = next(r for r in rows if r["scope"] == "campaign" and r["name"] == "sales")
@@ -163,9 +172,9 @@ async def test_cli_table_and_csv(db: Database, database_url: str) -> None:
     carol = next(r for r in rows if r["scope"] == "agent" and r["name"] == "1003")
     assert carol["connect_rate"] == "" and carol["occupancy"] == "0.0000"
 
-    missing = dialer(database_url, "report", "weekly", "--campaign", "nope")
+    missing = report(database_url, "weekly", "--campaign", "nope")
     assert missing.exit_code == 1 and "no campaign named 'nope'" in missing.stderr
-    bad = dialer(database_url, "report", "monthly", "--date", "June")
+    bad = report(database_url, "monthly", "--date", "June")
     assert bad.exit_code == 1 and "--date" in bad.stderr
 
 
