@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HOPPER_MIN = 20
-CLAIM_BATCH = 100
+HOPPER_LOW = 5
+CLAIM_MAX = 200
 MAX_CALLS_PER_TICK = 200
 EXHAUSTED_CHECK_S = 5.0
 
@@ -207,22 +207,21 @@ class CampaignRunner:
             if await self.engine.store.set_campaign_state(self.id, "paused", "pilot", "pilot batch done"):
                 await self.update("paused", self.definition.model_dump(mode="json"))
             return
-        if len(self.hopper) < HOPPER_MIN:
-            await self.refill()
         decision = self.policy.decide(self.snapshot(now_mono))
         self.stats.last_decision = decision
         wanted = min(decision.calls, MAX_CALLS_PER_TICK)
         if self.state == "pilot":
             wanted = min(wanted, self.definition.pilot_limit - self.pilot_done)
+        # A small hopper: a few ticks' worth, so engines sharing a list share it fairly.
+        if len(self.hopper) < HOPPER_LOW + 2 * wanted:
+            await self.refill(min(CLAIM_MAX, HOPPER_LOW + 3 * wanted))
         if wanted > 0:
             await self.dial(wanted, now_mono)
         await self.check_exhausted(now_mono)
 
-    async def refill(self) -> None:
+    async def refill(self, count: int) -> None:
         async with self._claim_lock:
-            if len(self.hopper) >= HOPPER_MIN:
-                return
-            claimed = await self.engine.store.claim(self.id, CLAIM_BATCH)
+            claimed = await self.engine.store.claim(self.id, count)
             now = datetime.now(UTC)
             closed: list[tuple[int, datetime | None]] = []
             for contact in claimed:
