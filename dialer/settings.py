@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ from pydantic_settings import (
 from dialer.errors import UserError
 
 ENV_PREFIX = "DIALER_"
+# The settings file for the Settings() being built (set by load_settings, never os.environ).
+_settings_file: ContextVar[str | None] = ContextVar("dialer_settings_file", default=None)
 SETTINGS_FILE_ENV = "DIALER_SETTINGS_FILE"
 
 
@@ -91,27 +94,31 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        toml_file = os.environ.get(SETTINGS_FILE_ENV)
+        toml_file = _settings_file.get() or os.environ.get(SETTINGS_FILE_ENV)
         if toml_file:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_file)))
         return tuple(sources)
 
 
 def load_settings(settings_file: Path | None = None, **overrides: Any) -> Settings:
-    """Load and validate settings, raising SettingsError with one clear line."""
-    if settings_file is not None:
-        if not settings_file.is_file():
-            raise SettingsError(f"settings file {settings_file} does not exist")
-        os.environ[SETTINGS_FILE_ENV] = str(settings_file)
-    file_name = os.environ.get(SETTINGS_FILE_ENV)
+    """Load and validate settings, raising SettingsError with one clear line.
+
+    `settings_file` (the CLI's --settings) wins over DIALER_SETTINGS_FILE.
+    """
+    if settings_file is not None and not settings_file.is_file():
+        raise SettingsError(f"settings file {settings_file} does not exist")
+    file_name = str(settings_file) if settings_file is not None else os.environ.get(SETTINGS_FILE_ENV)
     if file_name and not Path(file_name).is_file():
         raise SettingsError(f"{SETTINGS_FILE_ENV}: file {file_name} does not exist")
+    token = _settings_file.set(file_name)
     try:
         return Settings(**overrides)
     except ValidationError as exc:
         raise SettingsError(_describe(exc)) from None
     except ValueError as exc:  # e.g. a TOML syntax error
         raise SettingsError(f"settings file {file_name}: {exc}") from None
+    finally:
+        _settings_file.reset(token)
 
 
 def _describe(exc: ValidationError) -> str:
