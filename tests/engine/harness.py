@@ -97,8 +97,8 @@ def engine_for(url: str, sim: PbxSimulator, engine_id: str = "e1", **extra: Any)
     return Engine(config)
 
 
-async def wait_for(predicate: Callable[[], Any], timeout: float, what: str, step: float = 0.1) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_for(predicate: Callable[[], Any], within: float, what: str, step: float = 0.1) -> None:
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         result = predicate()
         if asyncio.iscoroutine(result):
@@ -106,7 +106,7 @@ async def wait_for(predicate: Callable[[], Any], timeout: float, what: str, step
         if result:
             return
         await asyncio.sleep(step)
-    raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+    raise AssertionError(f"timed out after {within:g}s waiting for {what}")
 
 
 async def fetch(url: str, query: str, *args: Any) -> list[asyncpg.Record]:

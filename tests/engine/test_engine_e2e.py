@@ -150,7 +150,7 @@ async def test_retries_follow_the_policy(database_url: str, tmp_path: Path) -> N
     assert len(by_contact) == 4
     for attempts in by_contact.values():
         assert [a["outcome"] for a in attempts] == ["busy"] * 3  # at most 3 attempts end busy
-        gaps = [(b["originated_at"] - a["ended_at"]).total_seconds() for a, b in zip(attempts, attempts[1:])]
+        gaps = [(b["originated_at"] - a["ended_at"]).total_seconds() for a, b in zip(attempts, attempts[1:], strict=False)]
         assert gaps[0] >= 3.0 - 0.5 and gaps[1] >= 6.0 - 0.5, gaps  # 0.05 and 0.1 minutes
     states = {r["state"] for r in await fetch(database_url, "SELECT state FROM contacts")}
     assert states == {"exhausted"}
