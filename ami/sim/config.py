@@ -50,8 +50,9 @@ class SimConfig:
     auto_create_queues: bool = False
     #: fixed wrap-up seconds per queue; queues not listed sample world.wrap
     wrapuptime: dict[str, float] = field(default_factory=dict)
-    #: default Queue() timeout when DIALER_QUEUE_TIMEOUT is not set
-    queue_timeout: float = 30.0
+    #: Queue() timeout when DIALER_QUEUE_TIMEOUT is not set (asterisk-conf's
+    #: DIALER_DEFAULT_QUEUE_TIMEOUT); whole seconds are used, like the shipped dialplan
+    queue_timeout: float = 2.0
     #: agent's beep: AgentCalled -> AgentConnect
     agent_answer_delay: float = 0.44
     #: app_queue's member status stays 5 this long after AgentLogin
@@ -62,6 +63,11 @@ class SimConfig:
     opt_out_probability: float = 0.1
     #: delay before answering a bad login (Asterisk: about 1 s), simulated seconds
     bad_login_delay: float = 1.0
+    #: "world": line results drawn from the world model; "last-digit": the number's last
+    #: digit picks the customer, like asterisk-conf's sim-pstn (0-3 person, 4-5 busy,
+    #: 6 rings until the Originate timeout, 7 network gives up after 30 s, 8 congestion,
+    #: 9 answering machine)
+    number_plan: str = "world"
     #: Context/Exten of the far side of a PJSIP trunk call
     pjsip_context: str = "from-trunk"
     pstn_context: str = dialplan.SIM_PSTN_CONTEXT
@@ -73,6 +79,8 @@ class SimConfig:
             raise ValueError("opt_out_probability must be between 0 and 1")
         if self.agents < 0:
             raise ValueError("agents must be >= 0")
+        if self.number_plan not in ("world", "last-digit"):
+            raise ValueError("number_plan must be 'world' or 'last-digit'")
 
     @classmethod
     def from_toml(cls, path: str | Path, **overrides: Any) -> SimConfig:

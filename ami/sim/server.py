@@ -634,11 +634,16 @@ class PbxSimulator:
         world = cfg.world
         rng = call.rng
         forced = call.variables.get("SIM_RESULT")
-        result = LineResult(forced) if forced else world.line_result(rng)
+        planned = None if forced else self._last_digit_plan(call)
+        if planned is not None:
+            result, plan_ring = planned
+        else:
+            result = LineResult(forced) if forced else world.line_result(rng)
+            plan_ring = None
         call.result = result
         ring = self._var_float(call, "SIM_RING")
         if ring is None:
-            ring = world.ring_time(result, rng)
+            ring = plan_ring if plan_ring is not None else world.ring_time(result, rng)
         timeout_s = call.timeout_ms / 1000.0
         local = call.tech.lower() == "local"
         cid = call.attempt_id
@@ -693,6 +698,30 @@ class PbxSimulator:
             return True
         self._fail_line(call, result, sync_session)
         return False
+
+    def _last_digit_plan(self, call: Call) -> tuple[LineResult, float] | None:
+        """asterisk-conf's sim-pstn: the number's last digit picks the customer."""
+        if self.config.number_plan != "last-digit":
+            return None
+        digits = [ch for ch in call.number if ch.isdigit()]
+        if not digits:
+            return None
+        d, rng = int(digits[-1]), call.rng
+        if d <= 3:
+            call.variables.setdefault("SIM_TALK", f"{rng.uniform(20, 90):.3f}")
+            call.variables.setdefault("SIM_AMD", "HUMAN")
+            return LineResult.HUMAN, rng.uniform(2, 8)
+        if d <= 5:
+            return LineResult.BUSY, rng.uniform(0, 2)
+        if d == 6:
+            return LineResult.NO_ANSWER, float("inf")
+        if d == 7:
+            return LineResult.NO_ANSWER, 30.0
+        if d == 8:
+            return LineResult.CONGESTION, rng.uniform(0, 2)
+        call.variables.setdefault("SIM_AMD", "MACHINE")
+        call.variables.setdefault("SIM_TALK", f"{rng.uniform(20, 40):.3f}")
+        return LineResult.MACHINE, rng.uniform(2, 6)
 
     def _fail_timeout(self, call: Call, sync_session: Session | None) -> None:
         ch1 = call.ch1
@@ -823,6 +852,9 @@ class PbxSimulator:
         timeout = self._var_float(call, dialplan.VAR_QUEUE_TIMEOUT)
         if timeout is None:
             timeout = cfg.queue_timeout
+        # asterisk-conf passes whole seconds to Queue() (CUT(QT,.,1)); app_queue's expiry
+        # is start + atoi(timeout), so "0.5" becomes an immediate TIMEOUT.
+        timeout = float(int(timeout))
         patience: float | None = None
         if result is LineResult.HUMAN:
             patience = self._var_float(call, "SIM_PATIENCE")

@@ -40,6 +40,9 @@ def sim_pbx(
     busy_rate: Annotated[float | None, typer.Option(help="Share busy.")] = None,
     congestion_rate: Annotated[float | None, typer.Option(help="Share congestion.")] = None,
     invalid_rate: Annotated[float | None, typer.Option(help="Share invalid numbers.")] = None,
+    number_plan: Annotated[str | None, typer.Option(
+        help="world (default) or last-digit: the number's last digit picks the customer, "
+             "like asterisk-conf's sim-pstn.")] = None,
     opt_out_probability: Annotated[float | None, typer.Option(
         help="Chance a timed-out caller presses the opt-out key.")] = None,
 ) -> None:
@@ -50,7 +53,8 @@ def sim_pbx(
     overrides: dict[str, Any] = {"port": port, "host": host, "agents": agents,
                                  "time_scale": time_scale, "seed": seed, "username": username,
                                  "secret": secret, "auto_create_queues": auto_queues or None,
-                                 "opt_out_probability": opt_out_probability}
+                                 "opt_out_probability": opt_out_probability,
+                                 "number_plan": number_plan}
     if queue:
         overrides["queues"] = tuple(queue)
     try:

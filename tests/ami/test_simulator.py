@@ -109,3 +109,21 @@ async def test_redirect_moves_a_waiting_caller_to_another_queue() -> None:
         summary = await c.queue_summary("campaign2")
         assert summary[0].get("LoggedIn") == "1"
         await c.close()
+
+
+async def test_last_digit_number_plan_like_asterisk_conf() -> None:
+    cfg = SimConfig(seed=2, time_scale=200.0, number_plan="last-digit")
+    async with PbxSimulator(cfg) as sim:
+        c = client_for(sim)
+        await c.connect()
+        handles = [await c.originate(A.OriginateRequest(
+            channel=f"Local/+4420790000{d}@sim-pstn", channel_id=f"plan-{d}",
+            context="dialer-connect", exten="campaign1", timeout_ms=20000,
+            variables={"DIALER_QUEUE_TIMEOUT": "1", "DIALER_AMD": "yes"})) for d in range(10)]
+        got = {}
+        for d, h in enumerate(handles):
+            o = await h.outcome()
+            got[d] = (o.success, o.reason)
+        await c.close()
+    assert got == {0: (True, 4), 1: (True, 4), 2: (True, 4), 3: (True, 4), 4: (False, 5),
+                   5: (False, 5), 6: (False, 3), 7: (False, 3), 8: (False, 8), 9: (True, 4)}
