@@ -134,7 +134,8 @@ class CampaignDefinition(_Strict):
     caller_id: str = Field(min_length=1)
     dial_template: str = Field(default="PJSIP/{number}@carrier")
     ring_timeout_s: int = Field(default=25, ge=5, le=120)
-    connect_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    # Queue() takes whole seconds: below 1 s a real Asterisk times out at once.
+    connect_timeout_s: float = Field(default=2.0, ge=1, le=60)
     amd: bool = False
     record: bool = False
     pilot_limit: int = Field(default=100, ge=1)
