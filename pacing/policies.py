@@ -286,7 +286,8 @@ class PredictivePolicy(BasePolicy):
         max_theta: float = 0.075,
         min_theta: float = 0.006,
         agent_sd_weight: float = 0.5,
-        borrow_s: float = 120.0,
+        borrow_s: float = 300.0,
+        borrow_above: float = 0.5,
     ) -> None:
         super().__init__()
         self.target = target
@@ -302,6 +303,7 @@ class PredictivePolicy(BasePolicy):
         self.min_theta = min_theta
         self.agent_sd_weight = agent_sd_weight
         self.borrow_s = borrow_s
+        self.borrow_above = borrow_above
         self.grid = _GRID
         self.agent_grid = tuple(s + connect_timeout for s in _GRID)
         self._own = Estimators()
@@ -349,10 +351,13 @@ class PredictivePolicy(BasePolicy):
         hr = snap.headroom
         cap = hr.cap if hr is not None else 0.03
         allowed = hr.allowed if hr is not None else cap * est.answers - est.abandons
-        # Borrow the budget the next `borrow_s` seconds of answers will earn.
         borrow = 0.0
-        if allowed > self.min_reserve:
+        if allowed > 0.0:
+            # Borrow the budget the next `borrow_s` seconds of answers will earn, scaled
+            # down while the remaining allowance is below `borrow_above` abandons.
             borrow = cap * active * self.borrow_s / max(est.mean_cycle, 1.0)
+            if self.borrow_above > 0:
+                borrow *= min(1.0, allowed / self.borrow_above)
         budget = allowed - self.budget_margin + borrow
         if allowed <= 0:
             budget = min(budget, 0.0)
