@@ -38,14 +38,15 @@ from dialer.settings import Settings
 from pacing.world import WorldModel
 
 # What the simulated agents answer, with weights.
-DEMO_DISPOSITIONS = [("success", 3), ("not_interested", 4), ("hesitating", 2), ("callback", 1), ("refused", 1)]
+# (No "hesitating": its retry is days away, and the demo list should finish.)
+DEMO_DISPOSITIONS = [("success", 3), ("not_interested", 4), ("callback", 1), ("refused", 1)]
 
 
 @dataclass
 class DemoOptions:
-    agents: int = 10
-    contacts: int = 1000
-    minutes: float = 3.0
+    agents: int = 20
+    contacts: int = 300
+    minutes: float = 5.0
     time_scale: float = 20.0
     seed: int = 7
     dial_mode: str = "predictive"
@@ -72,7 +73,7 @@ class DemoEvents(EngineEvents):
         code = self.rng.choices(codes, weights)[0]
         callback_at = None
         if code == "callback":
-            callback_at = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=2)
+            callback_at = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)
         for _ in range(20):  # the close may still be in the writer's batch
             try:
                 async with self.engine.store.db.acquire() as conn, conn.transaction():
@@ -94,7 +95,11 @@ async def prepare(db_url: str, options: DemoOptions, workdir: Path, console: Con
     db = Database(db_url)
     try:
         async with db.raw_transaction() as conn:
-            taken = {r["name"] for r in await conn.fetch("SELECT name FROM campaigns WHERE name LIKE 'demo%'")}
+            rows = await conn.fetch("SELECT name, state FROM campaigns WHERE name LIKE 'demo%'")
+        taken = {r["name"] for r in rows}
+        for row in rows:  # an earlier demo that was interrupted must not dial along
+            if row["state"] in ("draft", "approved", "pilot", "running", "paused"):
+                await campaign_service.change_state(db, row["name"], "stop", "demo", "a new demo started")
     finally:
         await db.close()
     # A fresh campaign each run: demo, demo-2, demo-3... (short names make good metric labels)
@@ -164,10 +169,22 @@ async def run_demo(settings: Settings, db_url: str, options: DemoOptions, consol
                     break
         engine.request_stop()
         await task
+        await _stop_unless_finished(db_url, name)
         if metrics is not None:
             await metrics.stop()
-        console.print(f"simulator saw {sim.stats.originates} Originate actions")
+        console.print(f"\nsimulator saw {sim.stats.originates} Originate actions")
     await summary(db_url, name, events.dispositions, console)
+
+
+async def _stop_unless_finished(db_url: str, name: str) -> None:
+    """The demo is over: a list it did not finish stops, so no later engine dials it."""
+    db = Database(db_url)
+    try:
+        campaign = await campaign_service.get(db, name)
+        if campaign.state.value not in ("completed", "stopped"):
+            await campaign_service.change_state(db, name, "stop", "demo", "demo time is up")
+    finally:
+        await db.close()
 
 
 def _table(engine: Engine, name: str, options: DemoOptions) -> Table:
@@ -199,6 +216,7 @@ async def summary(db_url: str, name: str, dispositions: int, console: Console) -
                 " count(*) FILTER (WHERE ended_at IS NULL) AS open,"
                 " avg(extract(epoch FROM ended_at - connected_at)) AS talk"
                 " FROM call_attempts a JOIN campaigns c ON c.id = a.campaign_id WHERE c.name = $1", name)
+            state = await conn.fetchval("SELECT state FROM campaigns WHERE name = $1", name)
     finally:
         await db.close()
     table = Table("outcome", "attempts", title="summary")
@@ -212,6 +230,7 @@ async def summary(db_url: str, name: str, dispositions: int, console: Console) -
         f" ({connects / attempts:.0%} connect rate)" if attempts else "no attempts were made"
     )
     console.print(f"{dispositions} dispositions given by the simulated agents; {totals['open']} attempts open")
+    console.print(f"campaign {name} is [bold]{state}[/]")
     console.print("\n[bold]Where to look next[/]")
     console.print(f"  dialer attempts export --campaign {name} --format csv -o attempts.csv")
     console.print(f"  dialer campaign show {name}")

@@ -50,12 +50,13 @@ def demo_definition(agents: int, *, dial_mode: str = "predictive") -> CampaignDe
         "windows": {day: everyday for day in (
             "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
         )},
+        # Retry delays are wall-clock minutes (the simulator's time scale does not apply).
         "retry": {
-            "max_attempts": 3,
-            "max_attempts_per_day": 3,
-            "min_gap_min": 0.5,
+            "max_attempts": 2,
+            "max_attempts_per_day": 2,
+            "min_gap_min": 0.25,
             "rules": {
-                "no_answer": {"delays_min": [0.5], "max": 2},
+                "no_answer": {"delays_min": [0.25], "max": 2},
                 "busy": {"delays_min": [0.25], "max": 2},
             },
         },

@@ -195,9 +195,9 @@ def register(app: typer.Typer) -> None:
 
 
 def demo_command(
-    agents: int = typer.Option(10, "--agents", help="simulated agents"),
-    contacts: int = typer.Option(1000, "--contacts", help="sample contacts (at most 2,000)"),
-    minutes: float = typer.Option(3.0, "--minutes", help="how long to run (wall clock)"),
+    agents: int = typer.Option(20, "--agents", help="simulated agents"),
+    contacts: int = typer.Option(300, "--contacts", help="sample contacts (at most 2,000)"),
+    minutes: float = typer.Option(5.0, "--minutes", help="stop after this long if the list is not finished"),
     time_scale: float = typer.Option(20.0, "--time-scale", help="simulated seconds per second"),
     dial_mode: str = typer.Option("predictive", "--mode", help="progressive, ratio, adaptive, pi, predictive"),
     seed: int = typer.Option(7, "--seed"),

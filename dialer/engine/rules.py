@@ -75,11 +75,12 @@ class CampaignRules:
             return False, Reason.UNKNOWN_TIMEZONE, None
         if not window.is_callable(zones, now):
             return False, Reason.OUTSIDE_WINDOW, window.next_open(zones, now)
-        # The limits only count attempts: earlier days' ones, then today's.
+        # The limits count attempts (earlier days', then today's) and look at the last one.
         today = min(contact.today, contact.attempts)
-        earlier = now - timedelta(days=2)
+        last = contact.last_attempt_at or now
+        earlier = min(last, now - timedelta(days=2))
         history = [AttemptRecord(earlier, Outcome.UNKNOWN)] * (contact.attempts - today)
-        history += [AttemptRecord(now, Outcome.UNKNOWN)] * today
+        history += [AttemptRecord(last, Outcome.UNKNOWN)] * today
         verdict = may_dial_now(
             self.profile.attempts, history, now,
             number_history=contact.number_history, day_zone=self.day_zone(zones),

@@ -32,6 +32,7 @@ class ClaimedContact:
     timezone: str | None
     attempts: int
     fields: dict[str, Any]
+    last_attempt_at: datetime | None = None
     today: int = 0
     number_history: NumberHistory = NumberHistory()
 
@@ -176,7 +177,8 @@ class EngineStore:
             if not rows:
                 return []
             contacts = [
-                ClaimedContact(r["id"], r["number"], r["timezone"], r["attempts"], r["fields"] or {})
+                ClaimedContact(r["id"], r["number"], r["timezone"], r["attempts"], r["fields"] or {},
+                               r["last_attempt_at"])
                 for r in rows
             ]
             today = dict(await conn.fetch(Q.CONTACT_HISTORY, [c.contact_id for c in contacts]))

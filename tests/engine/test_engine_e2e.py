@@ -127,7 +127,7 @@ async def test_retries_follow_the_policy(database_url: str, tmp_path: Path) -> N
     world = WorldModel(human_rate=0.0, busy_rate=1.0, congestion_rate=0.0, invalid_rate=0.0)
     name = await make_campaign(
         database_url, tmp_path, numbers(4), start=True,
-        retry={"max_attempts": 5, "max_attempts_per_day": 5, "min_gap_min": 0,
+        retry={"max_attempts": 5, "max_attempts_per_day": 5, "min_gap_min": 0.02,
                "rules": {"busy": {"delays_min": [0.05, 0.1], "max": 3}}},
     )
     async with PbxSimulator(sim_config(world=world)) as sim:
