@@ -8,6 +8,7 @@ import typer
 
 from dialer import __version__
 from dialer.cli import (
+    agents,
     attempts,
     campaign,
     common,
@@ -43,7 +44,7 @@ def root(
     common.set_settings_file(settings_file)
 
 
-for module in (db, campaign, contacts, dnc, attempts, engine_cli, report, simulate, sim_pbx):
+for module in (db, campaign, contacts, dnc, agents, attempts, engine_cli, report, simulate, sim_pbx):
     module.register(app)
 
 

@@ -1,0 +1,66 @@
+"""Agents and their campaigns: `dialer agents list|add|remove`.
+
+A campaign's agents are part of its definition (`agents = [...]`); assigning one here edits
+that list, audits it and notifies running engines, which add the agent to the queue.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from dialer.campaigns import CampaignDefinition
+from dialer.db.database import Database
+from dialer.errors import UserError
+
+_LIST = """
+SELECT a.id, a.name, a.active,
+       (SELECT s.state FROM agent_state_changes s WHERE s.agent_id = a.id ORDER BY s.at DESC, s.id DESC LIMIT 1) AS state,
+       (SELECT s.at FROM agent_state_changes s WHERE s.agent_id = a.id ORDER BY s.at DESC, s.id DESC LIMIT 1) AS since,
+       ARRAY(SELECT c.name FROM campaigns c WHERE c.settings->'agents' ? a.id ORDER BY c.name) AS campaigns
+FROM agents a ORDER BY a.id
+"""
+
+
+def _check_id(agent_id: str) -> None:
+    if not agent_id.isdigit() or not 2 <= len(agent_id) <= 10:
+        raise UserError(f"agent id {agent_id!r} must be the agent's number, e.g. 1001")
+
+
+async def list_agents(db: Database) -> list[dict[str, Any]]:
+    async with db.raw_transaction() as conn:
+        return [dict(r) for r in await conn.fetch(_LIST)]
+
+
+async def assign(db: Database, agent_id: str, name: str | None, campaigns: list[str], by: str, remove: bool = False) -> None:
+    _check_id(agent_id)
+    async with db.raw_transaction() as conn:
+        if not remove:
+            await conn.execute(
+                "INSERT INTO agents (id, name) VALUES ($1, $2)"
+                " ON CONFLICT (id) DO UPDATE SET name = coalesce($3, agents.name)",
+                agent_id, name or f"Agent {agent_id}", name,
+            )
+        elif not await conn.fetchval("SELECT 1 FROM agents WHERE id = $1", agent_id):
+            raise UserError(f"no agent {agent_id}")
+        for campaign in campaigns:
+            row = await conn.fetchrow("SELECT id, state, settings FROM campaigns WHERE name = $1 FOR UPDATE", campaign)
+            if row is None:
+                raise UserError(f"no campaign named {campaign!r} (see `dialer campaign list`)")
+            settings = row["settings"] if isinstance(row["settings"], dict) else json.loads(row["settings"])
+            agents = list(settings.get("agents", []))
+            if remove == (agent_id not in agents):
+                continue  # already as asked
+            agents = [a for a in agents if a != agent_id] if remove else [*agents, agent_id]
+            definition = CampaignDefinition.model_validate({**settings, "agents": agents})
+            await conn.execute(
+                "UPDATE campaigns SET settings = $2::jsonb, updated_at = now() WHERE id = $1",
+                row["id"], json.dumps(definition.model_dump(mode="json")),
+            )
+            note = f"agent {agent_id} {'removed' if remove else 'assigned'}"
+            await conn.execute(
+                "INSERT INTO campaign_state_changes (campaign_id, from_state, to_state, changed_by, note)"
+                " VALUES ($1, $2, $2, $3, $4)", row["id"], row["state"], by, note,
+            )
+            await conn.execute("SELECT pg_notify('dialer_campaign', $1)",
+                               json.dumps({"campaign_id": row["id"], "state": row["state"]}))

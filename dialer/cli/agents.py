@@ -1,0 +1,62 @@
+"""`dialer agents ...`: agents and the campaigns they work on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from dialer import agent_service
+from dialer.cli.common import console, run, who, with_database
+from dialer.db.database import Database
+
+agents_app = typer.Typer(help="Agents: list them, assign them to campaigns.", no_args_is_help=True)
+
+
+@agents_app.command("list")
+def list_() -> None:
+    """Agents with their last known state and campaigns."""
+    rows: list[dict[str, Any]] = run(lambda: with_database(agent_service.list_agents))
+    if not rows:
+        console.print("no agents yet: `dialer agents add 1001 --campaign NAME`")
+        return
+    table = Table("agent", "name", "state", "since (UTC)", "campaigns")
+    for row in rows:
+        table.add_row(row["id"], row["name"], row["state"] or "-",
+                      row["since"].strftime("%Y-%m-%d %H:%M:%S") if row["since"] else "-",
+                      ", ".join(row["campaigns"]) or "-")
+    console.print(table)
+
+
+@agents_app.command("add")
+def add(
+    agent_id: str = typer.Argument(..., help="the agent's number (the softphone endpoint), e.g. 1001"),
+    name: str = typer.Option(None, "--name"),
+    campaign: list[str] = typer.Option([], "--campaign", help="assign to this campaign (repeatable)"),
+) -> None:
+    """Create an agent, or assign one to campaigns; running engines add it to the queue."""
+
+    async def main(db: Database) -> None:
+        await agent_service.assign(db, agent_id, name, campaign, who())
+
+    run(lambda: with_database(main))
+    console.print(f"agent {agent_id} ready" + (f", on {', '.join(campaign)}" if campaign else ""))
+
+
+@agents_app.command("remove")
+def remove(
+    agent_id: str = typer.Argument(...),
+    campaign: list[str] = typer.Option(..., "--campaign", help="take off this campaign (repeatable)"),
+) -> None:
+    """Take an agent off campaigns."""
+
+    async def main(db: Database) -> None:
+        await agent_service.assign(db, agent_id, None, campaign, who(), remove=True)
+
+    run(lambda: with_database(main))
+    console.print(f"agent {agent_id} taken off {', '.join(campaign)}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(agents_app, name="agents")
