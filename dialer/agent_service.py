@@ -64,3 +64,13 @@ async def assign(db: Database, agent_id: str, name: str | None, campaigns: list[
             )
             await conn.execute("SELECT pg_notify('dialer_campaign', $1)",
                                json.dumps({"campaign_id": row["id"], "state": row["state"]}))
+
+
+async def pause(db: Database, agent_id: str, paused: bool, reason: str | None) -> None:
+    """Ask the engines to pause (with a reason: break, meeting, training) or unpause an agent."""
+    _check_id(agent_id)
+    async with db.raw_transaction() as conn:
+        if not await conn.fetchval("SELECT 1 FROM agents WHERE id = $1", agent_id):
+            raise UserError(f"no agent {agent_id} (see `dialer agents list`)")
+        await conn.execute("SELECT pg_notify('dialer_agent', $1)",
+                           json.dumps({"agent": agent_id, "paused": paused, "reason": reason}))

@@ -58,5 +58,30 @@ def remove(
     console.print(f"agent {agent_id} taken off {', '.join(campaign)}")
 
 
+@agents_app.command("pause")
+def pause(
+    agent_id: str = typer.Argument(...),
+    reason: str = typer.Option("break", "--reason", help="break, meeting, training, ..."),
+) -> None:
+    """Make an agent not ready (with a reason); no calls reach the agent until unpaused."""
+
+    async def main(db: Database) -> None:
+        await agent_service.pause(db, agent_id, True, reason)
+
+    run(lambda: with_database(main))
+    console.print(f"agent {agent_id}: pause ({reason}) sent to the running engines")
+
+
+@agents_app.command("unpause")
+def unpause(agent_id: str = typer.Argument(...)) -> None:
+    """Make an agent ready again."""
+
+    async def main(db: Database) -> None:
+        await agent_service.pause(db, agent_id, False, None)
+
+    run(lambda: with_database(main))
+    console.print(f"agent {agent_id}: unpause sent to the running engines")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(agents_app, name="agents")

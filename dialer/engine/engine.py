@@ -49,6 +49,7 @@ class EngineObserver:
     def status(self, status: dict[str, Any]) -> None: ...
 
 DISPOSITION_CHANNEL = "dialer_disposition"
+AGENT_CHANNEL = "dialer_agent"  # {"agent": id, "paused": bool, "reason": str|null} from the CLI
 
 
 @dataclass
@@ -120,6 +121,7 @@ class Engine:
                 log.info("released %d contacts this engine had claimed before it stopped", released)
             await self.store.listen(CAMPAIGN_CHANNEL, self._on_campaign_notify)
             await self.store.listen(DISPOSITION_CHANNEL, lambda _payload: self._dispositions_wake.set())
+            await self.store.listen(AGENT_CHANNEL, self._on_agent_notify)
             self.ami = AMIClient(self.config.ami)
             self.ami.on_state(self._on_ami_state)
             self.ami.set_resync_hook(self._resync)
@@ -231,6 +233,25 @@ class Engine:
                     row = await self.store.campaign(runner.id)
                     if row is not None and row["state"] != runner.state:
                         await self._apply_campaign(row)
+
+    async def _on_agent_notify(self, payload: str) -> None:
+        """Pause or unpause an agent in every queue of this engine's campaigns (QueuePause)."""
+        try:
+            request = json.loads(payload)
+            agent_id, paused = str(request["agent"]), bool(request["paused"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignored malformed agent notification")
+            return
+        agent = self.agents.agents.get(agent_id)
+        if agent is None or self.ami is None or not self.ami.connected:
+            return
+        from ami import dialplan
+
+        try:
+            await self.ami.queue_pause(dialplan.agent_interface(agent_id), paused, reason=request.get("reason"))
+            log.info("agent %s %s", agent_id, "paused" if paused else "unpaused")
+        except Exception as exc:  # noqa: BLE001
+            log.warning("could not %s agent %s: %s", "pause" if paused else "unpause", agent_id, exc)
 
     async def rules_for(self, campaign_id: int) -> CampaignRules | None:
         rules = self.rules_cache.get(campaign_id)

@@ -135,9 +135,23 @@ class CampaignRunner:
         """After a reconnect Asterisk may have restarted: add members again."""
         self._members_added.clear()
 
+    async def remove_members(self, agent_ids: set[str]) -> None:
+        client = self.engine.ami
+        for agent_id in agent_ids:
+            self._members_added.discard(agent_id)
+            if client is None or not client.connected:
+                continue
+            try:
+                await client.queue_remove(self.queue, dialplan.agent_interface(agent_id))
+            except Exception as exc:  # noqa: BLE001 - not a member any more is fine
+                log.info("campaign %s: QueueRemove of agent %s: %s", self.name, agent_id, exc)
+
     async def update(self, state: str, settings: dict[str, Any]) -> None:
         definition = CampaignDefinition.model_validate(settings)
         if definition != self.definition:
+            gone = set(self.definition.agents) - set(definition.agents)
+            if gone:
+                await self.remove_members(gone)
             self.definition = definition
             self.rules = CampaignRules(definition)
             if definition.dial_mode != getattr(self.policy, "name", None):

@@ -176,3 +176,35 @@ async def test_pause_takes_effect_within_a_second(database_url: str, tmp_path: P
         engine.request_stop()
         await task
     assert await fetchval(database_url, "SELECT count(*) FROM call_attempts WHERE ended_at IS NULL") == 0
+
+
+async def test_agent_pause_and_queue_membership(database_url: str, tmp_path: Path) -> None:
+    """Pause with a reason and unpause reach Asterisk (QueuePause); removed agents leave the queue."""
+    from dialer.engine.agents import AgentState
+    from tests.foundation.helpers import dialer
+
+    await make_campaign(database_url, tmp_path, numbers(5), start=False, agents=2)
+    async with PbxSimulator(sim_config(agents=2)) as sim:
+        db = Database(database_url)
+        for command in ("approve", "start"):
+            await campaign_service.change_state(db, "c1", command, "test")
+        await db.close()
+        engine = engine_for(database_url, sim)
+        task = asyncio.create_task(engine.run())
+        try:
+            await wait_for(lambda: engine.agents.agents.get("1001") is not None
+                           and engine.agents.agents["1001"].state is not AgentState.LOGGED_OUT, 20, "agent 1001 ready")
+            result = await asyncio.to_thread(dialer, database_url, "agents", "pause", "1001", "--reason", "training")
+            assert result.exit_code == 0, result.output
+            await wait_for(lambda: engine.agents.agents["1001"].state is AgentState.PAUSED, 10, "the pause")
+            assert engine.agents.agents["1001"].pause_reason == "training"
+            await asyncio.to_thread(dialer, database_url, "agents", "unpause", "1001")
+            await wait_for(lambda: engine.agents.agents["1001"].state is not AgentState.PAUSED, 10, "the unpause")
+            removed = await asyncio.to_thread(dialer, database_url, "agents", "remove", "1002", "--campaign", "c1")
+            assert removed.exit_code == 0
+            await wait_for(lambda: "c1" not in engine.agents.agents["1002"].queues, 10, "agent 1002 to leave the queue")
+        finally:
+            engine.request_stop()
+            await task
+    states = await fetch(database_url, "SELECT state, reason FROM agent_state_changes WHERE agent_id = '1001' ORDER BY id")
+    assert ("paused", "training") in [(r["state"], r["reason"]) for r in states]
