@@ -64,6 +64,16 @@ def normalise(raw: str, default_region: str | None = None) -> str:
     """
     if raw is None or not str(raw).strip():
         raise InvalidNumber("empty")
+    fast = _fast_e164(str(raw), default_region)
+    if fast is not None:
+        return fast
+    return parse_e164(str(raw), default_region)
+
+
+def parse_e164(raw: str, default_region: str | None = None) -> str:
+    """`normalise` through phonenumbers' full parser only (the reference for the fast path)."""
+    if not raw.strip():
+        raise InvalidNumber("empty")
     try:
         parsed = phonenumbers.parse(str(raw), default_region)
     except phonenumbers.NumberParseException as exc:
@@ -72,6 +82,49 @@ def normalise(raw: str, default_region: str | None = None) -> str:
         raise InvalidNumber("invalid")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
+
+# Separators people put in numbers; a number made only of these and digits can skip the
+# full parser (its regexes are most of the cost of a bulk import).
+_SEPARATORS = str.maketrans("", "", " -.()/\t")
+
+
+def _fast_e164(raw: str, default_region: str | None) -> str | None:
+    """The E.164 form of a plain number without phonenumbers.parse, or None to parse fully.
+
+    Covers "+<country code><national number>" and, for NANP regions, 10 or 11 (leading 1)
+    national digits. Only a number phonenumbers itself calls valid is returned; anything
+    else (national prefixes, extensions, letters, invalid) goes through the full parser,
+    so the answer is always the one `phonenumbers.parse` would give.
+    """
+    digits = raw.translate(_SEPARATORS)
+    if digits.startswith("+"):
+        body = digits[1:]
+        if not body.isdigit() or not 3 <= len(body) <= 15 or body[0] == "0":
+            return None
+        for size in (1, 2, 3):
+            code = int(body[:size])
+            if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+                national = body[size:]
+                break
+        else:
+            return None
+    elif default_region in _NANP_REGIONS and digits.isdigit():
+        if len(digits) == 11 and digits[0] == "1":
+            digits = digits[1:]
+        if len(digits) != 10:
+            return None
+        code, national = 1, digits
+    else:
+        return None
+    if not national or national[0] == "0":
+        return None  # leading zeros (Italy) and national prefixes: the full parser decides
+    number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return f"+{code}{national}"
+
+
+_NANP_REGIONS = frozenset(phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(1, ()))
 
 _E164_RE = re.compile(r"\+[1-9][0-9]{1,14}")
 _E164_MATCH = _E164_RE.fullmatch
