@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
 
-from dialer.cli.common import err_console, fail, run, with_database
+from dialer.cli.common import err_console, fail, parse_when, run, with_database
 from dialer.db.database import Database
 from dialer.export import export_attempts
 
@@ -25,14 +24,7 @@ def export(
     """Export one row per attempt; times in UTC ISO 8601."""
     if fmt not in ("csv", "jsonl"):
         fail(f"--format {fmt!r}: use csv or jsonl")
-    since_at = None
-    if since is not None:
-        try:
-            since_at = datetime.fromisoformat(since)
-        except ValueError:
-            fail(f"--since {since!r} is not an ISO date or date-time")
-        if since_at.tzinfo is None:
-            since_at = since_at.replace(tzinfo=UTC)
+    since_at = parse_when("--since", since, assume_utc=True)
     out = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
 
     async def main(db: Database) -> int:

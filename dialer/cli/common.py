@@ -9,6 +9,7 @@ import os
 import warnings
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -52,6 +53,21 @@ def settings() -> Settings:
 def fail(message: str, code: int = 1) -> NoReturn:
     err_console.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(code)
+
+
+def parse_when(option: str, value: str | None, *, assume_utc: bool = False) -> datetime | None:
+    """An ISO date or date-time option; without a zone it is UTC, or refused unless assume_utc."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} {value!r} is not an ISO date or date-time")
+    if parsed.tzinfo is None:
+        if not assume_utc:
+            fail(f"{option} needs a time zone, e.g. 2027-01-01T09:30:00-05:00")
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
 
 
 def who() -> str:

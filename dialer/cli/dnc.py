@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from dialer import dnc_service
-from dialer.cli.common import console, fail, file_progress, run, who, with_database
+from dialer.cli.common import console, fail, file_progress, parse_when, run, who, with_database
 from dialer.db.database import Database
 
 dnc_app = typer.Typer(help="Do-not-call lists (global, or per campaign).", no_args_is_help=True)
@@ -19,15 +19,7 @@ _REGION = typer.Option("US", "--default-region", help="region for numbers withou
 
 
 def _expiry(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        fail(f"--expires {value!r} is not an ISO date or date-time")
-    if parsed.tzinfo is None:
-        fail("--expires needs a time zone, e.g. 2027-01-01T00:00:00+00:00")
-    return parsed
+    return parse_when("--expires", value)
 
 
 @dnc_app.command("add")

@@ -16,7 +16,7 @@ from rich.live import Live
 from rich.table import Table
 
 from ami.client import ClientConfig
-from dialer.cli.common import console, fail, run, settings, who, with_database
+from dialer.cli.common import console, fail, parse_when, run, settings, who, with_database
 from dialer.db.connection import database_url
 from dialer.db.database import Database
 from dialer.dispositions import record_disposition
@@ -96,14 +96,7 @@ def disposition_command(
         attempt_id = uuid.UUID(attempt)
     except ValueError:
         fail(f"{attempt!r} is not an attempt id (a UUID)")
-    when = None
-    if callback_at is not None:
-        try:
-            when = datetime.fromisoformat(callback_at)
-        except ValueError:
-            fail(f"--callback-at {callback_at!r} is not an ISO date-time")
-        if when.tzinfo is None:
-            fail("--callback-at needs a time zone, e.g. 2026-12-01T10:30:00-05:00")
+    when = parse_when("--callback-at", callback_at)
 
     async def main(db: Database) -> str:
         async with db.raw_transaction() as conn:
