@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     mqtt_url: str | None = Field(default=None, description="mqtt://user:pass@host:1883; unset = off")
     engine_id: str = Field(default_factory=_default_engine_id, min_length=1, max_length=64)
     log_level: str = Field(default="INFO")
+    log_format: str = Field(default="text", description="text, or json (one object per line)")
 
     @field_validator("database_url")
     @classmethod
@@ -74,6 +75,13 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("mqtt://", "mqtts://")):
             raise ValueError("must be an mqtt:// or mqtts:// URL")
+        return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _check_log_format(cls, value: str) -> str:
+        if value not in ("text", "json"):
+            raise ValueError("must be text or json")
         return value
 
     @field_validator("log_level")

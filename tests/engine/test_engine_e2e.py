@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -208,3 +209,24 @@ async def test_agent_pause_and_queue_membership(database_url: str, tmp_path: Pat
             await task
     states = await fetch(database_url, "SELECT state, reason FROM agent_state_changes WHERE agent_id = '1001' ORDER BY id")
     assert ("paused", "training") in [(r["state"], r["reason"]) for r in states]
+
+
+async def test_status_shows_the_running_engine(database_url: str, tmp_path: Path) -> None:
+    from tests.foundation.helpers import dialer
+
+    name = await make_campaign(database_url, tmp_path, numbers(200), agents=3)
+    async with PbxSimulator(sim_config()) as sim:
+        engine = engine_for(database_url, sim, "status-e1")
+        task = asyncio.create_task(engine.run())
+        try:
+            await wait_for(lambda: sim.stats.originates >= 3, 20, "calls")
+            await asyncio.sleep(1.0)  # a heartbeat carries the live view
+            result = await asyncio.to_thread(dialer, database_url, "status")
+        finally:
+            engine.request_stop()
+            await task
+    assert result.exit_code == 0, result.output
+    line = next(row for row in result.stdout.splitlines() if name in row)
+    assert "running" in line and "status-e1" in line
+    assert re.search(r"\b\d+\.\d\d\b", line), "no dial level in the engine's live view"
+    assert re.search(r"(ready|on_call|wrap_up) \d", line), "no agents in the engine's live view"
