@@ -461,6 +461,11 @@ class _Sim:
         self.res.connects += 1
         if c.is_human:
             self.res.human_connects += 1
+        else:
+            # The agent finds a machine AMD let through and dispositions it as such: the
+            # ledger drops it from its answers (an abandoned machine stays counted, since
+            # nobody can tell it was one, which errs on the safe side).
+            self.ledger_answers -= 1
         self.est.observe_connect(now - c.queued_at)
         self.push(now + c.talk, _EV_TALK_END, aid)
 
