@@ -97,10 +97,16 @@ class DecayingShares:
             self.n = self.fast_n
             self.resets += 1
 
+    @property
+    def _prior_w(self) -> float:
+        """The prior's weight fades as evidence accumulates (after 10x its weight in
+        attempts it is worth a tenth), so a wrong prior leaves no lasting bias."""
+        k = 10.0 * self.prior_weight
+        return self.prior_weight * k / (k + self.total_observations)
+
     def share(self, kind: str) -> float:
-        return (self.counts[kind] + self.prior_weight * self.prior[kind]) / (
-            self.n + self.prior_weight
-        )
+        w = self._prior_w
+        return (self.counts[kind] + w * self.prior[kind]) / (self.n + w)
 
     @property
     def effective_observations(self) -> float:
