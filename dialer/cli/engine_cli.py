@@ -15,12 +15,13 @@ import typer
 from rich.live import Live
 from rich.table import Table
 
-from ami.client import ClientConfig
+from ami.client import AuthenticationError, ClientConfig
 from dialer.cli.common import console, fail, parse_when, run, settings, who, with_database
 from dialer.db.connection import database_url
 from dialer.db.database import Database
 from dialer.dispositions import record_disposition
 from dialer.engine.engine import Engine, EngineConfig
+from dialer.errors import UserError
 from dialer.settings import Settings
 
 
@@ -87,8 +88,14 @@ def run_command(
         url = database_url(config)
         engine = Engine(engine_config(config, url, drain_timeout_s=drain_timeout,
                                       disposition_timeout_s=disposition_timeout))
-        async with start_observers(engine, config):
-            await run_engine(engine)
+        try:
+            async with start_observers(engine, config):
+                await run_engine(engine)
+        except AuthenticationError:
+            raise UserError(
+                f"AMI login to {config.ami_host}:{config.ami_port} refused: check DIALER_AMI_USERNAME"
+                " and DIALER_AMI_SECRET against manager.conf"
+            ) from None
 
     try:
         import uvloop

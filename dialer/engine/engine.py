@@ -20,10 +20,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
+
 from ami.client import AMIClient, ClientConfig, ConnectionState, ResyncSnapshot
 from compliance.attempts import NumberHistory
 from compliance.outcomes import Outcome
 from dialer.campaign_service import CAMPAIGN_CHANNEL
+from dialer.db.connection import DatabaseUnavailable
 from dialer.db.migrate import SchemaOutOfDate, head_revision
 from dialer.engine.agents import AgentStateChange, AgentTracker
 from dialer.engine.calls import Call, CallTracker, ClosedCall, Phase
@@ -111,8 +114,26 @@ class Engine:
 
     # --- start and stop ------------------------------------------------------------------
 
+    async def _until_stopped(self, work: Coroutine[Any, Any, Any]) -> bool:
+        """Run `work` unless a stop is requested first (then cancel it); True when it finished."""
+        task = asyncio.ensure_future(work)
+        stop = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if task.done():
+            task.result()  # re-raise its error
+            return True
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return False
+
     async def run(self) -> None:
-        await self.store.open()
+        try:
+            await self.store.open()
+        except (OSError, asyncpg.PostgresError) as exc:
+            raise DatabaseUnavailable(f"cannot reach PostgreSQL: {exc}") from exc
         try:
             await self._check_schema()
             await self.store.register()
@@ -126,8 +147,14 @@ class Engine:
             self.ami.on_state(self._on_ami_state)
             self.ami.set_resync_hook(self._resync)
             events = self.ami.subscribe(maxsize=200_000)
-            await self.ami.connect()
-            await asyncio.wait_for(self._first_resync.wait(), self.config.ami.resync_timeout + 5)
+            log.info("connecting to AMI at %s:%d", self.config.ami.host, self.config.ami.port)
+            # Asterisk may be down at start: keep trying, but a stop request still stops.
+            if not await self._until_stopped(self.ami.connect()):
+                return
+            if not await self._until_stopped(
+                asyncio.wait_for(self._first_resync.wait(), self.config.ami.resync_timeout + 5)
+            ):
+                return
             await self.load_campaigns()
             loops = [
                 self.spawn(self._event_loop(events)),

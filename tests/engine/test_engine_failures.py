@@ -140,3 +140,22 @@ async def test_stale_engine_claims_are_released(database_url: str, tmp_path: Pat
             await live.close()
     finally:
         await dead.close()
+
+
+async def test_stop_while_asterisk_is_unreachable(database_url: str) -> None:
+    """Asterisk down at start: the engine keeps trying, and still stops when asked."""
+    import socket
+
+    from ami.client import ClientConfig
+    from dialer.engine.engine import Engine, EngineConfig
+
+    with socket.socket() as spare:
+        spare.bind(("127.0.0.1", 0))
+        port = spare.getsockname()[1]  # nothing listens here once closed
+    engine = Engine(EngineConfig("down", database_url, ClientConfig(port=port, reconnect_min=0.1, reconnect_max=0.3)))
+    task = asyncio.create_task(engine.run())
+    await asyncio.sleep(1.5)
+    assert not task.done(), "the engine gave up instead of retrying"
+    engine.request_stop()
+    await asyncio.wait_for(task, 10)
+    assert await fetchval(database_url, "SELECT count(*) FROM engines WHERE id = 'down'") == 1
