@@ -307,9 +307,6 @@ class CallTracker:
             outcome, note = classify_answered(call)
         return ClosedCall(call, outcome, note)
 
-    def attempt_for_member(self, queue: str, interface: str) -> str | None:
-        return self._members.get((queue, interface))
-
     def by_phase(self, campaign_id: int) -> dict[Phase, list[Call]]:
         phases: dict[Phase, list[Call]] = {}
         for call in self.calls.values():

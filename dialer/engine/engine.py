@@ -91,7 +91,6 @@ class Engine:
         self._reloads: set[int] = set()
         self._reload_wake = asyncio.Event()
         self._first_resync = asyncio.Event()
-        self.started_at = time.monotonic()
 
     # --- plumbing ------------------------------------------------------------------------
 

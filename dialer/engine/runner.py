@@ -368,9 +368,10 @@ class CampaignRunner:
         if self.hopper or now_mono - self._last_exhaust_check < EXHAUSTED_CHECK_S:
             return
         self._last_exhaust_check = now_mono
-        self.dialable_left = await self.engine.store.undone_contacts(self.id)
+        self.dialable_left = await self.engine.store.dialable_left(self.id)
         if (
             self.dialable_left == 0
+            and await self.engine.store.undone_contacts(self.id) == 0
             and not self.engine.calls.by_phase(self.id)
             and await self.engine.store.set_campaign_state(self.id, "completed", self.state, "list finished")
         ):
