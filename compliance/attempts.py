@@ -372,18 +372,11 @@ def next_action(
 
     if flags.callback and callback is not None:
         at = resolve_local_time(callback.local_time, callback.zone)
-        earliest = max(at, now)
         reserved = callback.agent_id is not None
-        for _ in range(8):
-            v = _limit_checks(policy, hist, earliest, nh, reserved, day_zone, 0, True)
-            if v.allowed or v.not_before is None:
-                break
-            earliest = max(earliest, v.not_before)
-        if window is not None:
-            opened = window.next_open(zones, earliest)
-            if opened is None:
-                return RetryDecision(DecisionKind.FINAL, None, Reason.NO_OPEN_WINDOW, contact_made=cm)
-            earliest = opened
+        settled = _settle(policy, hist, max(at, now), nh, reserved, day_zone, True, window, zones)
+        if settled is None:
+            return RetryDecision(DecisionKind.FINAL, None, Reason.NO_OPEN_WINDOW, contact_made=cm)
+        earliest = settled
         reason = Reason.CALLBACK if earliest <= at else Reason.CALLBACK_SHIFTED
         until = earliest + policy.personal_callback_grace if reserved else None
         return RetryDecision(
@@ -404,16 +397,31 @@ def next_action(
     lim = _limit_checks(policy, history, now, number_history, False, day_zone, 1, False)
     if not lim.allowed and lim.reason is Reason.MAX_ATTEMPTS_TOTAL:
         return RetryDecision(DecisionKind.FINAL, None, Reason.MAX_ATTEMPTS_TOTAL, contact_made=cm)
-    earliest = now + rule.delay_for(occurrences)
+    retry_at = _settle(policy, hist, now + rule.delay_for(occurrences), nh, False, day_zone, False, window, zones)
+    if retry_at is None:
+        return RetryDecision(DecisionKind.FINAL, None, Reason.NO_OPEN_WINDOW, contact_made=cm)
+    return RetryDecision(DecisionKind.RETRY, retry_at, Reason.RETRY, contact_made=cm)
+
+
+def _settle(
+    policy: AttemptPolicy,
+    history: Sequence[AttemptRecord],
+    earliest: datetime,
+    number_history: NumberHistory,
+    reserved: bool,
+    day_zone: str,
+    is_callback: bool,
+    window: WindowEvaluator | None,
+    zones: tuple[str, ...],
+) -> datetime | None:
+    """The first instant from `earliest` that every limit allows, moved to the next opening of
+    the window; None when the window never opens within its horizon."""
     # Each limit may clear at a different time; re-check at the candidate until stable.
     for _ in range(8):
-        v = _limit_checks(policy, hist, earliest, nh, False, day_zone, 0, False)
+        v = _limit_checks(policy, history, earliest, number_history, reserved, day_zone, 0, is_callback)
         if v.allowed or v.not_before is None:
             break
         earliest = max(earliest, v.not_before)
     if window is not None:
-        opened = window.next_open(zones, earliest)
-        if opened is None:
-            return RetryDecision(DecisionKind.FINAL, None, Reason.NO_OPEN_WINDOW, contact_made=cm)
-        earliest = opened
-    return RetryDecision(DecisionKind.RETRY, earliest, Reason.RETRY, contact_made=cm)
+        return window.next_open(zones, earliest)
+    return earliest
