@@ -58,6 +58,7 @@ def demo_definition(agents: int, *, dial_mode: str = "predictive") -> CampaignDe
             "rules": {
                 "no_answer": {"delays_min": [0.25], "max": 2},
                 "busy": {"delays_min": [0.25], "max": 2},
+                "congestion": {"delays_min": [0.25], "max": 2},
             },
         },
     }

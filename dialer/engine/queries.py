@@ -94,7 +94,15 @@ WITH picked AS (
 )
 UPDATE contacts c SET state = 'claimed', claimed_by = $3, claimed_at = now()
 FROM picked WHERE c.id = picked.id
-RETURNING c.id, c.number, c.timezone, c.attempts, c.fields, c.last_attempt_at
+RETURNING c.id, c.number, c.timezone, c.attempts, c.fields, c.last_attempt_at,
+    EXISTS (SELECT 1 FROM callbacks cb WHERE cb.contact_id = c.id AND cb.done_at IS NULL
+            AND cb.scheduled_at <= now()) AS callback_due
+"""
+
+# A contact's due callbacks are done once the call for them is placed.
+CALLBACKS_DONE = """
+UPDATE callbacks SET done_at = now()
+WHERE contact_id = ANY($1::bigint[]) AND done_at IS NULL AND scheduled_at <= now()
 """
 
 # Today's attempts per contact (the calendar day in UTC) and, across all campaigns, the

@@ -84,6 +84,7 @@ class CampaignRules:
         verdict = may_dial_now(
             self.profile.attempts, history, now,
             number_history=contact.number_history, day_zone=self.day_zone(zones),
+            is_callback=contact.callback_due,
         )
         return verdict.allowed, verdict.reason, verdict.not_before
 

@@ -33,6 +33,7 @@ class ClaimedContact:
     attempts: int
     fields: dict[str, Any]
     last_attempt_at: datetime | None = None
+    callback_due: bool = False  # an agent booked a callback for now: attempt limits may not apply
     today: int = 0
     number_history: NumberHistory = NumberHistory()
 
@@ -178,7 +179,7 @@ class EngineStore:
                 return []
             contacts = [
                 ClaimedContact(r["id"], r["number"], r["timezone"], r["attempts"], r["fields"] or {},
-                               r["last_attempt_at"])
+                               r["last_attempt_at"], r["callback_due"])
                 for r in rows
             ]
             today = dict(await conn.fetch(Q.CONTACT_HISTORY, [c.contact_id for c in contacts]))
@@ -227,6 +228,9 @@ class EngineStore:
                     [a.contact.number for a in go], [a.contact.attempts + 1 for a in go],
                 )
                 await conn.execute(Q.CONTACTS_IN_CALL, [a.contact.contact_id for a in go], self.engine_id)
+                callbacks = [a.contact.contact_id for a in go if a.contact.callback_due]
+                if callbacks:
+                    await conn.execute(Q.CALLBACKS_DONE, callbacks)
         return blocked
 
     async def cancel_attempt(self, attempt_id: str, contact_id: int) -> None:
