@@ -263,6 +263,14 @@ class PredictivePolicy(BasePolicy):
     (E[L](n) - E[L](n - 1)) / P(call n is answered within the horizon) stays below
     `theta`, and whose total E[L](n) fits the ledger's remaining abandon budget.
 
+    End-of-budget guard: E[L](n) counts the calls already ringing or waiting as well as the
+    new ones, so it is the exposure of everything in flight. Besides the (borrowing) budget
+    test above, any call beyond the progressive number needs that exposure plus a reserve
+    of `reserve_z` standard deviations (Poisson: sqrt(E[L])) to fit in the ledger's
+    *current* allowance, with nothing borrowed. The reserve grows with the calls in flight,
+    so calls already ringing can never overdraw the budget on their own expectation plus
+    noise; when it does not fit the policy places only what progressive would.
+
     theta is trimmed by feedback on the measured abandon rate (a multiplicative integral
     loop towards `target`, below the regulatory `cap`). With few observations or a small
     team (fewer than `min_agents`) theta shrinks smoothly, which is progressive pacing in
@@ -288,6 +296,7 @@ class PredictivePolicy(BasePolicy):
         agent_sd_weight: float = 0.5,
         borrow_s: float = 300.0,
         borrow_above: float = 0.5,
+        reserve_z: float = 2.0,
     ) -> None:
         super().__init__()
         self.target = target
@@ -304,6 +313,7 @@ class PredictivePolicy(BasePolicy):
         self.agent_sd_weight = agent_sd_weight
         self.borrow_s = borrow_s
         self.borrow_above = borrow_above
+        self.reserve_z = reserve_z
         self.grid = _GRID
         self.agent_grid = tuple(s + connect_timeout for s in _GRID)
         self._own = Estimators()
@@ -402,6 +412,10 @@ class PredictivePolicy(BasePolicy):
                 return True
             ln = lost(n)
             if ln > budget:
+                return False
+            # End-of-budget guard: the exposure of all calls in flight plus a reserve that
+            # grows with it must fit in the allowance earned so far (nothing borrowed).
+            if ln + self.reserve_z * math.sqrt(ln) > allowed:
                 return False
             return (ln - lost(n - 1)) <= theta * q_h
 

@@ -177,3 +177,57 @@ def test_unknown_policy() -> None:
 
     with pytest.raises(ValueError):
         make_policy("clairvoyant")
+
+
+def _trained_estimators() -> Estimators:
+    est = Estimators()
+    for i in range(300):
+        est.observe_result("human", 3.0 + (i * 7) % 17)
+        est.observe_result("no_answer", 25.0)
+        est.observe_result("no_answer", 25.0)
+        est.observe_talk(180.0 * ((i * 13) % 29 + 0.5) / 14.5)
+        est.observe_wrap(20.0)
+    return est
+
+
+def _busy_team(ringing: int, answers: int, abandons: int, est: Estimators) -> CampaignSnapshot:
+    # 20 agents: 4 ready, 10 about to leave wrap-up, 6 talking; `ringing` calls in flight.
+    return CampaignSnapshot(
+        now=0.0, agents_ready=4, wrap_elapsed=[15.0] * 10, talk_elapsed=[60.0] * 6,
+        ringing_elapsed=[2.0] * ringing,
+        headroom=AbandonHeadroom.from_counts(answers, abandons), estimates=est,
+    )
+
+
+def test_predictive_end_of_budget_guard_keeps_reserve_for_calls_in_flight() -> None:
+    est = _trained_estimators()
+    # Nearly spent budget (0.6 abandons left) with many calls already ringing: the calls in
+    # flight's expected abandons plus their reserve do not fit, so no more than progressive.
+    nearly_spent = _busy_team(26, answers=2020, abandons=60, est=est)
+    assert nearly_spent.uncovered_ready == 0
+    d = PredictivePolicy(theta=0.075).decide(nearly_spent)
+    assert d.calls == nearly_spent.uncovered_ready
+    # The same team and calls in flight with a plentiful budget: it does dial ahead.
+    plenty = _busy_team(26, answers=2000, abandons=20, est=est)
+    assert PredictivePolicy(theta=0.075).decide(plenty).calls > plenty.uncovered_ready
+    # The reserve grows with the calls in flight: with fewer ringing, the same 0.6 left
+    # still lets it dial ahead, within the guard.
+    fewer = _busy_team(18, answers=2020, abandons=60, est=est)
+    d = PredictivePolicy(theta=0.075).decide(fewer)
+    assert d.calls > fewer.uncovered_ready
+    lost = float(d.details["expected_lost"])
+    assert lost + 2.0 * math.sqrt(lost) <= 0.6 + 1e-3
+
+
+@settings(max_examples=80, deadline=None)
+@given(snapshots())
+def test_predictive_dials_ahead_only_within_the_reserve(snap: CampaignSnapshot) -> None:
+    pol = PredictivePolicy()
+    d = pol.decide(snap)
+    if d.calls > snap.uncovered_ready and "expected_lost" in d.details:
+        est = snap.estimates
+        assert est is not None
+        hr = snap.headroom
+        allowed = hr.allowed if hr is not None else 0.03 * est.answers - est.abandons
+        lost = float(d.details["expected_lost"])
+        assert lost + pol.reserve_z * math.sqrt(lost) <= allowed + 1e-3
