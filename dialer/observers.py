@@ -11,6 +11,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from dialer.bus import DispositionRejected, DispositionRequest, MqttBus, ScreenPop
@@ -93,8 +94,7 @@ class EngineEvents(EngineObserver):
                 if info.get("dialable_left") is not None:
                     self.metrics.set_dialable_contacts(name, info["dialable_left"])
                 self.metrics.set_calls(name, info.get("calls", {}))
-                hours = info.get("abandon_window_h", 0)
-                window = f"{hours / 24:g}d" if hours >= 48 else f"{hours:g}h"
+                window = timedelta(hours=info.get("abandon_window_h", 0))  # labelled "30d", "24h"
                 self.metrics.set_abandon(name, window, info.get("abandon_rate", 0.0), info.get("abandon_cap", 0.0))
             if self.bus and self._campaign_states.get(name) != info.get("state"):
                 self._campaign_states[name] = info.get("state", "")

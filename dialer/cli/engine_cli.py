@@ -170,9 +170,7 @@ def _status_table(engines: list[Any], campaigns: list[Any]) -> Table:
 _CAMPAIGNS = """
 SELECT c.name, c.state,
   (SELECT count(*) FROM contacts k WHERE k.campaign_id = c.id AND k.state IN ('ready', 'claimed')) AS dialable,
-  (SELECT count(*) FROM call_attempts a WHERE a.campaign_id = c.id AND a.created_at > now() - interval '1 hour') AS attempts_hour,
-  (SELECT count(*) FILTER (WHERE connected_at IS NOT NULL)::float / nullif(count(*), 0)
-     FROM call_attempts a WHERE a.campaign_id = c.id AND a.created_at > now() - interval '1 hour') AS connect_rate
+  (SELECT count(*) FROM call_attempts a WHERE a.campaign_id = c.id AND a.created_at > now() - interval '1 hour') AS attempts_hour
 FROM campaigns c WHERE c.state NOT IN ('stopped', 'completed', 'draft') OR c.updated_at > now() - interval '1 day'
 ORDER BY c.name
 """

@@ -121,7 +121,7 @@ def classify_failure(call: Call) -> tuple[Outcome, str | None]:
     causes = {c for c in (call.hangup_cause, call.far_cause) if c}
     if reason == 5 or status == "BUSY" or causes & BUSY_CAUSES:
         return Outcome.BUSY, None
-    if causes & INVALID_CAUSES or status == "CHANUNAVAIL" and causes & INVALID_CAUSES:
+    if causes & INVALID_CAUSES:
         return Outcome.CONGESTION, "invalid number"
     if reason == 8 or status == "CONGESTION" or causes & CONGESTION_CAUSES:
         return Outcome.CONGESTION, None

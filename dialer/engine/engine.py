@@ -22,10 +22,12 @@ from typing import Any
 
 import asyncpg
 
+from ami import dialplan
 from ami.client import AMIClient, ClientConfig, ConnectionState, ResyncSnapshot
 from compliance.attempts import NumberHistory
 from compliance.outcomes import Outcome
 from dialer.campaign_service import CAMPAIGN_CHANNEL
+from dialer.campaigns import CampaignDefinition
 from dialer.db.connection import DatabaseUnavailable
 from dialer.db.migrate import SchemaOutOfDate, head_revision
 from dialer.engine.agents import AgentStateChange, AgentTracker
@@ -271,8 +273,6 @@ class Engine:
         agent = self.agents.agents.get(agent_id)
         if agent is None or self.ami is None or not self.ami.connected:
             return
-        from ami import dialplan
-
         try:
             await self.ami.queue_pause(dialplan.agent_interface(agent_id), paused, reason=request.get("reason"))
             log.info("agent %s %s", agent_id, "paused" if paused else "unpaused")
@@ -285,8 +285,6 @@ class Engine:
             row = await self.store.campaign(campaign_id)
             if row is None:
                 return None
-            from dialer.campaigns import CampaignDefinition
-
             rules = CampaignRules(CampaignDefinition.model_validate(row["settings"]))
             self.rules_cache[campaign_id] = rules
         return rules
@@ -496,8 +494,6 @@ class Engine:
             if lost:
                 log.warning("%d calls ended while AMI was down: closed as unknown", len(lost))
         for member in snap.queue_members:
-            from ami import dialplan
-
             agent_id = dialplan.agent_from_interface(member.get("Location") or member.get("StateInterface") or "")
             if agent_id is None:
                 continue

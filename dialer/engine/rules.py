@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from compliance.attempts import (
     AttemptRecord,
@@ -109,7 +110,7 @@ class CampaignRules:
         callback = None
         if callback_at is not None:
             zone = self.day_zone(zones)
-            local = callback_at.astimezone(_zone(zone)).replace(tzinfo=None)
+            local = callback_at.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
             callback = CallbackRequest(local, zone, callback_agent)
         if disposition is not None and disposition not in self.dispositions:
             disposition = None  # unknown codes are refused before they get here
@@ -137,8 +138,3 @@ class CampaignRules:
             callback = (campaign_id, contact_id, d.at, d.agent_id)
         return ContactDecision(attempt_id, contact_id, "ready", d.at, label, dnc, callback)
 
-
-def _zone(name: str):  # type: ignore[no-untyped-def]
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(name)

@@ -221,7 +221,8 @@ class CampaignRunner:
             if await self.engine.store.set_campaign_state(self.id, "paused", "pilot", "pilot batch done"):
                 await self.update("paused", self.definition.model_dump(mode="json"))
             return
-        decision = self.policy.decide(self.snapshot(now_mono))
+        snapshot = self.snapshot(now_mono)
+        decision = self.policy.decide(snapshot)
         self.stats.last_decision = decision
         wanted = min(decision.calls, MAX_CALLS_PER_TICK)
         if self.state == "pilot":
@@ -230,7 +231,7 @@ class CampaignRunner:
         if len(self.hopper) < HOPPER_LOW + 2 * wanted:
             await self.refill(min(CLAIM_MAX, HOPPER_LOW + 3 * wanted))
         if wanted > 0:
-            await self.dial(wanted, now_mono)
+            await self.dial(wanted, snapshot)
         await self.check_exhausted(now_mono)
 
     async def refill(self, count: int) -> None:
@@ -252,9 +253,9 @@ class CampaignRunner:
         assert self.stats.refused is not None
         self.stats.refused[reason] = self.stats.refused.get(reason, 0) + 1
 
-    async def dial(self, wanted: int, now_mono: float) -> None:
+    async def dial(self, wanted: int, snapshot: CampaignSnapshot) -> None:
+        """Place up to `wanted` calls, decided on `snapshot` (this tick's view of the campaign)."""
         now = datetime.now(UTC)
-        headroom = self.headroom(now)
         picked: list[ClaimedContact] = []
         later: list[tuple[int, datetime | None]] = []
         while self.hopper and len(picked) < wanted:
@@ -269,9 +270,9 @@ class CampaignRunner:
         await self.engine.store.release(later)
         if not picked:
             return
-        if headroom.exhausted and self.rules.profile.abandon_cap < 1.0:
+        if snapshot.headroom is not None and snapshot.headroom.exhausted and self.rules.profile.abandon_cap < 1.0:
             # Over the cap: never more calls than ready agents not already covered.
-            covered = self.snapshot(now_mono).uncovered_ready
+            covered = snapshot.uncovered_ready
             for contact in picked[covered:]:
                 self.hopper.appendleft(contact)
             picked = picked[:covered]

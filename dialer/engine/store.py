@@ -5,6 +5,7 @@ Each method is one transaction. The SQL lives in `queries`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -137,8 +138,6 @@ class EngineStore:
         def on_notify(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
             result = callback(payload)
             if result is not None:
-                import asyncio
-
                 asyncio.ensure_future(result)
 
         await self._listener.add_listener(channel, on_notify)
