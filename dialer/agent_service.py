@@ -11,7 +11,7 @@ from typing import Any
 
 from dialer.campaigns import CampaignDefinition
 from dialer.db.database import Database
-from dialer.errors import UserError
+from dialer.errors import UserError, unknown_campaign
 
 _LIST = """
 SELECT a.id, a.name, a.active,
@@ -46,7 +46,7 @@ async def assign(db: Database, agent_id: str, name: str | None, campaigns: list[
         for campaign in campaigns:
             row = await conn.fetchrow("SELECT id, state, settings FROM campaigns WHERE name = $1 FOR UPDATE", campaign)
             if row is None:
-                raise UserError(f"no campaign named {campaign!r} (see `dialer campaign list`)")
+                raise UserError(unknown_campaign(campaign))
             settings = row["settings"] if isinstance(row["settings"], dict) else json.loads(row["settings"])
             agents = list(settings.get("agents", []))
             if remove == (agent_id not in agents):

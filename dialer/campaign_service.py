@@ -21,7 +21,7 @@ from dialer.campaigns import (
 )
 from dialer.db.database import Database
 from dialer.db.models import CampaignState
-from dialer.errors import UserError
+from dialer.errors import UserError, unknown_campaign
 
 CAMPAIGN_CHANNEL = "dialer_campaign"
 
@@ -53,7 +53,8 @@ class ApplyResult:
     changed: bool
 
 
-_SELECT = "SELECT id, name, state, dial_mode, regulation, settings, created_at, updated_at FROM campaigns"
+_COLUMNS = "id, name, state, dial_mode, regulation, settings, created_at, updated_at"
+_SELECT = f"SELECT {_COLUMNS} FROM campaigns"
 
 
 def _row(mapping: Any) -> CampaignRow:
@@ -82,7 +83,7 @@ async def apply(db: Database, definition: CampaignDefinition, by: str) -> ApplyR
                     text(
                         "INSERT INTO campaigns (name, state, dial_mode, regulation, settings, pilot_limit)"
                         " VALUES (:name, 'draft', :mode, :reg, CAST(:settings AS jsonb), :pilot)"
-                        " RETURNING id, name, state, dial_mode, regulation, settings, created_at, updated_at"
+                        f" RETURNING {_COLUMNS}"
                     ),
                     {
                         "name": definition.name,
@@ -108,7 +109,7 @@ async def apply(db: Database, definition: CampaignDefinition, by: str) -> ApplyR
                     "UPDATE campaigns SET dial_mode = :mode, regulation = :reg,"
                     " settings = CAST(:settings AS jsonb), pilot_limit = :pilot, updated_at = now()"
                     " WHERE id = :id"
-                    " RETURNING id, name, state, dial_mode, regulation, settings, created_at, updated_at"
+                    f" RETURNING {_COLUMNS}"
                 ),
                 {
                     "id": current.id,
@@ -133,7 +134,7 @@ async def change_state(
             await tx.execute(text(f"{_SELECT} WHERE name = :name FOR UPDATE"), {"name": name})
         ).mappings().first()
         if row is None:
-            raise CampaignNotFound(f"no campaign named {name!r} (see `dialer campaign list`)")
+            raise CampaignNotFound(unknown_campaign(name))
         current = CampaignState(row["state"])
         paused_from = None
         if current is CampaignState.PAUSED:
@@ -175,7 +176,7 @@ async def get(db: Database, name: str) -> CampaignRow:
     async with db.transaction() as tx:
         row = (await tx.execute(text(f"{_SELECT} WHERE name = :name"), {"name": name})).mappings().first()
     if row is None:
-        raise CampaignNotFound(f"no campaign named {name!r} (see `dialer campaign list`)")
+        raise CampaignNotFound(unknown_campaign(name))
     return _row(row)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import text
 
 from dialer.db.database import Database
-from dialer.errors import UserError
+from dialer.errors import UserError, unknown_campaign
 from dialer.phone import normalise_chunk, normalise_one
 from dialer.textfiles import ProgressCallback, detect_encoding, open_text
 
@@ -65,7 +65,7 @@ async def _campaign_id(tx: Any, campaign: str | None) -> int | None:
         return None
     found = (await tx.execute(text("SELECT id FROM campaigns WHERE name = :n"), {"n": campaign})).scalar()
     if found is None:
-        raise DncProblem(f"no campaign named {campaign!r} (see `dialer campaign list`)")
+        raise DncProblem(unknown_campaign(campaign))
     return int(found)
 
 
@@ -210,7 +210,7 @@ async def import_registry(
         if campaign is not None:
             campaign_id = await conn.fetchval("SELECT id FROM campaigns WHERE name = $1", campaign)
             if campaign_id is None:
-                raise DncProblem(f"no campaign named {campaign!r} (see `dialer campaign list`)")
+                raise DncProblem(unknown_campaign(campaign))
         await conn.execute(_DNC_STAGING)
         with open_text(path, enc, progress) as handle, ProcessPoolExecutor(workers or os.cpu_count() or 1) as pool:
             reader = csv.reader(handle)

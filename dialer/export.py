@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from dialer.db.database import Database
-from dialer.errors import UserError
+from dialer.errors import UserError, unknown_campaign
 
 COLUMNS = (
     "attempt_id",
@@ -60,7 +60,7 @@ async def export_attempts(
         if campaign is not None and not await conn.fetchval(
             "SELECT 1 FROM campaigns WHERE name = $1", campaign
         ):
-            raise UserError(f"no campaign named {campaign!r} (see `dialer campaign list`)")
+            raise UserError(unknown_campaign(campaign))
         writer = csv.writer(out) if fmt == "csv" else None
         if writer is not None:
             writer.writerow(COLUMNS)

@@ -23,7 +23,7 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dialer.db.database import Database
-from dialer.errors import UserError
+from dialer.errors import UserError, unknown_campaign
 from dialer.phone import normalise_chunk
 from dialer.textfiles import FileProblem, ProgressCallback, detect_encoding, open_text
 
@@ -368,7 +368,7 @@ async def import_contacts(
             "SELECT id, state FROM campaigns WHERE name = $1 FOR SHARE", campaign
         )
         if row is None:
-            raise ImportProblem(f"no campaign named {campaign!r} (see `dialer campaign list`)")
+            raise ImportProblem(unknown_campaign(campaign))
         if row["state"] in ("stopped", "completed"):
             raise ImportProblem(f"campaign {campaign} is {row['state']}; contacts cannot be added")
         campaign_id = row["id"]

@@ -39,7 +39,7 @@ from sqlalchemy import text
 
 from compliance.outcomes import DEFAULT_DISPOSITIONS, HUMAN_ANSWERED, Outcome
 from dialer.db.database import Database
-from dialer.errors import UserError
+from dialer.errors import UserError, unknown_campaign
 
 PeriodKind = Literal["daily", "weekly", "monthly"]
 PERIOD_KINDS: tuple[PeriodKind, ...] = ("daily", "weekly", "monthly")
@@ -284,7 +284,7 @@ async def build_report(
         if campaign is not None:
             found = (await conn.execute(text(SQL_CAMPAIGN_EXISTS), {"campaign": campaign})).first()
             if found is None:
-                raise UserError(f"no campaign named {campaign!r}")
+                raise UserError(unknown_campaign(campaign))
         campaigns = (await conn.execute(text(SQL_CAMPAIGN_REPORT), params)).mappings().all()
         agents = (await conn.execute(text(SQL_AGENT_REPORT), params)).mappings().all()
     return Report(
