@@ -1,4 +1,7 @@
-"""A small parser for the real AMI transcripts in ../shared/ami-transcripts/.
+"""A small parser for the real AMI transcripts kept in tests/ami/captures/.
+
+They are captures of a real Asterisk 22.10.1 (copied from ../shared/ami-transcripts/, whose
+README is kept beside them): test data, so a fresh clone replays them with no ../shared.
 
 Lines starting ``>>> `` were sent by the client, ``#`` lines are notes, ``#### [X] ####``
 switches the connection the following lines belong to, and a blank line ends a message.
@@ -10,8 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-TRANSCRIPTS = Path(os.environ.get(
-    "AMI_TRANSCRIPTS", Path(__file__).resolve().parents[3] / "shared" / "ami-transcripts"))
+TRANSCRIPTS = Path(os.environ.get("AMI_TRANSCRIPTS", Path(__file__).resolve().parent / "captures"))
 
 
 @dataclass
