@@ -444,7 +444,9 @@ class Engine:
     # --- AMI connection ----------------------------------------------------------------
 
     def _on_ami_state(self, state: ConnectionState, exc: BaseException | None) -> None:
-        if state is ConnectionState.CONNECTED:
+        if state is ConnectionState.SYNCING:
+            log.info("AMI logged in: reconciling calls before dialling")
+        elif state is ConnectionState.CONNECTED:
             log.info("AMI connected")
         elif state in (ConnectionState.DISCONNECTED, ConnectionState.SHUTTING_DOWN):
             log.error("AMI connection lost (%s): no calls are placed until it is back", exc or state.value)
@@ -452,9 +454,10 @@ class Engine:
                 runner.forget_members()
         elif state is ConnectionState.AUTH_FAILED:
             log.error("AMI login refused: check DIALER_AMI_USERNAME / DIALER_AMI_SECRET")
+        # Up only once resynced (SYNCING counts as down: nothing is dialled yet).
         self.observer.ami_state(
             state is ConnectionState.CONNECTED,
-            reconnected=state is ConnectionState.CONNECTED and self._first_resync.is_set(),
+            reconnected=state is ConnectionState.CONNECTED and self.ami is not None and self.ami.connections > 1,
         )
 
     async def _resync(self, snap: ResyncSnapshot) -> None:
