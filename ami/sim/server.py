@@ -137,6 +137,8 @@ class PbxSimulator:
         self.stats = SimStats()
         self.response_delay = 0.0
         self.silent = False
+        #: fault injection: action name (lower case) -> the Error Message it is refused with
+        self.refuse_actions: dict[str, str] = {}
         self.shutting_down = False
         self.sessions: set[Session] = set()
         self.channels: dict[str, Chan] = {}  # by name
@@ -389,6 +391,10 @@ class PbxSimulator:
             return
         if not sess.authed:
             self._err(sess, aid, "Permission denied")
+            return
+        refusal = self.refuse_actions.get(name)
+        if refusal is not None:
+            self._err(sess, aid, refusal)
             return
         handler = self._handlers.get(name)
         if handler is None:
