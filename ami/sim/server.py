@@ -689,6 +689,11 @@ class PbxSimulator:
             ch1.set_caller(call.caller_num, call.caller_name)
             dial_string = f"{call.number}@{trunk}"
         self._emit("DialBegin", "call,all", ch1.block("Dest") + f"DialString: {dial_string}\r\n")
+        # As Asterisk 22 lists an Originate's channel while it rings (measured with
+        # asterisk-conf's sim-pstn): AppDial2 on ours, the far Local half in Wait.
+        ch1.app, ch1.appdata = "AppDial2", "(Outgoing Line)"
+        if call.ch2 is not None:
+            call.ch2.app, call.ch2.appdata = "Wait", f"{int(timeout_s)}"
         if result not in (LineResult.BUSY, LineResult.CONGESTION, LineResult.INVALID):
             # busy / congestion (486, 503, Busy(), Congestion()) never ring first
             self._newstate(ch1, 5)
@@ -699,6 +704,7 @@ class PbxSimulator:
             return False
         await self._sleep(ring)
         if result in (LineResult.HUMAN, LineResult.MACHINE):
+            ch1.app, ch1.appdata = "", ""  # the connect context's dialplan takes over
             if call.ch2 is not None:
                 self._newstate(call.ch2, 6)
             self._newstate(ch1, 6)

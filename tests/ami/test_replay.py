@@ -427,3 +427,28 @@ async def test_core_show_channels_during_calls_match_capture() -> None:
                                             "agent idle"}
     for role, shapes in real.items():
         assert sim_shapes[role] == shapes, f"{role}:\n real {shapes}\n sim  {sim_shapes[role]}"
+
+
+async def test_core_show_channels_while_ringing_as_measured() -> None:
+    """A ringing Originate as a real Asterisk 22.10.1 with asterisk-conf's sim-pstn listed it
+    (measured 2026-11-30; not in the captures): ours Ringing in AppDial2, the far half Ring."""
+    measured = {
+        "ours": ("5", "Ringing", "sim-pstn", "5551236", "1", "AppDial2", "(Outgoing Line)", "", "probe-ring"),
+        "far": ("4", "Ring", "sim-pstn", "5551236", "Wait", "", "probe-ring"),
+    }
+    async with PbxSimulator(sim_config()) as sim:
+        c = await RawAMI.connect(sim.port)
+        _originate(c, "probe-ring", "5551236", {"SIM_RESULT": "no_answer"})
+        await wait_until(lambda: "probe-ring" in sim.calls and sim.calls["probe-ring"].ch1 is not None
+                         and sim.calls["probe-ring"].ch1.state == 5)
+        r = await c.action("CoreShowChannels")
+        aid = r.get("ActionID")
+        await c.wait_for(lambda m: m.get("Event") == "CoreShowChannelsComplete" and m.get("ActionID") == aid)
+        items = {m.get("Uniqueid"): m for m in c.messages if m.get("Event") == "CoreShowChannel"
+                 and m.get("ActionID") == aid}
+        await c.close()
+    ours, far = items["probe-ring"], items["probe-ring-2"]
+    assert tuple(ours.get(k) for k in ("ChannelState", "ChannelStateDesc", "Context", "Exten", "Priority",
+                                       "Application", "ApplicationData", "BridgeId", "Linkedid")) == measured["ours"]
+    assert tuple(far.get(k) for k in ("ChannelState", "ChannelStateDesc", "Context", "Exten", "Application",
+                                      "BridgeId", "Linkedid")) == measured["far"]
