@@ -254,3 +254,41 @@ async def test_reconnect_resync_closes_with_what_is_known(database_url: str, tmp
     assert "AMI was down" in rows[talked.attempt_id]["note"]
     assert rows[waited.attempt_id]["outcome"] == "unknown"
     assert "waiting for an agent" in rows[waited.attempt_id]["note"]
+
+
+async def test_progress_refused_by_the_database_is_kept_and_retried(database_url: str, tmp_path: Path) -> None:
+    from ami.events import to_event
+    from ami.protocol import Message
+
+    async with PbxSimulator(sim_config()) as sim:
+        engine, task = await _idle_engine(database_url, tmp_path, sim)
+        try:
+            call = await _open_attempt(database_url, engine)
+            # The database refuses the write (a real error from PostgreSQL), as in an outage.
+            await _execute(database_url, "ALTER TABLE call_attempts ADD CONSTRAINT refuse_answers"
+                                         " CHECK (answered_at IS NULL) NOT VALID")
+            answered = to_event(Message([("Event", "Newstate"), ("Uniqueid", call.attempt_id), ("ChannelState", "6")]))
+            engine.calls.on_event(answered, time.monotonic())
+            engine._writer_wake.set()
+            await asyncio.sleep(1.5)  # the writer tried and failed at least once
+            stored = "SELECT answered_at FROM call_attempts WHERE id = $1"
+            assert await fetchval(database_url, stored, uuid.UUID(call.attempt_id)) is None
+            assert call.attempt_id in engine.calls.progressed, "the progress was dropped"
+            await _execute(database_url, "ALTER TABLE call_attempts DROP CONSTRAINT refuse_answers")
+            await wait_for(lambda: fetchval(database_url, stored, uuid.UUID(call.attempt_id)), 10,
+                           "the progress to be written once the database accepts it")
+            assert await fetchval(database_url, stored, uuid.UUID(call.attempt_id)) == call.wall["answered"]
+            engine.calls.calls.pop(call.attempt_id)
+        finally:
+            engine.request_stop()
+            await task
+
+
+async def _execute(url: str, statement: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
