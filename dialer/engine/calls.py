@@ -205,7 +205,7 @@ class CallTracker:
                 self._answered(call, now)
             elif facts.ringing and call.phase is Phase.DIALLING:
                 call.phase = Phase.RINGING
-            if facts.queued and call.queued_at is None:
+            if facts.queued and call.queued_at is None and call.connected_at is None:
                 call.queued_at = now
                 call.stamp("queued")
                 self.progressed.add(call.attempt_id)
