@@ -10,6 +10,7 @@ import asyncio
 import signal
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,7 @@ async def test_sigkill_with_calls_ringing_queued_and_connected(database_url: str
         finally:
             first.send_signal(signal.SIGKILL)
             await first.wait()
+        killed_at = datetime.now(UTC)
         at_kill = stages()
         talking = {c.attempt_id: c.member.agent_id for c in at_kill[TALKING]}
         queued = {c.attempt_id for c in at_kill.get(QUEUED, [])}
@@ -143,6 +145,8 @@ async def test_sigkill_with_calls_ringing_queued_and_connected(database_url: str
         assert (r["outcome"], r["agent_id"]) == ("answered", agent), (attempt, dict(r))
         assert r["answered_at"] is not None and r["connected_at"] is not None, dict(r)
     assert set(talking) <= set(record.agent)
+    for attempt in talking:  # the times stored while the call was up, not the restart's
+        assert rows[attempt]["answered_at"] < rows[attempt]["connected_at"] < killed_at, dict(rows[attempt])
     assert "connected" in rows[ended_unseen]["note"], rows[ended_unseen]["note"]
     # calls still up at the restart were followed from what Asterisk and the database said
     assert {a for a in talking if a != ended_unseen} <= set(retracked)
