@@ -124,14 +124,16 @@ async def test_sigkill_with_calls_ringing_queued_and_connected(database_url: str
         metrics = DialerMetrics()
         second = engine_for(database_url, sim, "k1", observer=EngineEvents(metrics, None))
         task = asyncio.create_task(second.run())
-        await wait_for(lambda: second._first_resync.is_set(), 30, "the restarted engine's resync")
-        retracked = {a: c.phase for a, c in second.calls.calls.items()}
-        # campaign, queue and the contact's fields (for a screen pop if it connects now)
-        assert {(c.campaign, c.queue) for c in second.calls.calls.values()} == {(name, "c1")}
-        assert all(c.fields.get("name", "").startswith("Contact ") for c in second.calls.calls.values())
-        await wait_for(lambda: _completed(database_url, name), 120, "the campaign to finish")
-        second.request_stop()
-        await task
+        try:
+            await wait_for(lambda: second._first_resync.is_set(), 30, "the restarted engine's resync")
+            retracked = {a: c.phase for a, c in second.calls.calls.items()}
+            # campaign, queue and the contact's fields (for a screen pop if it connects now)
+            assert {(c.campaign, c.queue) for c in second.calls.calls.values()} == {(name, "c1")}
+            assert all(c.fields.get("name", "").startswith("Contact ") for c in second.calls.calls.values())
+            await wait_for(lambda: _completed(database_url, name), 120, "the campaign to finish")
+        finally:
+            second.request_stop()
+            await task
         originated = list(sim.stats.originate_channel_ids)
         exposition = parse_exposition(metrics.render().decode())
 
