@@ -9,6 +9,11 @@ Outcomes are classified from OriginateResponse Reason, Hangup Cause and DialEnd
 DialStatus together: over a real SIP trunk busy arrives as Reason 0 with Cause 17, while
 Local channels report Reason 5. A failed OriginateResponse can arrive before the Hangup,
 so a failure waits briefly for the cause before it is classified.
+
+Progress (answered, queued, connected, agent, AMD) is noted in `CallTracker.progressed`
+for the engine's writer, so that a restarted engine finds it in the database. A call
+whose end was not seen is classified from what is known (`classify_unobserved`), and a
+hang-up with no OriginateResponse and a cause that says nothing is `unknown`, not failed.
 """
 
 from __future__ import annotations
