@@ -33,7 +33,10 @@ Guarantees:
 - List actions collect ``EventList: start`` .. ``<X>Complete`` and check ``ListItems``.
 - Nothing is ever re-sent after a reconnect: pending actions fail with `ConnectionLost`,
   pending originate outcomes with `OriginateOutcomeUnknown`; the engine decides. After
-  every (re)connect the resync hook gets CoreShowChannels + QueueStatus results.
+  every (re)connect the resync hook gets CoreShowChannels + QueueStatus results. Until the
+  hook has finished the state is SYNCING (``connected`` is False), so nothing new is
+  placed on a picture the engine has not reconciled yet; a failed resync is retried with
+  back-off. `connect()` returns once the first resync has finished.
 - OriginateResponse is broadcast to all sessions: only our own ActionIDs resolve handles
   (`OriginateResponse.ours` tells subscribers which is which).
 - Keep-alive Ping every ``ping_interval`` with ``ping_timeout``: a silent connection is
@@ -48,6 +51,7 @@ import contextlib
 import enum
 import logging
 import random
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -116,6 +120,7 @@ class OriginateOutcomeUnknown(AMIError):
 class ConnectionState(str, enum.Enum):
     DISCONNECTED = "disconnected"
     CONNECTING = "connecting"
+    SYNCING = "syncing"  # logged in; the resync hook runs: not usable for new calls yet
     CONNECTED = "connected"
     SHUTTING_DOWN = "shutting_down"  # Event: Shutdown received
     AUTH_FAILED = "auth_failed"
@@ -138,6 +143,7 @@ class ClientConfig:
     reconnect_max: float = 30.0
     originate_margin: float = 15.0  # outcome deadline = ring timeout + this
     resync_timeout: float = 30.0
+    resync_retry_max: float = 5.0  # back-off cap between failed resync attempts
     reader_limit: int = 1 << 20
 
 
@@ -157,6 +163,9 @@ class ResyncSnapshot:
     channels: list[Message]  # CoreShowChannel items
     queue_status: list[Message]  # QueueParams / QueueMember / QueueEntry items
     reconnect: bool  # False on the first connect of this client
+    # time.monotonic() when CoreShowChannels was sent: a call placed after it may be
+    # missing from `channels` without having ended.
+    requested_at: float = 0.0
 
     @property
     def queue_members(self) -> list[Message]:
@@ -264,7 +273,7 @@ class AMIClient:
 
     # -- public: lifecycle --------------------------------------------------------
     async def connect(self, *, retry: bool = True) -> None:
-        """Connect and log in; returns once logged in the first time.
+        """Connect, log in and resync; returns once CONNECTED the first time.
 
         With ``retry`` (default) connection errors are retried with back-off forever;
         without it the first error is raised. AuthenticationError is always raised.
@@ -285,7 +294,7 @@ class AMIClient:
         if self._first is not None and not self._first.done():
             self._first.set_exception(ConnectionLost("client closed while connecting"))
             self._first.exception()  # retrieved: connect() may not be awaited any more
-        if self.state is ConnectionState.CONNECTED and self._writer is not None:
+        if self.state in (ConnectionState.CONNECTED, ConnectionState.SYNCING) and self._writer is not None:
             with contextlib.suppress(Exception):
                 await self.send(A.logoff(), deadline=1.0)
         if self._writer is not None:
@@ -503,9 +512,7 @@ class AMIClient:
             self.connections += 1
             reconnect = not first
             first = False
-            self._set_state(ConnectionState.CONNECTED, None)
-            if self._first is not None and not self._first.done():
-                self._first.set_result(None)
+            self._set_state(ConnectionState.SYNCING, None)
             self._ping_task = asyncio.create_task(self._pinger(), name="ami-ping")
             resync = asyncio.create_task(self._resync(reconnect), name="ami-resync")
             assert self._reader_task is not None
@@ -615,18 +622,27 @@ class AMIClient:
                 return
 
     async def _resync(self, reconnect: bool) -> None:
-        hook = self._resync_hook
-        if hook is None:
-            return
-        try:
-            t = self.config.resync_timeout
-            channels = (await self.send_list(A.core_show_channels(), deadline=t)).items
-            queues = (await self.send_list(A.queue_status(), deadline=t)).items
-            await hook(ResyncSnapshot(channels, queues, reconnect))
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # noqa: BLE001
-            log.exception("AMI resync failed")
+        """Run the resync hook (retried with back-off until it succeeds), then CONNECTED."""
+        delay = self.config.reconnect_min
+        while self._resync_hook is not None:
+            hook = self._resync_hook
+            try:
+                t = self.config.resync_timeout
+                requested_at = time.monotonic()
+                channels = (await self.send_list(A.core_show_channels(), deadline=t)).items
+                queues = (await self.send_list(A.queue_status(), deadline=t)).items
+                await hook(ResyncSnapshot(channels, queues, reconnect, requested_at))
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - e.g. Asterisk shutting down, or the database
+                log.exception("AMI resync failed; retrying in %.1fs", delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.config.resync_retry_max)
+        if self.state is ConnectionState.SYNCING:  # not after a Shutdown event meanwhile
+            self._set_state(ConnectionState.CONNECTED, None)
+        if self._first is not None and not self._first.done():
+            self._first.set_result(None)
 
     # -- internals: reading -------------------------------------------------------------
     async def _read_loop(self, reader: MessageReader) -> None:

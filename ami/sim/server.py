@@ -137,6 +137,8 @@ class PbxSimulator:
         self.stats = SimStats()
         self.response_delay = 0.0
         self.silent = False
+        #: fault injection: action name (lower case) -> the Error Message it is refused with
+        self.refuse_actions: dict[str, str] = {}
         self.shutting_down = False
         self.sessions: set[Session] = set()
         self.channels: dict[str, Chan] = {}  # by name
@@ -149,6 +151,9 @@ class PbxSimulator:
         self._bridge_seq = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._rng = random.Random(self.config.seed)
+        # app_agent_pool keeps every idle logged-in agent in one holding bridge.
+        self._holding_bridge = str(uuid.UUID(
+            int=random.Random(f"{self.config.seed}:holding").getrandbits(128), version=4))
         self._start_epoch = int(time.time())
         self._started_loop = 0.0
         self._listeners: list[Callable[[bytes], None]] = []
@@ -386,6 +391,10 @@ class PbxSimulator:
             return
         if not sess.authed:
             self._err(sess, aid, "Permission denied")
+            return
+        refusal = self.refuse_actions.get(name)
+        if refusal is not None:
+            self._err(sess, aid, refusal)
             return
         handler = self._handlers.get(name)
         if handler is None:
@@ -680,6 +689,11 @@ class PbxSimulator:
             ch1.set_caller(call.caller_num, call.caller_name)
             dial_string = f"{call.number}@{trunk}"
         self._emit("DialBegin", "call,all", ch1.block("Dest") + f"DialString: {dial_string}\r\n")
+        # As Asterisk 22 lists an Originate's channel while it rings (measured with
+        # asterisk-conf's sim-pstn): AppDial2 on ours, the far Local half in Wait.
+        ch1.app, ch1.appdata = "AppDial2", "(Outgoing Line)"
+        if call.ch2 is not None:
+            call.ch2.app, call.ch2.appdata = "Wait", f"{int(timeout_s)}"
         if result not in (LineResult.BUSY, LineResult.CONGESTION, LineResult.INVALID):
             # busy / congestion (486, 503, Busy(), Congestion()) never ring first
             self._newstate(ch1, 5)
@@ -690,6 +704,7 @@ class PbxSimulator:
             return False
         await self._sleep(ring)
         if result in (LineResult.HUMAN, LineResult.MACHINE):
+            ch1.app, ch1.appdata = "", ""  # the connect context's dialplan takes over
             if call.ch2 is not None:
                 self._newstate(call.ch2, 6)
             self._newstate(ch1, 6)
@@ -998,6 +1013,8 @@ class PbxSimulator:
                             dialplan.AGENT_REQUEST_CONTEXT, m.agent_id, 4)
         call.agent_req1, call.agent_req2 = r1, r2
         r1.call = r2.call = call
+        r1.app, r1.appdata = "AppDial", "(Outgoing Line)"
+        r2.app, r2.appdata = "AgentRequest", m.agent_id
         self._emit_chan("Newchannel", r1)
         self._emit_chan("Newchannel", r2)
         qm = f"Queue: {q.name}\r\nInterface: {m.interface}\r\nMemberName: {m.member_name}\r\n"
@@ -1026,16 +1043,27 @@ class PbxSimulator:
         self._emit("BridgeEnter", "call,all", bridge + "BridgeNumChannels: 2\r\n"
                    "BridgeVideoSourceMode: none\r\n" + ch1.block())
         ch1.bridge = r1.bridge = call.bridge_id
+        phone = agent.phone2
+        if phone is not None:  # AgentRequest takes the agent out of the holding bridge
+            r2.bridge = phone.bridge = str(uuid.uuid5(uuid.NAMESPACE_OID, call.bridge_id))
         call.connected_at = self._now()
         agent.call_started = time.time()
         m.calls_taken += 1
         m.last_call = int(time.time())
         self._refresh_members(m.agent_id)
-        # The agent-request Local pair optimises away shortly after connect.
+        # The agent-request Local pair optimises away shortly after connect: then the
+        # customer and the agent's AgentLogin channel share one bridge, and the customer
+        # takes the agent softphone's Linkedid and connected line (as in 03-01, 03-04).
         await self._sleep(0.06)
         self._hangup_chan(r1, 16)
         self._hangup_chan(r2, 16)
         call.agent_req1 = call.agent_req2 = None
+        if phone is not None and agent.phone2 is phone:
+            phone.bridge = call.bridge_id
+            ch1.linkedid = phone.linkedid
+            ch1.conn_num, ch1.conn_name = m.agent_id, f"Agent {m.agent_id}"
+            phone.conn_num, phone.conn_name = ch1.cid_num, ch1.cid_name
+            phone.account = ch1.account
         talk = self._var_float(call, "SIM_TALK")
         if talk is None:
             talk = cfg.world.talk.sample(call.rng)
@@ -1066,6 +1094,10 @@ class PbxSimulator:
                        "BridgeVideoSourceMode: none\r\n" + ch1.block())
         call.member = None
         agent.call = None
+        ch1.bridge = ""
+        if agent.phone2 is not None:  # back to the holding bridge
+            agent.phone2.bridge = self._holding_bridge
+            agent.phone2.conn_num, agent.phone2.conn_name = agent.phone2.cid_num, agent.phone2.cid_name
         self.stats.outcomes["agent_complete"] += 1
         if agent.logged_in:
             self._start_wrap(agent, m.queue)
@@ -1143,6 +1175,7 @@ class PbxSimulator:
             p.agent_id = agent_id
         p1.app, p1.appdata = "Wait", "3600"
         p2.app, p2.appdata, p2.priority = "AgentLogin", f"{agent_id},s", "5"
+        p2.bridge = self._holding_bridge
         agent.phone1, agent.phone2 = p1, p2
         agent.logged_in = True
         agent.login_at = time.time()

@@ -9,6 +9,11 @@ Outcomes are classified from OriginateResponse Reason, Hangup Cause and DialEnd
 DialStatus together: over a real SIP trunk busy arrives as Reason 0 with Cause 17, while
 Local channels report Reason 5. A failed OriginateResponse can arrive before the Hangup,
 so a failure waits briefly for the cause before it is classified.
+
+Progress (answered, queued, connected, agent, AMD) is noted in `CallTracker.progressed`
+for the engine's writer, so that a restarted engine finds it in the database. A call
+whose end was not seen is classified from what is known (`classify_unobserved`), and a
+hang-up with no OriginateResponse and a cause that says nothing is `unknown`, not failed.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from ami.events import (
     UserEvent,
 )
 from compliance.outcomes import Outcome
+from dialer.engine.channels import ChannelFacts
 
 # How long a failed OriginateResponse waits for its Hangup (and cause) before closing.
 FAILURE_GRACE_S = 2.0
@@ -80,6 +86,7 @@ class Call:
     attempt_no: int = 0
     script: str = ""  # the campaign's script, for the screen pop
     wall: dict[str, datetime] = field(default_factory=dict)  # UTC instants of each step
+    recovered: bool = False  # re-tracked at engine start from the database and Asterisk
 
     def stamp(self, step: str) -> None:
         self.wall.setdefault(step, datetime.now(UTC))
@@ -132,6 +139,27 @@ def classify_failure(call: Call) -> tuple[Outcome, str | None]:
     return Outcome.FAILED, f"reason {reason}, cause {sorted(causes) or '-'}, dial status {status or '-'}"
 
 
+def classify_unobserved(call: Call, why: str) -> tuple[Outcome, str]:
+    """A call whose end the engine did not see (engine restart, AMI down, check failed):
+    the outcome only when what is known settles it, else UNKNOWN. Never a guess."""
+    if call.connected_at is not None:
+        agent = f" to agent {call.agent_id}" if call.agent_id else ""
+        return Outcome.ANSWERED, f"{why}; it had been connected{agent}"
+    if call.amd_status == "MACHINE":
+        return Outcome.MACHINE, f"{why}; AMD had detected a machine"
+    if call.opt_out_digit and call.opt_out_digit == dialplan.OPT_OUT_DIGIT:
+        return Outcome.OPT_OUT, why
+    if call.queue_status == "TIMEOUT":
+        return Outcome.ABANDONED, f"{why}; no agent in time (opt-out key not observed)"
+    if call.queued_at is not None:
+        known = "answered and waiting for an agent"
+    elif call.answered_at is not None:
+        known = "answered"
+    else:
+        known = "not answered as far as seen"
+    return Outcome.UNKNOWN, f"{why}; {known}, outcome unknown"
+
+
 def classify_answered(call: Call) -> tuple[Outcome, str | None]:
     if call.amd_status == "MACHINE":
         return Outcome.MACHINE, None
@@ -152,6 +180,9 @@ class CallTracker:
     def __init__(self) -> None:
         self.calls: dict[str, Call] = {}
         self._members: dict[tuple[str, str], str] = {}  # (queue, interface) -> attempt id
+        # Attempts with new progress (answered, queued, connected, agent, AMD) not yet
+        # written: the engine's writer stores them so a restart finds the facts.
+        self.progressed: set[str] = set()
         # Hooks for observers (metrics, MQTT): called when a call is answered / connected.
         self.on_answered: Callable[[Call], None] | None = None
         self.on_connected: Callable[[Call], None] | None = None
@@ -161,6 +192,36 @@ class CallTracker:
 
     def add(self, call: Call) -> None:
         self.calls[call.attempt_id] = call
+
+    def adopt(self, call: Call) -> None:
+        """Track a call found up at a (re)connect, with its agent's queue membership."""
+        self.calls[call.attempt_id] = call
+        if call.member is not None:
+            self._members[call.member] = call.attempt_id
+
+    def learn(self, call: Call, facts: ChannelFacts, now: float, *, notify: bool = True) -> None:
+        """What Asterisk's channel list says about a live call, added to what is known.
+        ``notify``: tell observers (not for facts the previous run already reported)."""
+        hooks = (self.on_answered, self.on_connected)
+        if not notify:
+            self.on_answered = self.on_connected = None
+        try:
+            if facts.answered or facts.queued or facts.agent_id:
+                self._answered(call, now)
+            elif facts.ringing and call.phase is Phase.DIALLING:
+                call.phase = Phase.RINGING
+            if facts.queued and call.queued_at is None and call.connected_at is None:
+                call.queued_at = now
+                call.stamp("queued")
+                self.progressed.add(call.attempt_id)
+                if call.phase is Phase.ANSWERED:
+                    call.phase = Phase.QUEUED
+            if facts.safe_harbour and call.queue_status is None:
+                call.queue_status = "TIMEOUT"
+            if facts.agent_id and call.connected_at is None:
+                self._connect(call, facts.agent_id, call.queue, dialplan.agent_interface(facts.agent_id), now)
+        finally:
+            self.on_answered, self.on_connected = hooks
 
     def _find(self, uniqueid: str | None) -> tuple[Call | None, bool]:
         """The call a Uniqueid belongs to, and whether it is the far (`;2`) half."""
@@ -175,8 +236,8 @@ class CallTracker:
 
     def on_originate_response(self, attempt_id: str, response: OriginateResponse, now: float) -> list[ClosedCall]:
         call = self.calls.get(attempt_id)
-        if call is None:
-            return []
+        if call is None or call.originate_reason is not None:
+            return []  # already handled (the handle and the broadcast event both report it)
         call.originate_reason = response.reason
         if response.success:
             self._answered(call, now)
@@ -200,6 +261,13 @@ class CallTracker:
     def on_event(self, event: Event, now: float) -> list[ClosedCall]:
         if isinstance(event, Hangup):
             return self._hangup(event, now)
+        if isinstance(event, OriginateResponse):
+            # Broadcast to every session: a call re-tracked after a restart, or whose handle
+            # was lost with the connection, still learns its outcome here.
+            call = self.calls.get(event.uniqueid or "")
+            if call is not None and call.originate_reason is None:
+                return self.on_originate_response(call.attempt_id, event, now)
+            return []
         if isinstance(event, UserEvent):
             self._user_event(event, now)
         elif isinstance(event, QueueCallerJoin):
@@ -209,20 +277,14 @@ class CallTracker:
                 call.queued_at = now
                 call.stamp("queued")
                 call.phase = Phase.QUEUED
+                self.progressed.add(call.attempt_id)
         elif isinstance(event, AgentConnect):
             call, _ = self._find(event.uniqueid or event.linkedid)
             if call is None:
                 call, _ = self._find(event.dest_linkedid)
             if call is not None:
-                call.connected_at = now
-                call.stamp("connected")
-                call.phase = Phase.CONNECTED
-                call.agent_id = dialplan.agent_from_interface(event.interface or "") or event.member_name
-                if event.queue and event.interface:
-                    call.member = (event.queue, event.interface)
-                    self._members[call.member] = call.attempt_id
-                if self.on_connected is not None:
-                    self.on_connected(call)
+                agent = dialplan.agent_from_interface(event.interface or "") or event.member_name
+                self._connect(call, agent, event.queue, event.interface, now)
         elif isinstance(event, AgentComplete):
             if event.queue and event.interface:
                 self._members.pop((event.queue, event.interface), None)
@@ -245,10 +307,24 @@ class CallTracker:
                     call.phase = Phase.RINGING
         return []
 
+    def _connect(self, call: Call, agent_id: str | None, queue: str | None, interface: str | None,
+                 now: float) -> None:
+        call.connected_at = now
+        call.stamp("connected")
+        call.phase = Phase.CONNECTED
+        call.agent_id = agent_id
+        if queue and interface:
+            call.member = (queue, interface)
+            self._members[call.member] = call.attempt_id
+        self.progressed.add(call.attempt_id)
+        if self.on_connected is not None:
+            self.on_connected(call)
+
     def _answered(self, call: Call, now: float) -> None:
         if call.answered_at is None:
             call.answered_at = now
             call.stamp("answered")
+            self.progressed.add(call.attempt_id)
             if call.phase in (Phase.DIALLING, Phase.RINGING):
                 call.phase = Phase.ANSWERED
             if self.on_answered is not None:
@@ -262,6 +338,7 @@ class CallTracker:
         name = event.user_event
         if name == dialplan.USEREVENT_AMD:
             call.amd_status = (fields.get("Status") or "").upper() or None
+            self.progressed.add(call.attempt_id)
         elif name == dialplan.USEREVENT_QUEUE_RESULT:
             call.queue_status = (fields.get("QueueStatus") or "").upper() or None
         elif name == dialplan.USEREVENT_OPT_OUT:
@@ -301,10 +378,17 @@ class CallTracker:
         if call.member is not None:
             self._members.pop(call.member, None)
         call.phase = Phase.ENDED
-        if call.answered_at is None:
-            outcome, note = classify_failure(call)
-        else:
+        if call.answered_at is not None:
             outcome, note = classify_answered(call)
+        elif call.originate_reason is None and call.originate_failed_at is None:
+            # Hung up, and no OriginateResponse came (re-tracked after a restart, or lost):
+            # a cause that names the result is enough; Normal Clearing alone says nothing.
+            outcome, note = classify_failure(call)
+            if outcome is Outcome.FAILED:
+                outcome, note = Outcome.UNKNOWN, (
+                    f"hung up (cause {call.hangup_cause}) and no originate response was seen")
+        else:
+            outcome, note = classify_failure(call)
         return ClosedCall(call, outcome, note)
 
     def by_phase(self, campaign_id: int) -> dict[Phase, list[Call]]:

@@ -31,10 +31,11 @@ from dialer.campaigns import CampaignDefinition
 from dialer.db.connection import DatabaseUnavailable
 from dialer.db.migrate import SchemaOutOfDate, head_revision
 from dialer.engine.agents import AgentStateChange, AgentTracker
-from dialer.engine.calls import Call, CallTracker, ClosedCall, Phase
+from dialer.engine.calls import Call, CallTracker, ClosedCall, Phase, classify_unobserved
+from dialer.engine.channels import ChannelPicture
 from dialer.engine.rules import SYSTEM_DISPOSITION, CampaignRules
 from dialer.engine.runner import CampaignRunner, UnsupportedMode
-from dialer.engine.store import AttemptClose, ContactDecision, EngineStore
+from dialer.engine.store import AttemptClose, AttemptProgress, ContactDecision, EngineStore
 from dialer.errors import UserError
 
 log = logging.getLogger("dialer.engine")
@@ -52,6 +53,12 @@ class EngineObserver:
     def agent_changes(self, changes: list[AgentStateChange]) -> None: ...
     def ami_state(self, up: bool, *, reconnected: bool) -> None: ...
     def status(self, status: dict[str, Any]) -> None: ...
+
+# An Originate's channel may appear in Asterisk's list a little after the Originate was
+# accepted: a call placed this close to a channel snapshot is not judged by it.
+SNAPSHOT_SETTLE_S = 1.0
+# Back-off of the "does this call exist?" check after an Originate's outcome was lost.
+CHECK_DELAYS_S = (2.0, 4.0, 8.0, 16.0, 30.0)
 
 DISPOSITION_CHANNEL = "dialer_disposition"
 AGENT_CHANNEL = "dialer_agent"  # {"agent": id, "paused": bool, "reason": str|null} from the CLI
@@ -302,6 +309,8 @@ class Engine:
             closed = self.calls.expire(time.monotonic())
             if closed:
                 await self.on_closed(closed)
+            if self.calls.progressed:  # e.g. answered through an OriginateResponse
+                self._writer_wake.set()
             await asyncio.sleep(max(0.0, self.config.tick_s - (time.monotonic() - started)))
 
     async def _event_loop(self, events: Any) -> None:
@@ -317,7 +326,7 @@ class Engine:
                     log.exception("could not track event %s", event.name)
             if closed:
                 await self.on_closed(closed)
-            if self.agents.changes or self.agents.wrap_ended:
+            if self.agents.changes or self.agents.wrap_ended or self.calls.progressed:
                 self._writer_wake.set()
 
     async def on_closed(self, closed: list[ClosedCall]) -> None:
@@ -360,16 +369,20 @@ class Engine:
 
     async def _flush(self) -> None:
         closes, decisions = self._pending_closes, self._pending_decisions
+        progressed, self.calls.progressed = self.calls.progressed, set()
+        # Ended calls are written by their close; the rest with what is known now.
+        progress = [_progress_row(call) for a in progressed if (call := self.calls.calls.get(a))]
         changes = self.agents.drain_changes()
         wraps, self.agents.wrap_ended = self.agents.wrap_ended, []
-        if not (closes or decisions or changes or wraps):
+        if not (closes or decisions or changes or wraps or progress):
             return
         self._pending_closes, self._pending_decisions = [], []
         try:
-            await self.store.write_closes(closes, decisions)
+            await self.store.write_closes(closes, decisions, progress)
         except BaseException:
             self._pending_closes[:0] = closes
             self._pending_decisions[:0] = decisions
+            self.calls.progressed |= progressed
             self.agents.changes[:0] = changes
             self.agents.wrap_ended[:0] = wraps
             raise
@@ -444,7 +457,9 @@ class Engine:
     # --- AMI connection ----------------------------------------------------------------
 
     def _on_ami_state(self, state: ConnectionState, exc: BaseException | None) -> None:
-        if state is ConnectionState.CONNECTED:
+        if state is ConnectionState.SYNCING:
+            log.info("AMI logged in: reconciling calls before dialling")
+        elif state is ConnectionState.CONNECTED:
             log.info("AMI connected")
         elif state in (ConnectionState.DISCONNECTED, ConnectionState.SHUTTING_DOWN):
             log.error("AMI connection lost (%s): no calls are placed until it is back", exc or state.value)
@@ -452,47 +467,33 @@ class Engine:
                 runner.forget_members()
         elif state is ConnectionState.AUTH_FAILED:
             log.error("AMI login refused: check DIALER_AMI_USERNAME / DIALER_AMI_SECRET")
+        # Up only once resynced (SYNCING counts as down: nothing is dialled yet).
         self.observer.ami_state(
             state is ConnectionState.CONNECTED,
-            reconnected=state is ConnectionState.CONNECTED and self._first_resync.is_set(),
+            reconnected=state is ConnectionState.CONNECTED and self.ami is not None and self.ami.connections > 1,
         )
 
     async def _resync(self, snap: ResyncSnapshot) -> None:
-        """After every (re)connect: reconcile open attempts and agents with what Asterisk has."""
+        """After every (re)connect: reconcile attempts and agents with what Asterisk has."""
         now = time.monotonic()
-        live = set()
-        for channel in snap.channels:
-            for key in ("Uniqueid", "Linkedid"):
-                value = channel.get(key)
-                if value:
-                    live.add(value)
+        picture = ChannelPicture(snap.channels)
         lost: list[ClosedCall] = []
-        if not snap.reconnect and not self._first_resync.is_set():
-            for row in await self.store.open_attempts():
-                attempt_id = str(row["id"])
-                call = Call(attempt_id, row["campaign_id"], row["contact_id"], row["number"],
-                            "", now)
-                if attempt_id in live:
-                    rules = await self.rules_for(row["campaign_id"])
-                    call.queue = rules.definition.queue_name if rules else ""
-                    call.phase = Phase.CONNECTED if row["connected_at"] else Phase.ANSWERED
-                    call.answered_at = now if row["answered_at"] or row["connected_at"] else None
-                    call.connected_at = now if row["connected_at"] else None
-                    self.calls.add(call)
-                else:
-                    call.ended_at = now
-                    lost.append(ClosedCall(call, Outcome.UNKNOWN, "no channel found at engine start"))
-            if lost:
-                log.warning("%d attempts left open by the previous run had no live call: closed as unknown",
-                            len(lost))
+        if not self._first_resync.is_set():
+            await self._recover_open_attempts(picture, now, lost)
         else:
             for attempt_id, call in list(self.calls.calls.items()):
-                if attempt_id not in live and call.ended_at is None:
-                    self.calls.calls.pop(attempt_id, None)
-                    call.ended_at = now
-                    lost.append(ClosedCall(call, Outcome.UNKNOWN, "call ended while AMI was down"))
+                if call.ended_at is not None:
+                    continue
+                facts = picture.facts(attempt_id)
+                if facts is not None:
+                    self.calls.learn(call, facts, now)  # what happened while AMI was down
+                elif call.placed_at < snap.requested_at - SNAPSHOT_SETTLE_S:
+                    lost.append(self._close_unobserved(call, now, "ended while AMI was down"))
+                else:
+                    # Placed after (or just before) the snapshot: it may simply not be in it yet.
+                    self.check_later(attempt_id)
             if lost:
-                log.warning("%d calls ended while AMI was down: closed as unknown", len(lost))
+                log.warning("%d calls ended while AMI was down", len(lost))
         for member in snap.queue_members:
             agent_id = dialplan.agent_from_interface(member.get("Location") or member.get("StateInterface") or "")
             if agent_id is None:
@@ -504,27 +505,95 @@ class Engine:
             )
         if lost:
             await self.on_closed(lost)
+        if not self._first_resync.is_set():
+            try:  # stored before the campaigns start (they read the ledger from the database)
+                await self._flush()
+            except Exception as exc:  # noqa: BLE001 - kept; the writer retries
+                log.error("could not write the reconciled attempts yet (kept, retrying): %s", exc)
         self._first_resync.set()
         for runner in self.runners.values():
             self.spawn(runner.add_members())
 
-    def check_later(self, attempt_id: str, delay: float = 2.0) -> None:
-        """An Originate whose outcome is unknown: ask Asterisk whether its call exists."""
+    async def _recover_open_attempts(self, picture: ChannelPicture, now: float, lost: list[ClosedCall]) -> None:
+        """Engine start: re-track each attempt a previous run left open whose call is still
+        up, with what the database and the channel list know; close the others with what
+        is known (never a guessed failure)."""
+        wall_now = datetime.now(UTC)
+
+        def mono(at: datetime | None) -> float | None:
+            return None if at is None else now - max(0.0, (wall_now - at).total_seconds())
+
+        adopted = 0
+        for row in await self.store.open_attempts():
+            attempt_id = str(row["id"])
+            if attempt_id in self.calls.calls:
+                continue
+            rules = await self.rules_for(row["campaign_id"])
+            call = Call(
+                attempt_id, row["campaign_id"], row["contact_id"], row["number"],
+                rules.definition.queue_name if rules else "", mono(row["originated_at"]) or now,
+                campaign=row["campaign"], attempt_no=row["attempt_no"], recovered=True,
+                fields=row["fields"] or {}, script=rules.definition.script if rules else "",  # screen pop
+                answered_at=mono(row["answered_at"]), queued_at=mono(row["queued_at"]),
+                connected_at=mono(row["connected_at"]), agent_id=row["agent_id"], amd_status=row["amd_result"],
+            )
+            for step in ("answered", "queued", "connected"):
+                if row[f"{step}_at"] is not None:
+                    call.wall[step] = row[f"{step}_at"]
+            if call.connected_at is not None:
+                call.phase = Phase.CONNECTED
+                if call.agent_id:
+                    call.member = (call.queue, dialplan.agent_interface(call.agent_id))
+            elif call.queued_at is not None:
+                call.phase = Phase.QUEUED
+            elif call.answered_at is not None:
+                call.phase = Phase.ANSWERED
+            facts = picture.facts(attempt_id)
+            if facts is None:
+                lost.append(self._close_unobserved(call, now, "its call was gone when the engine started"))
+                continue
+            self.calls.adopt(call)
+            self.calls.learn(call, facts, now, notify=False)
+            adopted += 1
+        if adopted or lost:
+            log.warning("engine start: %d calls of the previous run still up and followed, %d had ended"
+                        " unobserved", adopted, len(lost))
+
+    def _close_unobserved(self, call: Call, now: float, why: str) -> ClosedCall:
+        self.calls.calls.pop(call.attempt_id, None)
+        call.ended_at = now
+        call.stamp("ended")
+        call.phase = Phase.ENDED
+        outcome, note = classify_unobserved(call, why)
+        return ClosedCall(call, outcome, note)
+
+    def check_later(self, attempt_id: str, delays: tuple[float, ...] = CHECK_DELAYS_S) -> None:
+        """An Originate whose outcome is unknown: ask Asterisk whether its call exists,
+        retrying with back-off; after the last try it is closed with what is known."""
 
         async def check() -> None:
-            await asyncio.sleep(delay)
+            for delay in delays:
+                await asyncio.sleep(delay)
+                call = self.calls.calls.get(attempt_id)
+                if call is None:
+                    return  # its events or a resync settled it
+                if self.ami is None or not self.ami.connected:
+                    continue
+                try:
+                    picture = ChannelPicture(await self.ami.core_show_channels())
+                except Exception as exc:  # noqa: BLE001 - asked again after the back-off
+                    log.warning("could not list channels to check a lost originate: %s", exc)
+                    continue
+                if picture.live(attempt_id):
+                    return  # up: its events follow it to the end
+                if self.calls.calls.get(attempt_id) is call:
+                    await self.on_closed([self._close_unobserved(call, time.monotonic(), "originate outcome lost")])
+                return
             call = self.calls.calls.get(attempt_id)
-            if call is None or self.ami is None:
-                return
-            try:
-                channels = await self.ami.core_show_channels()
-            except Exception:  # noqa: BLE001 - the resync after reconnect settles it
-                return
-            live = {c.get("Uniqueid") for c in channels} | {c.get("Linkedid") for c in channels}
-            if attempt_id not in live and attempt_id in self.calls.calls:
-                self.calls.calls.pop(attempt_id, None)
-                call.ended_at = time.monotonic()
-                await self.on_closed([ClosedCall(call, Outcome.UNKNOWN, "originate outcome lost")])
+            if call is not None:
+                log.warning("gave up checking a call whose originate outcome was lost")
+                await self.on_closed([self._close_unobserved(
+                    call, time.monotonic(), f"originate outcome lost; Asterisk could not be asked ({len(delays)} tries)")])
 
         self.spawn(check())
 
@@ -558,6 +627,12 @@ class Engine:
             "agents": {s.value: n for s, n in self.agents.counts().items()},
             "campaigns": campaigns,
         }
+
+
+def _progress_row(call: Call) -> AttemptProgress:
+    wall = call.wall
+    return AttemptProgress(call.attempt_id, wall.get("answered"), wall.get("queued"), wall.get("connected"),
+                           call.agent_id, call.amd_status)
 
 
 def _close_row(item: ClosedCall) -> AttemptClose:

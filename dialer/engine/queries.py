@@ -43,9 +43,11 @@ FROM closed WHERE c.id = closed.contact_id AND c.state = 'in_call'
 """
 
 OPEN_ATTEMPTS_OF_ENGINE = """
-SELECT a.id, a.campaign_id, a.contact_id, a.number, a.originated_at, a.answered_at,
-       a.connected_at, a.agent_id
-FROM call_attempts a WHERE a.engine_id = $1 AND a.ended_at IS NULL
+SELECT a.id, a.campaign_id, c.name AS campaign, a.contact_id, a.number, a.attempt_no,
+       a.originated_at, a.answered_at, a.queued_at, a.connected_at, a.agent_id, a.amd_result,
+       ct.fields
+FROM call_attempts a JOIN campaigns c ON c.id = a.campaign_id JOIN contacts ct ON ct.id = a.contact_id
+WHERE a.engine_id = $1 AND a.ended_at IS NULL
 """
 
 # --- campaigns ------------------------------------------------------------------------
@@ -164,10 +166,25 @@ UPDATE contacts SET state = 'ready', attempts = greatest(attempts - 1, 0), claim
 WHERE id = $1 AND state = 'in_call'
 """
 
-# One closed attempt (the writer sends these in batches with executemany).
+# Progress of calls still up (answered, queued, connected, agent, AMD), one batch per
+# statement. A fact once stored is kept: NULL never overwrites it.
+ATTEMPT_PROGRESS = """
+UPDATE call_attempts a SET answered_at = coalesce(a.answered_at, v.answered_at),
+    queued_at = coalesce(a.queued_at, v.queued_at),
+    connected_at = coalesce(a.connected_at, v.connected_at),
+    agent_id = coalesce(v.agent_id, a.agent_id), amd_result = coalesce(v.amd_result, a.amd_result)
+FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::timestamptz[], $5::text[],
+            $6::text[]) AS v(id, answered_at, queued_at, connected_at, agent_id, amd_result)
+WHERE a.id = v.id AND a.ended_at IS NULL
+"""
+
+# One closed attempt (the writer sends these in batches with executemany). Progress
+# stored earlier is kept where the close knows less (e.g. after a restart).
 CLOSE_ATTEMPT = """
-UPDATE call_attempts SET answered_at = $2, queued_at = $3, connected_at = $4, ended_at = $5,
-    outcome = $6, originate_reason = $7, hangup_cause = $8, amd_result = $9, agent_id = $10,
+UPDATE call_attempts SET answered_at = coalesce($2, answered_at),
+    queued_at = coalesce($3, queued_at), connected_at = coalesce($4, connected_at), ended_at = $5,
+    outcome = $6, originate_reason = $7, hangup_cause = $8,
+    amd_result = coalesce($9, amd_result), agent_id = coalesce($10, agent_id),
     recording_path = $11, note = $12
 WHERE id = $1 AND ended_at IS NULL
 """

@@ -71,6 +71,18 @@ class AttemptClose:
 
 
 @dataclass(frozen=True)
+class AttemptProgress:
+    """Facts of a call still up, stored as they happen so that a restart finds them."""
+
+    attempt_id: str
+    answered_at: datetime | None
+    queued_at: datetime | None
+    connected_at: datetime | None
+    agent_id: str | None
+    amd_result: str | None
+
+
+@dataclass(frozen=True)
 class ContactDecision:
     """The attempt policy's verdict for a contact, applied with the attempt's close."""
 
@@ -257,9 +269,17 @@ class EngineStore:
         return history
 
     async def write_closes(
-        self, closes: Sequence[AttemptClose], decisions: Sequence[ContactDecision]
+        self, closes: Sequence[AttemptClose], decisions: Sequence[ContactDecision],
+        progress: Sequence[AttemptProgress] = (),
     ) -> None:
         async with self.db.acquire() as conn, conn.transaction():
+            if progress:
+                await conn.execute(
+                    Q.ATTEMPT_PROGRESS, [uuid.UUID(p.attempt_id) for p in progress],
+                    [p.answered_at for p in progress], [p.queued_at for p in progress],
+                    [p.connected_at for p in progress], [p.agent_id for p in progress],
+                    [p.amd_result for p in progress],
+                )
             if closes:
                 await conn.executemany(Q.CLOSE_ATTEMPT, [c.params() for c in closes])
             for decision in decisions:

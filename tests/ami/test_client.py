@@ -99,7 +99,7 @@ async def test_login_plain_and_md5(sim: PbxSimulator, auth: str) -> None:
     pong = await c.ping()
     assert pong.get("Ping") == "Pong"
     await c.close()
-    assert states[:2] == [ConnectionState.CONNECTING, ConnectionState.CONNECTED]
+    assert states[:3] == [ConnectionState.CONNECTING, ConnectionState.SYNCING, ConnectionState.CONNECTED]
     assert states[-1] is ConnectionState.CLOSED
     assert sim.stats.actions["challenge" if auth == "md5" else "login"] == 1
 
@@ -282,6 +282,45 @@ async def test_reconnect_mid_call_fails_pending_and_resyncs(sim: PbxSimulator) -
                             and e.uniqueid == "att-ring")
     assert isinstance(late, OriginateResponse)
     assert late.ours is True and late.action_id == ringing.action_id and late.reason == 3
+    await c.close()
+
+
+async def test_not_connected_until_the_resync_hook_has_finished(sim: PbxSimulator) -> None:
+    """Calls placed between a reconnect and the end of the resync would be reconciled
+    against a snapshot that cannot contain them: until the hook is done the client says
+    SYNCING and ``connected`` is False (the engine places nothing), on every connect."""
+    c = AMIClient(cfg(sim.port))
+    states: list[ConnectionState] = []
+    c.on_state(lambda s, e: states.append(s))
+    release = asyncio.Event()
+    seen: list[tuple[bool, ConnectionState, bool]] = []
+    failures = [1]  # the first hook run fails: it is retried, still SYNCING
+
+    async def hook(s: ResyncSnapshot) -> None:
+        seen.append((s.reconnect, c.state, c.connected))
+        if failures:
+            failures.pop()
+            raise RuntimeError("database briefly down")
+        await release.wait()
+
+    c.set_resync_hook(hook)
+    connecting = asyncio.create_task(c.connect())
+    await wait_until(lambda: len(seen) == 2)
+    assert not connecting.done() and c.state is ConnectionState.SYNCING and not c.connected
+    assert seen == [(False, ConnectionState.SYNCING, False)] * 2
+    release.set()
+    await asyncio.wait_for(connecting, 10)
+    assert c.state is ConnectionState.CONNECTED and c.connected
+    release.clear()
+    sim.drop_connections()
+    await wait_until(lambda: len(seen) == 3)
+    assert seen[2] == (True, ConnectionState.SYNCING, False)
+    assert ConnectionState.CONNECTED not in states[states.index(ConnectionState.DISCONNECTED):]
+    release.set()
+    await wait_until(lambda: c.connected)
+    assert states.count(ConnectionState.CONNECTED) == 2
+    assert all(b is ConnectionState.CONNECTED for a, b in zip(states, states[1:], strict=False)
+               if a is ConnectionState.SYNCING and b is not ConnectionState.DISCONNECTED)
     await c.close()
 
 

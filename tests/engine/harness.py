@@ -17,7 +17,7 @@ from ami.simulator import PbxSimulator, SimConfig
 from dialer import campaign_service
 from dialer.campaigns import parse_definition
 from dialer.db.database import Database
-from dialer.engine.engine import Engine, EngineConfig
+from dialer.engine.engine import Engine, EngineConfig, EngineObserver
 from dialer.importer import ImportOptions, import_contacts
 from pacing.world import Duration, WorldModel
 
@@ -86,7 +86,8 @@ def sim_config(agents: int = 3, queues: tuple[str, ...] = ("c1",), **extra: Any)
                      auto_create_queues=True, member_ready_delay=0.5, **extra)
 
 
-def engine_for(url: str, sim: PbxSimulator, engine_id: str = "e1", **extra: Any) -> Engine:
+def engine_for(url: str, sim: PbxSimulator, engine_id: str = "e1", observer: EngineObserver | None = None,
+               **extra: Any) -> Engine:
     config = EngineConfig(
         engine_id=engine_id, database_url=url,
         ami=ClientConfig(port=sim.port, username="dialer", secret="dialer", ping_interval=1.0,
@@ -94,7 +95,7 @@ def engine_for(url: str, sim: PbxSimulator, engine_id: str = "e1", **extra: Any)
         tick_s=0.2, heartbeat_s=0.5, drain_timeout_s=extra.pop("drain_timeout_s", 30.0),
         disposition_timeout_s=extra.pop("disposition_timeout_s", 2.0), **extra,
     )
-    return Engine(config)
+    return Engine(config, observer)
 
 
 async def wait_for(predicate: Callable[[], Any], within: float, what: str, step: float = 0.1) -> None:
