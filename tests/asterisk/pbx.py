@@ -136,3 +136,31 @@ async def hang_up_everything(rig: AsteriskRig, client: AMIClient) -> None:
             with contextlib.suppress(Exception):
                 await client.queue_remove(QUEUE, location)
     await set_pstn(client)
+
+
+@contextlib.asynccontextmanager
+async def running_engine(url: str, rig: AsteriskRig, **extra: Any) -> AsyncIterator[Engine]:
+    """The real engine against the rig for the length of the block, stopped cleanly after."""
+    engine = engine_on(url, rig, **extra)
+    task = asyncio.create_task(engine.run())
+    try:
+        yield engine
+    finally:
+        engine.request_stop()
+        await asyncio.wait_for(task, 60)
+
+
+async def agent_hangs_up(client: AMIClient, recorder: Recorder, agent_id: str) -> None:
+    """End an AMI-logged-in agent's line, as if he put the phone down: hang up the channel
+    that ran AgentLogin (the Local `;2` half named in his AgentLogin event)."""
+    login = [e for e in recorder.named("AgentLogin") if e.get("Agent") == agent_id]
+    assert login, f"agent {agent_id} never logged in"
+    await client.hangup(login[-1].get("Channel") or "")
+
+
+async def member(client: AMIClient, agent_id: str, queue: str = QUEUE) -> dict[str, str] | None:
+    """The agent's QueueStatus member entry in `queue` (None when he is not a member)."""
+    for item in await client.queue_status(queue):
+        if item.get("Event") == "QueueMember" and item.get("Location") == f"Local/{agent_id}@agent-request":
+            return dict(reversed(item.headers))
+    return None
