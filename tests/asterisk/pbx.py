@@ -116,10 +116,14 @@ async def login_agents(client: AMIClient, recorder: Recorder, agent_ids: list[st
         response = await handle.outcome()
         assert response.success, f"agent {agent_id} login originate failed: {response}"
         channels[agent_id] = channel_id
-    for agent_id in agent_ids:
-        await recorder.wait(lambda e, a=agent_id: e.name == "AgentLogin" and e.get("Agent") == a,
-                            10, f"AgentLogin of {agent_id}")
+    for agent_id, channel_id in channels.items():
+        # This login's own event (the `;2` half runs AgentLogin), not an earlier login's.
+        await recorder.wait(_login_of(agent_id, f"{channel_id}-2"), 10, f"AgentLogin of {agent_id}")
     return channels
+
+
+def _login_of(agent_id: str, uniqueid: str) -> Callable[[Event], bool]:
+    return lambda e: e.name == "AgentLogin" and e.get("Agent") == agent_id and e.get("Uniqueid") == uniqueid
 
 
 async def hang_up_everything(rig: AsteriskRig, client: AMIClient) -> None:
