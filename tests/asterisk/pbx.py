@@ -116,10 +116,14 @@ async def login_agents(client: AMIClient, recorder: Recorder, agent_ids: list[st
         response = await handle.outcome()
         assert response.success, f"agent {agent_id} login originate failed: {response}"
         channels[agent_id] = channel_id
-    for agent_id in agent_ids:
-        await recorder.wait(lambda e, a=agent_id: e.name == "AgentLogin" and e.get("Agent") == a,
-                            10, f"AgentLogin of {agent_id}")
+    for agent_id, channel_id in channels.items():
+        # This login's own event (the `;2` half runs AgentLogin), not an earlier login's.
+        await recorder.wait(_login_of(agent_id, f"{channel_id}-2"), 10, f"AgentLogin of {agent_id}")
     return channels
+
+
+def _login_of(agent_id: str, uniqueid: str) -> Callable[[Event], bool]:
+    return lambda e: e.name == "AgentLogin" and e.get("Agent") == agent_id and e.get("Uniqueid") == uniqueid
 
 
 async def hang_up_everything(rig: AsteriskRig, client: AMIClient) -> None:
@@ -136,3 +140,31 @@ async def hang_up_everything(rig: AsteriskRig, client: AMIClient) -> None:
             with contextlib.suppress(Exception):
                 await client.queue_remove(QUEUE, location)
     await set_pstn(client)
+
+
+@contextlib.asynccontextmanager
+async def running_engine(url: str, rig: AsteriskRig, **extra: Any) -> AsyncIterator[Engine]:
+    """The real engine against the rig for the length of the block, stopped cleanly after."""
+    engine = engine_on(url, rig, **extra)
+    task = asyncio.create_task(engine.run())
+    try:
+        yield engine
+    finally:
+        engine.request_stop()
+        await asyncio.wait_for(task, 60)
+
+
+async def agent_hangs_up(client: AMIClient, recorder: Recorder, agent_id: str) -> None:
+    """End an AMI-logged-in agent's line, as if he put the phone down: hang up the channel
+    that ran AgentLogin (the Local `;2` half named in his AgentLogin event)."""
+    login = [e for e in recorder.named("AgentLogin") if e.get("Agent") == agent_id]
+    assert login, f"agent {agent_id} never logged in"
+    await client.hangup(login[-1].get("Channel") or "")
+
+
+async def member(client: AMIClient, agent_id: str, queue: str = QUEUE) -> dict[str, str] | None:
+    """The agent's QueueStatus member entry in `queue` (None when he is not a member)."""
+    for item in await client.queue_status(queue):
+        if item.get("Event") == "QueueMember" and item.get("Location") == f"Local/{agent_id}@agent-request":
+            return dict(reversed(item.headers))
+    return None
