@@ -31,6 +31,7 @@ from ami.events import (
     QueueCallerJoin,
     UserEvent,
 )
+from compliance.abandonment import connect_wait_s
 from compliance.outcomes import Outcome
 
 # How long a failed OriginateResponse waits for its Hangup (and cause) before closing.
@@ -102,10 +103,7 @@ class ClosedCall:
     @property
     def time_to_agent_s(self) -> float | None:
         c = self.call
-        start = c.queued_at if c.queued_at is not None else c.answered_at
-        if c.connected_at is None or start is None:
-            return None
-        return c.connected_at - start
+        return connect_wait_s(c.answered_at, c.queued_at, c.connected_at)
 
     @property
     def talk_s(self) -> float | None:
