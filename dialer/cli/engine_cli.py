@@ -57,6 +57,7 @@ def engine_config(config: Settings, url: str, **overrides: Any) -> EngineConfig:
         username=config.ami_username,
         secret=config.ami_secret.get_secret_value(),
     )
+    overrides.setdefault("loop_failure_limit_s", config.loop_failure_limit_s)
     return EngineConfig(engine_id=config.engine_id, database_url=url, ami=ami, **overrides)
 
 

@@ -17,18 +17,21 @@ UPDATE contacts SET state = 'ready', claimed_by = NULL, claimed_at = NULL
 WHERE claimed_by = $1 AND state = 'claimed'
 """
 
-# An engine is stale when its heartbeat is older than $1 seconds, or when its heartbeat
-# has said "unhealthy" (a critical loop failing or stalled) for longer than that.
-_STALE = """
-e.id <> $3 AND (e.heartbeat_at < now() - make_interval(secs => $1)
-    OR (e.status->>'unhealthy_since')::timestamptz < now() - make_interval(secs => $1))
+def _stale(me: str) -> str:
+    """An engine `e` is stale when its heartbeat is older than $1 seconds, or has said
+    "unhealthy" (a critical loop failing or stalled) for longer than that; never to itself
+    (`me`: the parameter holding this engine's id)."""
+    return f"""
+e.id <> {me} AND (e.heartbeat_at < now() - make_interval(secs => $1)
+    OR (e.status #>> '{{health,unhealthy_since}}')::timestamptz < now() - make_interval(secs => $1))
 """
 
-# Claims of stale engines ($3: this engine, never stale to itself).
+
+# Claims of stale engines ($2: this engine).
 RELEASE_STALE_CLAIMS = f"""
 UPDATE contacts c SET state = 'ready', claimed_by = NULL, claimed_at = NULL
 FROM engines e
-WHERE c.claimed_by = e.id AND c.state = 'claimed' AND {_STALE}
+WHERE c.claimed_by = e.id AND c.state = 'claimed' AND {_stale("$2")}
 """
 
 # Attempts left open by an engine whose heartbeat is stale: their outcome is unknown.
@@ -39,7 +42,7 @@ WITH closed AS (
     UPDATE call_attempts a SET ended_at = now(), outcome = 'unknown',
         note = 'engine ' || a.engine_id || ' stopped responding'
     FROM engines e
-    WHERE a.engine_id = e.id AND a.ended_at IS NULL AND {_STALE}
+    WHERE a.engine_id = e.id AND a.ended_at IS NULL AND {_stale("$3")}
     RETURNING a.contact_id
 )
 UPDATE contacts c SET state = 'ready', claimed_by = NULL, claimed_at = NULL,

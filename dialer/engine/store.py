@@ -123,7 +123,7 @@ class EngineStore:
         """Release claims and close attempts of other engines whose heartbeat is stale, or
         says unhealthy, for longer than `stale_s`."""
         async with self.db.acquire() as conn, conn.transaction():
-            claims = _count(await conn.execute(Q.RELEASE_STALE_CLAIMS, stale_s, None, self.engine_id))
+            claims = _count(await conn.execute(Q.RELEASE_STALE_CLAIMS, stale_s, self.engine_id))
             attempts = _count(await conn.execute(Q.CLOSE_STALE_ATTEMPTS, stale_s, retry_after_s, self.engine_id))
         return claims, attempts
 
