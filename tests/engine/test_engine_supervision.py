@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -234,3 +235,36 @@ async def test_an_engine_unhealthy_too_long_is_recovered_like_a_dead_one(databas
 def _unhealthy_since(at: datetime) -> dict[str, Any]:
     return {"health": {"healthy": False, "unhealthy_since": at.isoformat(),
                        "loops": {"events": {"state": "failing", "failures": 9, "last_error": "OSError"}}}}
+
+
+async def test_status_shows_an_engine_whose_loop_fails(database_url: str, tmp_path: Path) -> None:
+    from tests.foundation.helpers import dialer
+
+    name = await make_campaign(database_url, tmp_path, numbers(200), agents=3)
+    faults = Faults()
+    async with PbxSimulator(sim_config()) as sim:
+        engine = engine_for(database_url, sim, "status-sick", loop_failure_limit_s=300.0)
+        faults.inject(engine, "settle_undecided", "dispositions", -1, _pg_down)
+        task = asyncio.create_task(engine.run())
+        try:
+            await wait_for(lambda: sim.stats.originates >= 3, 20, "calls")
+
+            async def reported() -> bool:
+                status = await fetchval(database_url, "SELECT status FROM engines WHERE id = 'status-sick'")
+                loops = json.loads(status or "{}").get("health", {}).get("loops", {})
+                return loops.get("dispositions", {}).get("failures", 0) >= 2
+
+            await wait_for(reported, 30, "a heartbeat reporting the failing loop")
+            result = await asyncio.to_thread(dialer, database_url, "status")
+        finally:
+            engine.request_stop()
+            await task
+    assert result.exit_code == 0, result.output
+    line = next(row for row in result.stdout.splitlines() if name in row)
+    assert "status-sick" in line and re.search(r"\b(progressive|no_agents|cap_\w+)\b", line), line
+    text = " ".join(result.stdout.split())
+    engines = text[text.index("engines"):]
+    assert "status-sick" in engines and "UNHEALTHY" in engines
+    assert re.search(r"dispositions failing: \d+ failures", engines), engines
+    assert "ConnectionDoesNotExistError" in engines
+    assert "events" not in engines.split("status-sick", 1)[1], "a healthy loop listed as in trouble"
