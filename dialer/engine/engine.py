@@ -42,6 +42,7 @@ from dialer.db.connection import DatabaseUnavailable
 from dialer.db.migrate import SchemaOutOfDate, head_revision
 from dialer.engine.agents import AgentStateChange, AgentTracker
 from dialer.engine.calls import Call, CallTracker, ClosedCall, Phase
+from dialer.engine.membership import Membership
 from dialer.engine.rules import SYSTEM_DISPOSITION, CampaignRules
 from dialer.engine.runner import CampaignRunner, UnsupportedMode
 from dialer.engine.store import AttemptClose, ContactDecision, EngineStore
@@ -91,6 +92,7 @@ class Engine:
         self.ami: AMIClient | None = None
         self.calls = CallTracker()
         self.agents = AgentTracker()
+        self.membership = Membership(self)
         self.runners: dict[int, CampaignRunner] = {}
         self.rules_cache: dict[int, CampaignRules] = {}
         self.observer: EngineObserver = observer or EngineObserver()
@@ -348,6 +350,7 @@ class Engine:
             for event in batch:
                 try:
                     self.agents.on_event(event, now)
+                    self.membership.on_event(event)
                     closed.extend(self.calls.on_event(event, now))
                 except Exception:
                     log.exception("could not track event %s", event.name)
@@ -551,6 +554,7 @@ class Engine:
             )
         if lost:
             await self.on_closed(lost)
+        await self.membership.refresh()  # who is logged in: only they join the queues
         self._first_resync.set()
         for runner in self.runners.values():
             self.spawn(runner.add_members())

@@ -112,11 +112,18 @@ class CampaignRunner:
         await self.add_members()
 
     async def add_members(self) -> None:
-        """Make the campaign's agents members of its queue (idempotent)."""
+        """Make the campaign's logged-in agents members of its queue (idempotent); an agent
+        not logged in who is still a member (Unavailable) leaves it."""
         client = self.engine.ami
         if client is None or not client.connected:
             return
+        absent = set()
         for agent_id in self.definition.agents:
+            if not self.engine.membership.may_join(agent_id):
+                agent = self.engine.agents.agents.get(agent_id)
+                if agent is not None and self.queue in agent.queues:
+                    absent.add(agent_id)
+                continue
             if agent_id in self._members_added:
                 continue
             try:
@@ -133,12 +140,14 @@ class CampaignRunner:
                 log.warning("campaign %s: QueueAdd of agent %s: %s", self.name, agent_id, exc)
                 continue
             self._members_added.add(agent_id)
+        if absent:
+            await self.remove_members(absent, reason="not logged in")
 
     def forget_members(self) -> None:
         """After a reconnect Asterisk may have restarted: add members again."""
         self._members_added.clear()
 
-    async def remove_members(self, agent_ids: set[str]) -> None:
+    async def remove_members(self, agent_ids: set[str], reason: str = "removed from the campaign") -> None:
         client = self.engine.ami
         for agent_id in agent_ids:
             self._members_added.discard(agent_id)
@@ -146,6 +155,7 @@ class CampaignRunner:
                 continue
             try:
                 await client.queue_remove(self.queue, dialplan.agent_interface(agent_id))
+                log.info("campaign %s: agent %s left queue %s (%s)", self.name, agent_id, self.queue, reason)
             except Exception as exc:  # noqa: BLE001 - not a member any more is fine
                 log.info("campaign %s: QueueRemove of agent %s: %s", self.name, agent_id, exc)
 
