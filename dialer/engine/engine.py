@@ -230,6 +230,7 @@ class Engine:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.store.pool is not None:
             try:
+                await self._settle_closed()  # ended calls a failing loop could not record
                 await self._flush()
                 await self.store.close_agent_sessions()
             except Exception as exc:  # noqa: BLE001 - best effort on the way out
