@@ -275,7 +275,6 @@ class Engine:
     async def _reload_loop(self) -> None:
         last_poll = 0.0  # a (re)started loop polls every campaign on its first pass
         while True:
-            self.supervisor.beat("reload")
             if not self._reloads:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._reload_wake.wait(), 5.0)
@@ -292,6 +291,7 @@ class Engine:
                     row = await self.store.campaign(runner.id)
                     if row is not None and row["state"] != runner.state:
                         await self._apply_campaign(row)
+            self.supervisor.beat("reload")  # a pass done (a beat means work done, not a restart)
 
     async def _on_agent_notify(self, payload: str) -> None:
         """Pause or unpause an agent in every queue of this engine's campaigns (QueuePause)."""
@@ -341,7 +341,7 @@ class Engine:
     async def _event_loop(self, events: Any) -> None:
         while True:
             await self._settle_closed()  # calls a failed pass could not record, first
-            self.supervisor.beat("events")
+            self.supervisor.beat("events")  # after the work: a loop failing at once never beats
             try:
                 batch = await asyncio.wait_for(events.get_many(2000), 2.0)
             except TimeoutError:
@@ -402,12 +402,12 @@ class Engine:
     async def _writer_loop(self) -> None:
         self._writer_wake.set()  # after a restart: what a failed flush kept is written first
         while True:
-            self.supervisor.beat("writer")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._writer_wake.wait(), 2.0)
             self._writer_wake.clear()
             await asyncio.sleep(self.config.writer_interval_s)  # let a batch gather
             await self._flush()  # on failure the batch is kept and the supervisor retries
+            self.supervisor.beat("writer")
 
     async def _flush(self) -> None:
         closes, decisions = self._pending_closes, self._pending_decisions
@@ -454,11 +454,11 @@ class Engine:
 
     async def _dispositions_loop(self) -> None:
         while True:
-            self.supervisor.beat("dispositions")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._dispositions_wake.wait(), 2.0)
             self._dispositions_wake.clear()
             await self.apply_dispositions()
+            self.supervisor.beat("dispositions")
 
     async def apply_dispositions(self) -> int:
         """Apply agents' dispositions (or a system one, when overdue) to their contacts, for

@@ -2,7 +2,8 @@
 
 Each named loop is a coroutine factory run as its own task (procrastinate's worker runs
 its side tasks the same way). A loop calls `beat(name)` once per iteration, after the
-work of that iteration is done; an idle loop waits with a timeout so it still beats.
+work of that iteration is done (never before it: a loop restarted into the same failure
+must not look healthy); an idle loop waits with a timeout so it still beats.
 
 - A loop that raises is restarted after a back-off: 0.5 s doubling to 30 s. The back-off
   resets once the loop has run `healthy_after_s` without failing.

@@ -268,3 +268,19 @@ async def test_status_shows_an_engine_whose_loop_fails(database_url: str, tmp_pa
     assert re.search(r"dispositions failing: \d+ failures", engines), engines
     assert "ConnectionDoesNotExistError" in engines
     assert "events" not in engines.split("status-sick", 1)[1], "a healthy loop listed as in trouble"
+
+
+async def test_a_writer_that_cannot_write_stops_the_engine(database_url: str, tmp_path: Path) -> None:
+    """The writer restarts into the same failure each time: that is continuous failure,
+    not a loop that recovers (a restart is no progress)."""
+    await make_campaign(database_url, tmp_path, numbers(20))
+    faults = Faults()
+    async with PbxSimulator(sim_config()) as sim:
+        engine = engine_for(database_url, sim, "no-writes", loop_failure_limit_s=3.0)
+        faults.inject(engine, "write_closes", "writer", -1, _os_down)
+        engine.supervisor.backoff_max_s = 0.5  # restarts come well within the limit
+        task = asyncio.create_task(engine.run())
+        with pytest.raises(LoopFailed) as failed:
+            await asyncio.wait_for(task, 30)
+    assert failed.value.loop == "writer" and "ConnectionRefusedError" in str(failed.value)
+    assert faults.raised["writer"] >= 2
