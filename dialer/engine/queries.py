@@ -182,11 +182,18 @@ UPDATE call_attempts SET answered_at = $2, queued_at = $3, connected_at = $4, en
 WHERE id = $1 AND ended_at IS NULL
 """
 
-# The attempt policy's decision applied to the contact.
+# The attempt policy's decision applied to the contact ($5: the attempt decided). Any
+# engine may settle another's attempt, so: never while the contact is held by another
+# engine than the attempt's (it was recovered and dialled again meanwhile), and never
+# earlier than a time already set (the wait CLOSE_STALE_ATTEMPTS imposes on a contact whose
+# call may still be up on a stalled engine's Asterisk).
 DECIDE_CONTACT = """
-UPDATE contacts SET state = $2, next_attempt_at = coalesce($3, next_attempt_at),
+UPDATE contacts SET state = $2,
+    next_attempt_at = greatest(coalesce($3, next_attempt_at), next_attempt_at),
     last_outcome = $4, claimed_by = NULL, claimed_at = NULL
 WHERE id = $1
+  AND (state NOT IN ('claimed', 'in_call') OR claimed_by IS NULL
+       OR claimed_by = (SELECT engine_id FROM call_attempts WHERE id = $5))
 """
 
 MARK_DECIDED = "UPDATE call_attempts SET decided_at = now() WHERE id = $1"

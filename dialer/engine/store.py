@@ -276,7 +276,8 @@ class EngineStore:
                 await self._apply_decision(conn, decision)
 
     async def _apply_decision(self, conn: asyncpg.Connection, d: ContactDecision) -> None:
-        await conn.execute(Q.DECIDE_CONTACT, d.contact_id, d.state, d.next_attempt_at, d.last_outcome)
+        await conn.execute(Q.DECIDE_CONTACT, d.contact_id, d.state, d.next_attempt_at, d.last_outcome,
+                           uuid.UUID(d.attempt_id))
         await conn.execute(Q.MARK_DECIDED, uuid.UUID(d.attempt_id))
         if d.dnc is not None:
             number, campaign_id, source, reason = d.dnc

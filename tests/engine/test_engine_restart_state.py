@@ -14,7 +14,7 @@ from compliance.abandonment import connect_wait_s
 from compliance.outcomes import Outcome
 from dialer.engine.calls import Call, ClosedCall
 from dialer.engine.runner import CampaignRunner
-from dialer.engine.store import ContactDecision, EngineStore
+from dialer.engine.store import ContactDecision, EngineStore, NewAttempt
 from tests.engine.harness import (
     campaign_state,
     engine_for,
@@ -45,7 +45,7 @@ async def _leave_connected_calls(url: str, count: int, disposition: str | None) 
                    " ('old', 'gone', 1, now() - interval '1 hour', now() - interval '1 hour')"
                    " ON CONFLICT DO NOTHING RETURNING 1")
     await fetchval(url, _LEFT_BY_OLD, count, disposition)
-    await fetchval(url, "UPDATE contacts SET state = 'in_call', attempts = 1"
+    await fetchval(url, "UPDATE contacts SET state = 'in_call', attempts = 1, claimed_by = 'old'"
                    " WHERE id IN (SELECT contact_id FROM call_attempts) RETURNING 1")
 
 
@@ -145,3 +145,42 @@ async def test_the_ledger_rebuilt_at_start_measures_the_connect_wait_as_the_live
     snapshot = runner.ledger.snapshot(datetime.now(UTC))
     assert snapshot.denominator >= 1, "the answered call is in the ledger"
     assert snapshot.numerator == 0, "the AMD call counted as an abandon after a restart"
+
+
+async def test_settling_another_engines_attempt_keeps_the_recovery_wait_and_foreign_claims(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A stalled engine's attempt, closed as unknown by recovery, is settled later by any
+    engine: the decision must not shorten the wait recovery imposed (the call may still be
+    up on that Asterisk), nor touch a contact another engine holds by then."""
+    await make_campaign(database_url, tmp_path, numbers(2))
+    campaign_id = await fetchval(database_url, "SELECT id FROM campaigns")
+    dead, live = EngineStore(database_url, "dead"), EngineStore(database_url, "live")
+    await dead.open()
+    await live.open()
+    try:
+        await dead.register()
+        claimed = await dead.claim(campaign_id, 2)
+        assert await dead.start_attempts(campaign_id, [NewAttempt(uuid.uuid4(), c) for c in claimed]) == {}
+        await fetchval(database_url, "UPDATE engines SET heartbeat_at = now() - interval '1 hour' RETURNING 1")
+        assert await live.recover_stale(30.0, 300.0) == (0, 2)
+        # Both are overdue for their decision; the second contact was claimed by "other" since.
+        await fetchval(database_url, "UPDATE call_attempts SET ended_at = now() - interval '10 min' RETURNING 1")
+        second = claimed[1].contact_id
+        await fetchval(database_url, "UPDATE contacts SET state = 'claimed', claimed_by = 'other' WHERE id = $1"
+                       " RETURNING 1", second)
+
+        async def retry_soon(rows: list[Any], _histories: Any) -> list[ContactDecision]:
+            soon = datetime.now(UTC) + timedelta(seconds=10)
+            return [ContactDecision(str(r["id"]), r["contact_id"], "ready", soon, "unknown") for r in rows]
+
+        assert await live.settle_undecided(120.0, retry_soon, "no_disposition") == 2
+    finally:
+        await dead.close()
+        await live.close()
+    contacts = {r["id"]: r for r in await fetch(
+        database_url, "SELECT id, state, claimed_by, next_attempt_at - now() AS wait FROM contacts")}
+    first = contacts[claimed[0].contact_id]
+    assert first["state"] == "ready" and first["wait"] > timedelta(seconds=250), first
+    assert (contacts[second]["state"], contacts[second]["claimed_by"]) == ("claimed", "other")
+    assert await fetchval(database_url, "SELECT count(*) FROM call_attempts WHERE decided_at IS NULL") == 0
