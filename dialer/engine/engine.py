@@ -52,6 +52,10 @@ from dialer.errors import UserError
 log = logging.getLogger("dialer.engine")
 
 
+class TickFailed(Exception):
+    """A campaign's pacing tick failed (the message names the campaign and the error)."""
+
+
 class EngineObserver:
     """What metrics and the MQTT bus hear of the engine; every method must be cheap and
     must not raise (the default does nothing)."""
@@ -331,10 +335,14 @@ class Engine:
                     await runner.tick(started)
                 except Exception as exc:  # noqa: BLE001 - the other campaigns still tick
                     log.warning("campaign %s: pacing tick failed: %s", runner.name, describe(exc))
-                    failed = failed or exc
+                    if failed is None:
+                        failed = TickFailed(f"campaign {runner.name}: {describe(exc)}")
+                        failed.__cause__ = exc
             await self.on_closed(self.calls.expire(time.monotonic()))
             if failed is not None:
-                raise failed  # the supervisor counts it and backs off
+                # The pass failed: the supervisor counts it and backs off (a campaign that
+                # fails every tick stops the engine past the limit, named in the error).
+                raise failed
             self.supervisor.beat("ticks")
             await asyncio.sleep(max(0.0, self.config.tick_s - (time.monotonic() - started)))
 

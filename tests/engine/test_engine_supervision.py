@@ -284,3 +284,22 @@ async def test_a_writer_that_cannot_write_stops_the_engine(database_url: str, tm
             await asyncio.wait_for(task, 30)
     assert failed.value.loop == "writer" and "ConnectionRefusedError" in str(failed.value)
     assert faults.raised["writer"] >= 2
+
+
+async def test_the_heartbeat_names_the_campaign_whose_tick_fails(database_url: str, tmp_path: Path) -> None:
+    name = await make_campaign(database_url, tmp_path, numbers(20))
+    faults = Faults()
+    async with PbxSimulator(sim_config()) as sim:
+        engine = engine_for(database_url, sim, "tick-sick", loop_failure_limit_s=300.0)
+        faults.inject(engine, "claim", "ticks", -1, _os_down)
+        task = asyncio.create_task(engine.run())
+        try:
+            await wait_for(lambda: engine.supervisor.loops.get("ticks") is not None
+                           and engine.supervisor.loops["ticks"].failures >= 2, 30, "tick failures")
+            loop = engine.supervisor.health()["loops"]["ticks"]
+        finally:
+            engine.request_stop()
+            await task
+    assert loop["state"] == "failing"
+    assert loop["last_error"].startswith(f"TickFailed: campaign {name}: ConnectionRefusedError"), loop
+    assert sim.stats.originates == 0
