@@ -413,7 +413,7 @@ class AMIClient:
         self._pending[action_id] = (action.name, fut)
         try:
             self._write(action.pairs(action_id))
-        except NotConnected:
+        except BaseException:  # not sent (not connected, a value AMI cannot carry)
             self._pending.pop(action_id, None)
             self._originates.pop(action_id, None)
             raise

@@ -84,13 +84,27 @@ class AbandonmentRule:
 class OutcomeRecord:
     """One attempt outcome as fed to the ledger.
 
-    ``connect_wait_s``: seconds from answer (end of greeting) to agent connect,
-    or to the customer's hang-up for ``queue_hangup``; None if unknown.
+    ``connect_wait_s``: seconds from joining the queue (after AMD and the greeting)
+    to agent connect, see :func:`connect_wait_s`; None if unknown.
     """
 
     at: datetime
     outcome: Outcome
     connect_wait_s: float | None = None
+
+
+def connect_wait_s(
+    answered: float | datetime | None, queued: float | datetime | None, connected: float | datetime | None
+) -> float | None:
+    """The one definition of a call's connect wait, live or rebuilt from stored attempts:
+    from the queue join (AMD and the greeting are not waiting for an agent) to the agent
+    connect; from the answer only when the queue join is unknown. None if not connected."""
+    start = queued if queued is not None else answered
+    if isinstance(start, datetime) and isinstance(connected, datetime):
+        return (connected - start).total_seconds()
+    if isinstance(start, int | float) and isinstance(connected, int | float):
+        return float(connected - start)
+    return None
 
 
 def classify(rule: AbandonmentRule, outcome: Outcome, connect_wait_s: float | None) -> tuple[int, int, int]:

@@ -157,6 +157,17 @@ class CampaignDefinition(_Strict):
             raise ValueError("use lowercase letters, digits, '-', '_' or '.', at most 63 characters")
         return name
 
+    @field_validator("caller_id", "dial_template", "queue", "agents")
+    @classmethod
+    def _check_ami_values(cls, value: str | list[str] | None) -> str | list[str] | None:
+        # These go into AMI headers (Originate, QueueAdd): a line break would end the
+        # header, or the action, early and inject another.
+        for item in [value] if isinstance(value, str) else value or []:
+            bad = next((ch for ch in item if ord(ch) < 32 or ord(ch) == 127), None)
+            if bad is not None:
+                raise ValueError(f"must not contain control characters such as line breaks (found {bad!r})")
+        return value
+
     @field_validator("dial_template")
     @classmethod
     def _check_template(cls, template: str) -> str:

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     engine_id: str = Field(default_factory=_default_engine_id, min_length=1, max_length=64)
     log_level: str = Field(default="INFO")
     log_format: str = Field(default="text", description="text, or json (one object per line)")
+    loop_failure_limit_s: float = Field(
+        default=60.0, gt=0, description="an engine loop failing or stalled this long stops the engine"
+    )
 
     @field_validator("database_url")
     @classmethod

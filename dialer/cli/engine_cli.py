@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import typer
+from rich.console import Group
 from rich.live import Live
 from rich.table import Table
 
@@ -57,6 +58,7 @@ def engine_config(config: Settings, url: str, **overrides: Any) -> EngineConfig:
         username=config.ami_username,
         secret=config.ami_secret.get_secret_value(),
     )
+    overrides.setdefault("loop_failure_limit_s", config.loop_failure_limit_s)
     return EngineConfig(engine_id=config.engine_id, database_url=url, ami=ami, **overrides)
 
 
@@ -133,21 +135,28 @@ def disposition_command(
 
 
 _STATUS = """
-SELECT id, heartbeat_at, status, now() - heartbeat_at AS age FROM engines ORDER BY id
+SELECT id, heartbeat_at, status, now() - heartbeat_at AS age FROM engines
+WHERE heartbeat_at > now() - interval '1 day' ORDER BY id
 """
+STALE_S = 30  # as the engines' own stale_engine_s: older heartbeats are not live views
+
+
+def _status_of(engine: Any) -> dict[str, Any]:
+    status = engine["status"]
+    if isinstance(status, str):
+        status = json.loads(status)
+    return status or {}
 
 
 def _status_table(engines: list[Any], campaigns: list[Any]) -> Table:
     table = Table(title=f"dialer status {datetime.now(UTC):%H:%M:%S} UTC", expand=False)
-    for column in ("campaign", "state", "engine", "calls", "agents", "dial level", "abandon",
+    for column in ("campaign", "state", "engine", "calls", "agents", "dial level", "pacing", "abandon",
                    "hopper", "left", "lasts"):
         table.add_column(column)
     live = {}
     for engine in engines:
-        status = engine["status"]
-        if isinstance(status, str):
-            status = json.loads(status)
-        if not status or engine["age"].total_seconds() > 30:
+        status = _status_of(engine)
+        if not status or engine["age"].total_seconds() > STALE_S:
             continue
         for name, info in status.get("campaigns", {}).items():
             live[name] = (engine["id"], info)
@@ -161,9 +170,35 @@ def _status_table(engines: list[Any], campaigns: list[Any]) -> Table:
         lasts = f"{row['dialable'] / per_hour:.1f} h" if per_hour else "-"
         table.add_row(
             row["name"], row["state"], engine_id, calls, agents,
-            f"{info.get('dial_level', 0):.2f}" if info else "-", abandon,
+            f"{info.get('dial_level', 0):.2f}" if info else "-", info.get("pacing_reason") or "-", abandon,
             str(info.get("hopper", "-")), f"{row['dialable']:,}", lasts,
         )
+    return table
+
+
+def _engines_table(engines: list[Any]) -> Table:
+    """One row per engine heard from today: its health, and every loop in trouble."""
+    table = Table(title="engines", expand=False)
+    for column in ("engine", "heartbeat", "health", "loops in trouble"):
+        table.add_column(column)
+    for engine in engines:
+        status = _status_of(engine)
+        age = engine["age"].total_seconds()
+        health = status.get("health") or {}
+        trouble = []
+        for name, loop in sorted((health.get("loops") or {}).items()):
+            if loop.get("state") != "ok":
+                trouble.append(
+                    f"{name} {loop.get('state')}: {loop.get('failures', 0)} failures,"
+                    f" {loop.get('since_beat_s', 0):g}s since progress, last error {loop.get('last_error') or '-'}"
+                )
+        if age > STALE_S:
+            verdict = "[red]stopped[/]"
+        elif health.get("healthy") is False:
+            verdict = f"[bold red]UNHEALTHY[/] since {str(health.get('unhealthy_since', '?'))[11:19]}"
+        else:
+            verdict = "ok"
+        table.add_row(engine["id"], f"{age:.0f}s ago", verdict, "\n".join(trouble) or "-")
     return table
 
 
@@ -179,13 +214,14 @@ ORDER BY c.name
 def status_command(
     watch: bool = typer.Option(False, "--watch", "-w", help="refresh every second until Ctrl-C"),
 ) -> None:
-    """Live view: campaigns, calls, agents, dial level, abandon rate, list left and how long it lasts."""
+    """Live view: campaigns (calls, agents, dial level and why, abandon rate, list left and how
+    long it lasts) and engines (health, loops failing or stalled)."""
 
-    async def snapshot(db: Database) -> Table:
+    async def snapshot(db: Database) -> Group:
         async with db.raw_transaction() as conn:
             engines = await conn.fetch(_STATUS)
             campaigns = await conn.fetch(_CAMPAIGNS)
-        return _status_table(list(engines), list(campaigns))
+        return Group(_status_table(list(engines), list(campaigns)), _engines_table(list(engines)))
 
     if not watch:
         console.print(run(lambda: with_database(snapshot)))

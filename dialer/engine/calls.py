@@ -36,6 +36,7 @@ from ami.events import (
     QueueCallerJoin,
     UserEvent,
 )
+from compliance.abandonment import connect_wait_s
 from compliance.outcomes import Outcome
 from dialer.engine.channels import ChannelFacts
 
@@ -109,10 +110,7 @@ class ClosedCall:
     @property
     def time_to_agent_s(self) -> float | None:
         c = self.call
-        start = c.queued_at if c.queued_at is not None else c.answered_at
-        if c.connected_at is None or start is None:
-            return None
-        return c.connected_at - start
+        return connect_wait_s(c.answered_at, c.queued_at, c.connected_at)
 
     @property
     def talk_s(self) -> float | None:

@@ -2,8 +2,18 @@
 
 Start: check the schema, register with a heartbeat, release this engine's old claims,
 connect to AMI (the resync hook reconciles attempts left open by a previous run), load
-the dialling campaigns and LISTEN for changes. Then tasks run side by side: pacing ticks,
-AMI events, the batched writer, dispositions, heartbeat and recovery of stalled engines.
+the dialling campaigns and LISTEN for changes. Then loops run side by side under a
+supervisor (`supervisor.py`): pacing ticks, AMI events, the batched writer, dispositions,
+campaign reloads, heartbeat and recovery of stalled engines. A loop that fails is
+restarted with a back-off and what it was handling is kept (ended calls wait in an inbox,
+writes in the writer's batch) and retried; a loop failing or stalled past
+`loop_failure_limit_s` stops the engine with an error (exit code 1).
+Health: every heartbeat carries each loop's state (ok/failing/stalled), its consecutive
+failures, last error and seconds since its last progress. An engine with a critical loop
+failing or stalled is unhealthy; other engines treat one unhealthy for longer than
+`stale_engine_s` like one whose heartbeat stopped: they release its claims and close its
+open attempts as unknown (its contacts wait `stale_retry_after_s`). It cannot dial those
+contacts again: an attempt is only started for a contact this engine still holds.
 Stop (SIGTERM/SIGINT): no new calls, wait for calls in progress up to a limit, flush
 every write, exit.
 """
@@ -24,7 +34,7 @@ import asyncpg
 
 from ami import dialplan
 from ami.client import AMIClient, ClientConfig, ConnectionState, ResyncSnapshot
-from compliance.attempts import NumberHistory
+from compliance.attempts import AttemptRecord, NumberHistory
 from compliance.outcomes import Outcome
 from dialer.campaign_service import CAMPAIGN_CHANNEL
 from dialer.campaigns import CampaignDefinition
@@ -33,12 +43,18 @@ from dialer.db.migrate import SchemaOutOfDate, head_revision
 from dialer.engine.agents import AgentStateChange, AgentTracker
 from dialer.engine.calls import Call, CallTracker, ClosedCall, Phase, classify_unobserved
 from dialer.engine.channels import ChannelPicture
+from dialer.engine.membership import Membership
 from dialer.engine.rules import SYSTEM_DISPOSITION, CampaignRules
 from dialer.engine.runner import CampaignRunner, UnsupportedMode
 from dialer.engine.store import AttemptClose, AttemptProgress, ContactDecision, EngineStore
+from dialer.engine.supervisor import Supervisor, describe
 from dialer.errors import UserError
 
 log = logging.getLogger("dialer.engine")
+
+
+class TickFailed(Exception):
+    """A campaign's pacing tick failed (the message names the campaign and the error)."""
 
 
 class EngineObserver:
@@ -76,6 +92,8 @@ class EngineConfig:
     disposition_timeout_s: float = 120.0  # then a connected call gets a system disposition
     drain_timeout_s: float = 60.0  # on stop, wait this long for calls in progress
     writer_interval_s: float = 0.1
+    loop_failure_limit_s: float = 60.0  # a loop failing (or stalled) this long stops the engine
+    loop_stall_s: float = 30.0  # a loop with no progress this long is stalled
 
 
 class Engine:
@@ -85,6 +103,7 @@ class Engine:
         self.ami: AMIClient | None = None
         self.calls = CallTracker()
         self.agents = AgentTracker()
+        self.membership = Membership(self)
         self.runners: dict[int, CampaignRunner] = {}
         self.rules_cache: dict[int, CampaignRules] = {}
         self.observer: EngineObserver = observer or EngineObserver()
@@ -100,6 +119,13 @@ class Engine:
         self._reloads: set[int] = set()
         self._reload_wake = asyncio.Event()
         self._first_resync = asyncio.Event()
+        # Ended calls not yet recorded: kept here until on_closed has settled them, so a
+        # failed query loses none (the next pass of any loop retries them).
+        self._closed_inbox: list[ClosedCall] = []
+        self._settle_lock = asyncio.Lock()
+        self.supervisor = Supervisor(
+            stall_after_s=config.loop_stall_s, give_up_after_s=config.loop_failure_limit_s,
+        )
 
     # --- plumbing ------------------------------------------------------------------------
 
@@ -164,20 +190,26 @@ class Engine:
             ):
                 return
             await self.load_campaigns()
-            loops = [
-                self.spawn(self._event_loop(events)),
-                self.spawn(self._tick_loop()),
-                self.spawn(self._writer_loop()),
-                self.spawn(self._heartbeat_loop()),
-                self.spawn(self._dispositions_loop()),
-                self.spawn(self._reload_loop()),
-            ]
+            supervisor = self.supervisor
+            supervisor.add("events", lambda: self._event_loop(events))
+            supervisor.add("ticks", self._tick_loop)
+            supervisor.add("writer", self._writer_loop)
+            supervisor.add("heartbeat", self._heartbeat_loop)
+            supervisor.add("dispositions", self._dispositions_loop)
+            supervisor.add("reload", self._reload_loop)
+            supervised = asyncio.ensure_future(supervisor.run())
             log.info("engine %s running %d campaigns", self.config.engine_id, len(self.runners))
-            await self._stop.wait()
+            stop = asyncio.ensure_future(self._stop.wait())
+            await asyncio.wait({supervised, stop}, return_when=asyncio.FIRST_COMPLETED)
+            stop.cancel()
+            if supervised.done():
+                # A loop gave out: no drain (calls are no longer followed); the attempts
+                # left open are reconciled at the next start or closed by another engine.
+                self.stopping = True
+                supervised.result()  # raises LoopFailed
             await self._drain()
-            for task in loops:
-                task.cancel()
-            await asyncio.gather(*loops, return_exceptions=True)
+            supervised.cancel()
+            await asyncio.gather(supervised, return_exceptions=True)
         finally:
             await self._shutdown()
 
@@ -209,6 +241,7 @@ class Engine:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.store.pool is not None:
             try:
+                await self._settle_closed()  # ended calls a failing loop could not record
                 await self._flush()
                 await self.store.close_agent_sessions()
             except Exception as exc:  # noqa: BLE001 - best effort on the way out
@@ -251,16 +284,17 @@ class Engine:
         self._reload_wake.set()
 
     async def _reload_loop(self) -> None:
-        last_poll = time.monotonic()
+        last_poll = 0.0  # a (re)started loop polls every campaign on its first pass
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._reload_wake.wait(), 5.0)
+            if not self._reloads:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._reload_wake.wait(), 5.0)
             self._reload_wake.clear()
-            ids, self._reloads = self._reloads, set()
-            for campaign_id in ids:
+            for campaign_id in sorted(self._reloads):
                 row = await self.store.campaign(campaign_id)
                 if row is not None:
                     await self._apply_campaign(row)
+                self._reloads.discard(campaign_id)  # only once applied: a failure retries it
             if time.monotonic() - last_poll >= 5.0:  # a missed NOTIFY is caught here
                 last_poll = time.monotonic()
                 await self.load_campaigns()
@@ -268,6 +302,7 @@ class Engine:
                     row = await self.store.campaign(runner.id)
                     if row is not None and row["state"] != runner.state:
                         await self._apply_campaign(row)
+            self.supervisor.beat("reload")  # a pass done (a beat means work done, not a restart)
 
     async def _on_agent_notify(self, payload: str) -> None:
         """Pause or unpause an agent in every queue of this engine's campaigns (QueuePause)."""
@@ -301,26 +336,39 @@ class Engine:
     async def _tick_loop(self) -> None:
         while True:
             started = time.monotonic()
+            failed: BaseException | None = None
             for runner in list(self.runners.values()):
                 try:
                     await runner.tick(started)
-                except Exception:
-                    log.exception("campaign %s: pacing tick failed", runner.name)
-            closed = self.calls.expire(time.monotonic())
-            if closed:
-                await self.on_closed(closed)
+                except Exception as exc:  # noqa: BLE001 - the other campaigns still tick
+                    log.warning("campaign %s: pacing tick failed: %s", runner.name, describe(exc))
+                    if failed is None:
+                        failed = TickFailed(f"campaign {runner.name}: {describe(exc)}")
+                        failed.__cause__ = exc
+            await self.on_closed(self.calls.expire(time.monotonic()))
             if self.calls.progressed:  # e.g. answered through an OriginateResponse
                 self._writer_wake.set()
+            if failed is not None:
+                # The pass failed: the supervisor counts it and backs off (a campaign that
+                # fails every tick stops the engine past the limit, named in the error).
+                raise failed
+            self.supervisor.beat("ticks")
             await asyncio.sleep(max(0.0, self.config.tick_s - (time.monotonic() - started)))
 
     async def _event_loop(self, events: Any) -> None:
         while True:
-            batch = await events.get_many(2000)
+            await self._settle_closed()  # calls a failed pass could not record, first
+            self.supervisor.beat("events")  # after the work: a loop failing at once never beats
+            try:
+                batch = await asyncio.wait_for(events.get_many(2000), 2.0)
+            except TimeoutError:
+                continue  # idle: no event, still healthy
             now = time.monotonic()
             closed: list[ClosedCall] = []
             for event in batch:
                 try:
                     self.agents.on_event(event, now)
+                    self.membership.on_event(event)
                     closed.extend(self.calls.on_event(event, now))
                 except Exception:
                     log.exception("could not track event %s", event.name)
@@ -330,42 +378,53 @@ class Engine:
                 self._writer_wake.set()
 
     async def on_closed(self, closed: list[ClosedCall]) -> None:
-        """Ended calls: record them, decide what follows, feed pacing and the ledger."""
-        now = datetime.now(UTC)
-        undecided = [c for c in closed if c.outcome is not Outcome.ANSWERED]
-        histories = await self.store.contact_histories([c.call.contact_id for c in undecided]) if undecided else {}
-        for item in closed:
-            call = item.call
-            self._pending_closes.append(_close_row(item))
-            runner = self.runners.get(call.campaign_id)
-            if runner is not None:
-                runner.observe(item, now)
-            self.observer.closed(item)
-            if item.outcome is Outcome.ANSWERED:
-                continue  # decided when the agent's disposition arrives
-            rules = await self.rules_for(call.campaign_id)
-            if rules is None:
-                continue
-            self._pending_decisions.append(rules.decide(
-                attempt_id=call.attempt_id, campaign_id=call.campaign_id, contact_id=call.contact_id,
-                number=call.number, contact_zone=None, outcome=item.outcome,
-                history=histories.get(call.contact_id, []),
-                number_history=NumberHistory(last_attempt_at=now), now=now,
-            ))
-        self._writer_wake.set()
+        """Ended calls: record them, decide what follows, feed pacing and the ledger.
+
+        The calls wait in the inbox until settled: if a query fails this raises, and the
+        next pass of the event or tick loop settles them (none is lost or settled twice).
+        """
+        self._closed_inbox.extend(closed)
+        await self._settle_closed()
+
+    async def _settle_closed(self) -> None:
+        async with self._settle_lock:
+            batch = list(self._closed_inbox)
+            if not batch:
+                return
+            now = datetime.now(UTC)
+            # Every query first: a failure here leaves the whole batch in the inbox.
+            undecided = [c for c in batch if c.outcome is not Outcome.ANSWERED]
+            histories = (await self.store.contact_histories([c.call.contact_id for c in undecided])
+                         if undecided else {})
+            rules = {c.call.campaign_id: await self.rules_for(c.call.campaign_id) for c in undecided}
+            del self._closed_inbox[:len(batch)]
+            for item in batch:
+                call = item.call
+                self._pending_closes.append(_close_row(item))
+                runner = self.runners.get(call.campaign_id)
+                if runner is not None:
+                    runner.observe(item, now)
+                self.observer.closed(item)
+                campaign_rules = rules.get(call.campaign_id)
+                if item.outcome is Outcome.ANSWERED or campaign_rules is None:
+                    continue  # an answered call is decided when the agent's disposition arrives
+                self._pending_decisions.append(campaign_rules.decide(
+                    attempt_id=call.attempt_id, campaign_id=call.campaign_id, contact_id=call.contact_id,
+                    number=call.number, contact_zone=None, outcome=item.outcome,
+                    history=histories.get(call.contact_id, []),
+                    number_history=NumberHistory(last_attempt_at=now), now=now,
+                ))
+            self._writer_wake.set()
 
     async def _writer_loop(self) -> None:
+        self._writer_wake.set()  # after a restart: what a failed flush kept is written first
         while True:
-            await self._writer_wake.wait()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._writer_wake.wait(), 2.0)
             self._writer_wake.clear()
             await asyncio.sleep(self.config.writer_interval_s)  # let a batch gather
-            try:
-                await self._flush()
-            except Exception as exc:  # noqa: BLE001 - the database may be down: keep and retry
-                log.error("could not write %d attempt updates (kept, retrying): %s",
-                          len(self._pending_closes), exc)
-                await asyncio.sleep(1.0)
-                self._writer_wake.set()
+            await self._flush()  # on failure the batch is kept and the supervisor retries
+            self.supervisor.beat("writer")
 
     async def _flush(self) -> None:
         closes, decisions = self._pending_closes, self._pending_decisions
@@ -400,20 +459,18 @@ class Engine:
     async def _heartbeat_loop(self) -> None:
         last_recovery = 0.0
         while True:
-            try:
-                status = self.status()
-                self.observer.status(status)
-                await self.store.heartbeat(status)
-                if time.monotonic() - last_recovery >= self.config.stale_engine_s / 2:
-                    last_recovery = time.monotonic()
-                    claims, attempts = await self.store.recover_stale(
-                        self.config.stale_engine_s, self.config.stale_retry_after_s
-                    )
-                    if claims or attempts:
-                        log.warning("recovered from stalled engines: %d claims released, %d attempts"
-                                    " closed as unknown", claims, attempts)
-            except Exception as exc:  # noqa: BLE001
-                log.error("heartbeat failed: %s", exc)
+            status = self.status()
+            self.observer.status(status)
+            await self.store.heartbeat(status)
+            if time.monotonic() - last_recovery >= self.config.stale_engine_s / 2:
+                last_recovery = time.monotonic()
+                claims, attempts = await self.store.recover_stale(
+                    self.config.stale_engine_s, self.config.stale_retry_after_s
+                )
+                if claims or attempts:
+                    log.warning("recovered from stalled engines: %d claims released, %d attempts"
+                                " closed as unknown", claims, attempts)
+            self.supervisor.beat("heartbeat")
             await asyncio.sleep(self.config.heartbeat_s)
 
     async def _dispositions_loop(self) -> None:
@@ -421,38 +478,40 @@ class Engine:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._dispositions_wake.wait(), 2.0)
             self._dispositions_wake.clear()
-            try:
-                await self.apply_dispositions()
-            except Exception:
-                log.exception("applying dispositions failed")
+            await self.apply_dispositions()
+            self.supervisor.beat("dispositions")
 
     async def apply_dispositions(self) -> int:
-        rows = await self.store.undecided(self.config.disposition_timeout_s)
-        if not rows:
-            return 0
-        histories = await self.store.contact_histories([r["contact_id"] for r in rows])
+        """Apply agents' dispositions (or a system one, when overdue) to their contacts, for
+        calls placed by any engine: a restarted engine may have another id."""
+        return await self.store.settle_undecided(
+            self.config.disposition_timeout_s, self._decide_dispositions, SYSTEM_DISPOSITION
+        )
+
+    async def _decide_dispositions(
+        self, rows: list[Any], histories: dict[int, list[AttemptRecord]]
+    ) -> list[ContactDecision]:
         decisions = []
         for row in rows:
-            rules = await self.rules_for(row["campaign_id"])
+            try:
+                rules = await self.rules_for(row["campaign_id"])
+            except (UserError, ValueError) as exc:  # stored settings no longer valid
+                log.warning("campaign %s: cannot decide attempts: %s", row["campaign_id"], exc)
+                continue
             if rules is None:
                 continue
-            attempt_id = str(row["id"])
-            disposition = row["disposition"]
-            if disposition is None:
-                await self.store.set_system_disposition(attempt_id, SYSTEM_DISPOSITION)
             try:
                 outcome = Outcome(row["outcome"])
             except ValueError:
                 outcome = Outcome.UNKNOWN
             earlier = [h for h in histories.get(row["contact_id"], []) if h.at < row["ended_at"]][:-1]
             decisions.append(rules.decide(
-                attempt_id=attempt_id, campaign_id=row["campaign_id"], contact_id=row["contact_id"],
+                attempt_id=str(row["id"]), campaign_id=row["campaign_id"], contact_id=row["contact_id"],
                 number=row["number"], contact_zone=row["timezone"], outcome=outcome,
-                history=earlier, disposition=disposition, callback_at=row["callback_at"],
+                history=earlier, disposition=row["disposition"], callback_at=row["callback_at"],
                 callback_agent=row["callback_agent"],
             ))
-        await self.store.write_closes([], decisions)
-        return len(decisions)
+        return decisions
 
     # --- AMI connection ----------------------------------------------------------------
 
@@ -505,6 +564,7 @@ class Engine:
             )
         if lost:
             await self.on_closed(lost)
+        await self.membership.refresh()  # who is logged in: only they join the queues
         if not self._first_resync.is_set():
             try:  # stored before the campaigns start (they read the ledger from the database)
                 await self._flush()
@@ -626,6 +686,7 @@ class Engine:
             "calls": len(self.calls),
             "agents": {s.value: n for s, n in self.agents.counts().items()},
             "campaigns": campaigns,
+            "health": self.supervisor.health(),
         }
 
 

@@ -17,24 +17,32 @@ UPDATE contacts SET state = 'ready', claimed_by = NULL, claimed_at = NULL
 WHERE claimed_by = $1 AND state = 'claimed'
 """
 
-# Claims of engines whose heartbeat is older than $1 seconds.
-RELEASE_STALE_CLAIMS = """
+def _stale(me: str) -> str:
+    """An engine `e` is stale when its heartbeat is older than $1 seconds, or has said
+    "unhealthy" (a critical loop failing or stalled) for longer than that; never to itself
+    (`me`: the parameter holding this engine's id)."""
+    return f"""
+e.id <> {me} AND (e.heartbeat_at < now() - make_interval(secs => $1)
+    OR (e.status #>> '{{health,unhealthy_since}}')::timestamptz < now() - make_interval(secs => $1))
+"""
+
+
+# Claims of stale engines ($2: this engine).
+RELEASE_STALE_CLAIMS = f"""
 UPDATE contacts c SET state = 'ready', claimed_by = NULL, claimed_at = NULL
 FROM engines e
-WHERE c.claimed_by = e.id AND c.state = 'claimed'
-  AND e.heartbeat_at < now() - make_interval(secs => $1)
+WHERE c.claimed_by = e.id AND c.state = 'claimed' AND {_stale("$2")}
 """
 
 # Attempts left open by an engine whose heartbeat is stale: their outcome is unknown.
 # The contact goes back to the retry pool, not before $2 seconds (a call might still be
 # up on that engine's Asterisk: never dial it twice at once).
-CLOSE_STALE_ATTEMPTS = """
+CLOSE_STALE_ATTEMPTS = f"""
 WITH closed AS (
     UPDATE call_attempts a SET ended_at = now(), outcome = 'unknown',
         note = 'engine ' || a.engine_id || ' stopped responding'
     FROM engines e
-    WHERE a.engine_id = e.id AND a.ended_at IS NULL
-      AND e.heartbeat_at < now() - make_interval(secs => $1)
+    WHERE a.engine_id = e.id AND a.ended_at IS NULL AND {_stale("$3")}
     RETURNING a.contact_id
 )
 UPDATE contacts c SET state = 'ready', claimed_by = NULL, claimed_at = NULL,
@@ -151,10 +159,12 @@ SELECT v.id, $1, v.contact_id, v.number, v.attempt_no, $2, now()
 FROM unnest($3::uuid[], $4::bigint[], $5::text[], $6::int[]) AS v(id, contact_id, number, attempt_no)
 """
 
+# Only contacts this engine still holds: another engine may have released its claims
+# while it was unhealthy (see RELEASE_STALE_CLAIMS), and a contact is never dialled twice.
 CONTACTS_IN_CALL = """
-UPDATE contacts SET state = 'in_call', attempts = attempts + 1, last_attempt_at = now(),
-    claimed_by = $2
-WHERE id = ANY($1::bigint[])
+UPDATE contacts SET state = 'in_call', attempts = attempts + 1, last_attempt_at = now()
+WHERE id = ANY($1::bigint[]) AND claimed_by = $2 AND state = 'claimed'
+RETURNING id
 """
 
 # An Originate that never reached Asterisk: no call exists, so the attempt is undone.
@@ -189,11 +199,18 @@ UPDATE call_attempts SET answered_at = coalesce($2, answered_at),
 WHERE id = $1 AND ended_at IS NULL
 """
 
-# The attempt policy's decision applied to the contact.
+# The attempt policy's decision applied to the contact ($5: the attempt decided). Any
+# engine may settle another's attempt, so: never while the contact is held by another
+# engine than the attempt's (it was recovered and dialled again meanwhile), and never
+# earlier than a time already set (the wait CLOSE_STALE_ATTEMPTS imposes on a contact whose
+# call may still be up on a stalled engine's Asterisk).
 DECIDE_CONTACT = """
-UPDATE contacts SET state = $2, next_attempt_at = coalesce($3, next_attempt_at),
+UPDATE contacts SET state = $2,
+    next_attempt_at = greatest(coalesce($3, next_attempt_at), next_attempt_at),
     last_outcome = $4, claimed_by = NULL, claimed_at = NULL
 WHERE id = $1
+  AND (state NOT IN ('claimed', 'in_call') OR claimed_by IS NULL
+       OR claimed_by = (SELECT engine_id FROM call_attempts WHERE id = $5))
 """
 
 MARK_DECIDED = "UPDATE call_attempts SET decided_at = now() WHERE id = $1"
@@ -202,7 +219,10 @@ SET_WRAPUP_ENDED = """
 UPDATE call_attempts SET wrapup_ended_at = $2 WHERE id = $1 AND wrapup_ended_at IS NULL
 """
 
-# Connected calls whose disposition has arrived but not yet been applied to the contact.
+# Connected calls whose disposition has arrived (or is overdue) but not yet been applied
+# to the contact, whichever engine placed them (its id changes when it moves host).
+# The rows stay locked until the decision is written in the same transaction; another
+# engine skips them, so each is settled once.
 UNDECIDED_DISPOSITIONS = """
 SELECT a.id, a.campaign_id, a.contact_id, a.number, a.outcome, a.disposition, a.agent_id,
        a.ended_at, c.timezone, cb.scheduled_at AS callback_at, cb.agent_id AS callback_agent
@@ -211,8 +231,11 @@ JOIN contacts c ON c.id = a.contact_id
 LEFT JOIN LATERAL (
     SELECT scheduled_at, agent_id FROM callbacks WHERE attempt_id = a.id ORDER BY id DESC LIMIT 1
 ) cb ON true
-WHERE a.engine_id = $1 AND a.ended_at IS NOT NULL AND a.decided_at IS NULL
-  AND (a.disposition IS NOT NULL OR a.ended_at < now() - make_interval(secs => $2))
+WHERE a.ended_at IS NOT NULL AND a.decided_at IS NULL
+  AND (a.disposition IS NOT NULL OR a.ended_at < now() - make_interval(secs => $1))
+ORDER BY a.ended_at
+LIMIT $2
+FOR UPDATE OF a SKIP LOCKED
 """
 
 SET_SYSTEM_DISPOSITION = """
@@ -231,10 +254,10 @@ UPDATE contacts SET state = 'blocked' WHERE number = $1 AND state IN ('ready', '
   AND ($2::integer IS NULL OR campaign_id = $2)
 """
 
-# Outcomes inside the abandonment window, to rebuild the ledger at start.
+# Outcomes inside the abandonment window, to rebuild the ledger at start (the connect
+# wait is computed as the live path does it: compliance.abandonment.connect_wait_start).
 LEDGER_HISTORY = """
-SELECT ended_at, outcome,
-       extract(epoch FROM (connected_at - answered_at)) AS connect_wait_s
+SELECT ended_at, outcome, answered_at, queued_at, connected_at
 FROM call_attempts
 WHERE campaign_id = $1 AND ended_at IS NOT NULL AND ended_at > now() - make_interval(secs => $2)
 ORDER BY ended_at

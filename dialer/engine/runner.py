@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 from ami import actions, dialplan
 from ami.client import ActionFailed, NotConnected, OriginateOutcomeUnknown
-from compliance.abandonment import AbandonmentLedger
+from compliance.abandonment import AbandonmentLedger, connect_wait_s
 from compliance.outcomes import Outcome
 from dialer.campaigns import CampaignDefinition
 from dialer.engine.agents import AgentState
 from dialer.engine.calls import Call, ClosedCall, Phase
 from dialer.engine.rules import CampaignRules
 from dialer.engine.store import ClaimedContact, NewAttempt
+from dialer.engine.supervisor import describe
 from pacing.estimators import Estimators
 from pacing.policies import make_policy
 from pacing.policy import PacingDecision, Policy
@@ -83,6 +84,8 @@ class CampaignRunner:
         self._empty_since: float | None = None
         self._last_exhaust_check = 0.0
         self._members_added: set[str] = set()
+        # Claims to hand back that a failed query could not: retried with the next release.
+        self._unreleased: list[tuple[int, datetime | None]] = []
 
     @property
     def queue(self) -> str:
@@ -101,19 +104,26 @@ class CampaignRunner:
                 outcome = Outcome(row["outcome"])
             except ValueError:
                 continue
-            wait = row["connect_wait_s"]
-            self.ledger.record(row["ended_at"], outcome, float(wait) if wait is not None else None)
+            wait = connect_wait_s(row["answered_at"], row["queued_at"], row["connected_at"])
+            self.ledger.record(row["ended_at"], outcome, wait)
         if self.state == "pilot":
             self.pilot_done = await self.engine.store.attempts_made(self.id)
         await self.engine.store.ensure_agents(self.definition.agents)
         await self.add_members()
 
     async def add_members(self) -> None:
-        """Make the campaign's agents members of its queue (idempotent)."""
+        """Make the campaign's logged-in agents members of its queue (idempotent); an agent
+        not logged in who is still a member (Unavailable) leaves it."""
         client = self.engine.ami
         if client is None or not client.connected:
             return
+        absent = set()
         for agent_id in self.definition.agents:
+            if not self.engine.membership.may_join(agent_id):
+                agent = self.engine.agents.agents.get(agent_id)
+                if agent is not None and self.queue in agent.queues:
+                    absent.add(agent_id)
+                continue
             if agent_id in self._members_added:
                 continue
             try:
@@ -130,12 +140,14 @@ class CampaignRunner:
                 log.warning("campaign %s: QueueAdd of agent %s: %s", self.name, agent_id, exc)
                 continue
             self._members_added.add(agent_id)
+        if absent:
+            await self.remove_members(absent, reason="not logged in")
 
     def forget_members(self) -> None:
         """After a reconnect Asterisk may have restarted: add members again."""
         self._members_added.clear()
 
-    async def remove_members(self, agent_ids: set[str]) -> None:
+    async def remove_members(self, agent_ids: set[str], reason: str = "removed from the campaign") -> None:
         client = self.engine.ami
         for agent_id in agent_ids:
             self._members_added.discard(agent_id)
@@ -143,6 +155,7 @@ class CampaignRunner:
                 continue
             try:
                 await client.queue_remove(self.queue, dialplan.agent_interface(agent_id))
+                log.info("campaign %s: agent %s left queue %s (%s)", self.name, agent_id, self.queue, reason)
             except Exception as exc:  # noqa: BLE001 - not a member any more is fine
                 log.info("campaign %s: QueueRemove of agent %s: %s", self.name, agent_id, exc)
 
@@ -165,10 +178,18 @@ class CampaignRunner:
             await self.release_hopper()
 
     async def release_hopper(self) -> None:
-        if self.hopper:
-            contacts = [(c.contact_id, None) for c in self.hopper]
-            self.hopper.clear()
-            await self.engine.store.release(contacts)
+        contacts: list[tuple[int, datetime | None]] = [(c.contact_id, None) for c in self.hopper]
+        self.hopper.clear()
+        await self.release(contacts)
+
+    async def release(self, contacts: list[tuple[int, datetime | None]]) -> None:
+        """Hand claimed contacts back to the pool; kept and retried if the query fails."""
+        self._unreleased.extend(contacts)
+        if not self._unreleased:
+            return
+        batch = list(self._unreleased)
+        await self.engine.store.release(batch)
+        del self._unreleased[:len(batch)]
 
     # --- pacing --------------------------------------------------------------------------
 
@@ -247,7 +268,7 @@ class CampaignRunner:
                     self._refuse(reason.value)
                     # Back to the pool until it may be dialled; nothing open: an hour later.
                     closed.append((contact.contact_id, not_before or now + timedelta(hours=1)))
-            await self.engine.store.release(closed)
+            await self.release(closed)
 
     def _refuse(self, reason: str) -> None:
         assert self.stats.refused is not None
@@ -267,7 +288,7 @@ class CampaignRunner:
                 later.append((contact.contact_id, not_before or now + timedelta(hours=1)))
                 continue
             picked.append(contact)
-        await self.engine.store.release(later)
+        await self.release(later)
         if not picked:
             return
         if snapshot.headroom is not None and snapshot.headroom.exhausted and self.rules.profile.abandon_cap < 1.0:
@@ -279,10 +300,15 @@ class CampaignRunner:
             if not picked:
                 return
         attempts = [NewAttempt(uuid.uuid4(), contact) for contact in picked]
-        blocked = await self.engine.store.start_attempts(self.id, attempts)
+        try:
+            skipped = await self.engine.store.start_attempts(self.id, attempts)
+        except BaseException:
+            self.hopper.extendleft(reversed(picked))  # still claimed: dialled on a later tick
+            raise
         for attempt in attempts:
-            if attempt.contact.contact_id in blocked:
-                self._refuse("dnc")
+            why = skipped.get(attempt.contact.contact_id)
+            if why is not None:
+                self._refuse(why)
                 continue
             self.pilot_done += 1
             self.engine.spawn(self.originate(attempt))
@@ -298,27 +324,11 @@ class CampaignRunner:
                     script=definition.script)
         engine.calls.add(call)
         engine.observer.originated(call)
-        request = actions.OriginateRequest(
-            channel=definition.dial_template.format(number=contact.number),
-            channel_id=attempt_id,
-            context=dialplan.CONNECT_CONTEXT,
-            exten=self.queue,
-            timeout_ms=definition.ring_timeout_s * 1000,
-            caller_id=definition.caller_id,
-            account=self.name,
-            variables={
-                dialplan.VAR_ATTEMPT: attempt_id,
-                dialplan.VAR_CAMPAIGN: str(self.id),
-                dialplan.VAR_QUEUE_TIMEOUT: f"{definition.connect_timeout_s:g}",
-                dialplan.VAR_AMD: "yes" if definition.amd else "no",
-                dialplan.VAR_RECORD: "yes" if definition.record else "no",
-            },
-        )
         sent = time.monotonic()
         try:
             if client is None:
                 raise NotConnected("AMI is not connected")
-            handle = await client.originate(request)
+            handle = await client.originate(self._originate_request(attempt_id, contact.number))
         except NotConnected:
             # Nothing reached Asterisk: no call exists, so the attempt is undone.
             engine.calls.calls.pop(attempt_id, None)
@@ -333,6 +343,15 @@ class CampaignRunner:
         except OriginateOutcomeUnknown:
             engine.check_later(attempt_id)
             return
+        except Exception as exc:
+            # Refused before it was sent (a value AMI cannot carry, a bug): no call exists.
+            # Never leave the attempt open and tracked: it is closed as failed, with why.
+            log.error("campaign %s: originate of attempt %s not sent: %s", self.name, attempt_id, describe(exc))
+            closed = engine.calls.originate_lost(attempt_id, time.monotonic(),
+                                                 f"originate not sent: {describe(exc)}")
+            if closed is not None:
+                await engine.on_closed([closed])
+            return
         engine.observer.originate_roundtrip(time.monotonic() - sent)
         self.stats.originated += 1
         try:
@@ -343,6 +362,25 @@ class CampaignRunner:
         closed_calls = engine.calls.on_originate_response(attempt_id, response, time.monotonic())
         if closed_calls:
             await engine.on_closed(closed_calls)
+
+    def _originate_request(self, attempt_id: str, number: str) -> actions.OriginateRequest:
+        definition = self.definition
+        return actions.OriginateRequest(
+            channel=definition.dial_template.format(number=number),
+            channel_id=attempt_id,
+            context=dialplan.CONNECT_CONTEXT,
+            exten=self.queue,
+            timeout_ms=definition.ring_timeout_s * 1000,
+            caller_id=definition.caller_id,
+            account=self.name,
+            variables={
+                dialplan.VAR_ATTEMPT: attempt_id,
+                dialplan.VAR_CAMPAIGN: str(self.id),
+                dialplan.VAR_QUEUE_TIMEOUT: f"{definition.connect_timeout_s:g}",
+                dialplan.VAR_AMD: "yes" if definition.amd else "no",
+                dialplan.VAR_RECORD: "yes" if definition.record else "no",
+            },
+        )
 
     def observe(self, closed: ClosedCall, now: datetime) -> None:
         """Feed the estimators and the abandonment ledger with an ended call."""

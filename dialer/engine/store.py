@@ -132,10 +132,11 @@ class EngineStore:
         return _count(await self.db.execute(Q.RELEASE_OWN_CLAIMS, self.engine_id))
 
     async def recover_stale(self, stale_s: float, retry_after_s: float) -> tuple[int, int]:
-        """Release claims and close attempts of engines whose heartbeat is stale."""
+        """Release claims and close attempts of other engines whose heartbeat is stale, or
+        says unhealthy, for longer than `stale_s`."""
         async with self.db.acquire() as conn, conn.transaction():
-            claims = _count(await conn.execute(Q.RELEASE_STALE_CLAIMS, stale_s))
-            attempts = _count(await conn.execute(Q.CLOSE_STALE_ATTEMPTS, stale_s, retry_after_s))
+            claims = _count(await conn.execute(Q.RELEASE_STALE_CLAIMS, stale_s, self.engine_id))
+            attempts = _count(await conn.execute(Q.CLOSE_STALE_ATTEMPTS, stale_s, retry_after_s, self.engine_id))
         return claims, attempts
 
     async def open_attempts(self) -> list[asyncpg.Record]:
@@ -213,15 +214,16 @@ class EngineStore:
         if contact_ids:
             await self.db.execute(Q.BLOCK_CONTACTS, list(contact_ids))
 
-    async def start_attempts(self, campaign_id: int, attempts: Sequence[NewAttempt]) -> set[int]:
-        """Write attempt rows (committed before any Originate) for contacts not on DNC.
+    async def start_attempts(self, campaign_id: int, attempts: Sequence[NewAttempt]) -> dict[int, str]:
+        """Write attempt rows (committed before any Originate) for contacts not on DNC and
+        still claimed by this engine.
 
-        Returns the contact ids that turned out to be on a DNC list; those are blocked and
-        get no attempt. The DNC check runs in the same transaction as the insert, so a
-        number added a second ago is never dialled.
+        Returns the contact ids that get no attempt, with why: "dnc" (on a DNC list: now
+        blocked) or "claim_lost" (released by another engine meanwhile). The DNC check runs
+        in the same transaction as the insert, so a number added a second ago is never dialled.
         """
         if not attempts:
-            return set()
+            return {}
         async with self.db.acquire() as conn, conn.transaction():
             blocked_numbers = {
                 r["number"] for r in await conn.fetch(
@@ -229,20 +231,26 @@ class EngineStore:
                 )
             }
             blocked = {a.contact.contact_id for a in attempts if a.contact.number in blocked_numbers}
+            skipped = dict.fromkeys(blocked, "dnc")
             go = [a for a in attempts if a.contact.contact_id not in blocked]
             if blocked:
                 await conn.execute(Q.BLOCK_CONTACTS, list(blocked))
+            if go:
+                held = {r["id"] for r in await conn.fetch(
+                    Q.CONTACTS_IN_CALL, [a.contact.contact_id for a in go], self.engine_id
+                )}
+                skipped.update((a.contact.contact_id, "claim_lost") for a in go if a.contact.contact_id not in held)
+                go = [a for a in go if a.contact.contact_id in held]
             if go:
                 await conn.execute(
                     Q.INSERT_ATTEMPTS, campaign_id, self.engine_id,
                     [a.attempt_id for a in go], [a.contact.contact_id for a in go],
                     [a.contact.number for a in go], [a.contact.attempts + 1 for a in go],
                 )
-                await conn.execute(Q.CONTACTS_IN_CALL, [a.contact.contact_id for a in go], self.engine_id)
                 callbacks = [a.contact.contact_id for a in go if a.contact.callback_due]
                 if callbacks:
                     await conn.execute(Q.CALLBACKS_DONE, callbacks)
-        return blocked
+        return skipped
 
     async def cancel_attempt(self, attempt_id: str, contact_id: int) -> None:
         async with self.db.acquire() as conn, conn.transaction():
@@ -251,8 +259,10 @@ class EngineStore:
 
     # --- closing attempts ----------------------------------------------------------------
 
-    async def contact_histories(self, contact_ids: Sequence[int]) -> dict[int, list[AttemptRecord]]:
-        rows = await self.db.fetch(
+    async def contact_histories(
+        self, contact_ids: Sequence[int], conn: asyncpg.Connection | None = None
+    ) -> dict[int, list[AttemptRecord]]:
+        rows = await (conn or self.db).fetch(
             "SELECT contact_id, created_at, outcome, disposition FROM call_attempts"
             " WHERE contact_id = ANY($1::bigint[]) AND ended_at IS NOT NULL ORDER BY created_at",
             list(contact_ids),
@@ -286,7 +296,8 @@ class EngineStore:
                 await self._apply_decision(conn, decision)
 
     async def _apply_decision(self, conn: asyncpg.Connection, d: ContactDecision) -> None:
-        await conn.execute(Q.DECIDE_CONTACT, d.contact_id, d.state, d.next_attempt_at, d.last_outcome)
+        await conn.execute(Q.DECIDE_CONTACT, d.contact_id, d.state, d.next_attempt_at, d.last_outcome,
+                           uuid.UUID(d.attempt_id))
         await conn.execute(Q.MARK_DECIDED, uuid.UUID(d.attempt_id))
         if d.dnc is not None:
             number, campaign_id, source, reason = d.dnc
@@ -301,11 +312,30 @@ class EngineStore:
                 campaign_id, contact_id, uuid.UUID(d.attempt_id), agent, at,
             )
 
-    async def undecided(self, disposition_timeout_s: float) -> list[asyncpg.Record]:
-        return list(await self.db.fetch(Q.UNDECIDED_DISPOSITIONS, self.engine_id, disposition_timeout_s))
+    async def settle_undecided(
+        self,
+        disposition_timeout_s: float,
+        decide: Callable[[list[asyncpg.Record], dict[int, list[AttemptRecord]]], Awaitable[list[ContactDecision]]],
+        system_disposition: str,
+        limit: int = 500,
+    ) -> int:
+        """Claim connected calls awaiting their decision (any engine's), let `decide` rule on
+        them, and write the decisions, in one transaction: each is settled exactly once.
 
-    async def set_system_disposition(self, attempt_id: str, code: str) -> None:
-        await self.db.execute(Q.SET_SYSTEM_DISPOSITION, uuid.UUID(attempt_id), code)
+        An attempt with no disposition by then gets `system_disposition`.
+        """
+        async with self.db.acquire() as conn, conn.transaction():
+            rows = list(await conn.fetch(Q.UNDECIDED_DISPOSITIONS, disposition_timeout_s, limit))
+            if not rows:
+                return 0
+            histories = await self.contact_histories([r["contact_id"] for r in rows], conn)
+            decisions = await decide(rows, histories)
+            without = {str(r["id"]) for r in rows if r["disposition"] is None}
+            for decision in decisions:
+                if decision.attempt_id in without:
+                    await conn.execute(Q.SET_SYSTEM_DISPOSITION, uuid.UUID(decision.attempt_id), system_disposition)
+                await self._apply_decision(conn, decision)
+        return len(decisions)
 
     async def set_wrapup_ended(self, attempt_id: str, at: datetime) -> None:
         await self.db.execute(Q.SET_WRAPUP_ENDED, uuid.UUID(attempt_id), at)

@@ -321,6 +321,10 @@ async def test_every_emitted_message_has_the_captured_field_order() -> None:
                              and m.get("ActionID") == c.messages[-1].get("ActionID"))
         await c.action("UserEvent", UserEvent="")  # as captured in 03-05
         await c.action("AgentLogoff", Agent="1001")
+        await c.action("Agents")  # 1001 now AGENT_LOGGEDOFF (the short item of 03-04)
+        await c.wait_for(lambda m: m.event == "AgentsComplete" and m.get("ActionID") == c.messages[-1].get("ActionID"))
+        sim.agent_login("1001")  # his softphone calls in again: AgentLogin
+        await c.wait_for(lambda m: m.event == "AgentLogin")
         await c.action("QueueRemove", Queue="campaign1", Interface="Local/1001@agent-request")
         await sim.shutdown(restart=True)
         for m in c.messages:
@@ -337,11 +341,33 @@ async def test_every_emitted_message_has_the_captured_field_order() -> None:
             n = tuple(x for x in n if x not in extra)
             assert n in variants[kind], f"{kind}: field order {n} not in captures"
     for must in ("Newchannel", "Hangup", "OriginateResponse", "QueueCallerJoin", "AgentConnect",
-                 "AgentComplete", "QueueMemberStatus", "QueueMemberPause", "AgentLogoff",
+                 "AgentComplete", "QueueMemberStatus", "QueueMemberPause", "AgentLogoff", "AgentLogin",
                  "CoreShowChannel", "QueueMember", "QueueEntry", "QueueParams", "Agents",
                  "Status", "Shutdown", "UserEvent/DialerOptOut", "UserEvent/DialerAMD",
                  "QueueCallerAbandon", "BridgeEnter"):
         assert must in seen, must
+
+
+async def test_a_logged_off_agent_stays_a_member_unavailable_until_queueremove() -> None:
+    """As in 03-01: AgentLogoff (fields Agent, Logintime), then the member turns Status 5
+    and stays in the queue until QueueRemove; AgentLogin brings it back to Status 1."""
+    async with PbxSimulator(sim_config(agents=2)) as sim:
+        c = await RawAMI.connect(sim.port)
+        await _add_agents(c, ["1001", "1002"])
+        member = sim.queues["campaign1"].members["Local/1001@agent-request"]
+        await wait_until(lambda: member.status == 1)
+        await c.action("AgentLogoff", Agent="1001")
+        logoff = await c.wait_for(lambda m: m.event == "AgentLogoff")
+        assert logoff.get("Agent") == "1001" and (logoff.get("Logintime") or "").isdigit()
+        status = await c.wait_for(lambda m: m.event == "QueueMemberStatus" and m.get("MemberName") == "Agent/1001"
+                                  and m.get("Status") == "5")
+        assert status.get("Queue") == "campaign1"
+        assert "Local/1001@agent-request" in sim.queues["campaign1"].members
+        sim.agent_login("1001")
+        login = await c.wait_for(lambda m: m.event == "AgentLogin")
+        assert login.get("Agent") == "1001" and login.get("Channel", "").startswith("Local/1001@agent-login-ctx-")
+        await wait_until(lambda: member.status == 1)
+        await c.close()
 
 
 def _note(seen: dict[str, set[tuple[str, ...]]], m: TMessage) -> None:

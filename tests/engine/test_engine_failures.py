@@ -7,6 +7,9 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from ami.simulator import PbxSimulator
 from tests.engine.harness import (
@@ -159,3 +162,43 @@ async def test_stop_while_asterisk_is_unreachable(database_url: str) -> None:
     engine.request_stop()
     await asyncio.wait_for(task, 10)
     assert await fetchval(database_url, "SELECT count(*) FROM engines WHERE id = 'down'") == 1
+
+
+async def test_an_originate_refused_before_sending_closes_its_attempt(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An Originate the client refuses to send (here a CR/LF in a header, as a caller id
+    stored before validation refused them) is closed as failed, not left open and tracked."""
+    import dataclasses
+
+    from ami.client import AMIClient
+
+    name = await make_campaign(database_url, tmp_path, numbers(20))
+    original = AMIClient.originate
+    refused: list[str] = []
+
+    async def originate(self: AMIClient, req: Any, **kwargs: Any) -> Any:
+        if len(refused) < 3:
+            refused.append(req.channel_id)
+            req = dataclasses.replace(req, caller_id='"Sales" <+12025550100>\r\nAction: Hangup')
+        return await original(self, req, **kwargs)
+
+    monkeypatch.setattr(AMIClient, "originate", originate)
+    async with PbxSimulator(sim_config()) as sim:
+        engine = engine_for(database_url, sim)
+        task = asyncio.create_task(engine.run())
+        try:
+            await wait_for(lambda: _finished(database_url, name), 90, "the campaign to complete")
+            tracked = set(engine.calls.calls)
+        finally:
+            engine.request_stop()
+            await task
+        originated = list(sim.stats.originate_channel_ids)
+    assert len(refused) == 3 and not tracked & set(refused)
+    rows = {r["id"]: r for r in await fetch(database_url, "SELECT id::text, ended_at, outcome, note FROM call_attempts")}
+    assert sorted(rows) == sorted(originated + refused), "an attempt row without its Originate, or the reverse"
+    for attempt_id in refused:
+        row = rows[attempt_id]
+        assert row["ended_at"] is not None and row["outcome"] == "failed", row
+        assert row["note"].startswith("originate not sent: ValueError"), row["note"]
+    assert all(r["ended_at"] is not None for r in rows.values())

@@ -52,6 +52,23 @@ def test_invalid_definitions_name_the_key(change: dict, message: str) -> None:  
         parse_definition({**MINIMAL, **change})
 
 
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("caller_id", '"Sales" <+12025550100>\r\nAction: Hangup'),
+        ("caller_id", "+12025550100\n"),
+        ("dial_template", "PJSIP/{number}@carrier\r\nVariable: x=1"),
+        ("queue", "sales\x00"),
+        ("queue", "sales\tq"),
+        ("agents", ["1001", "1002\r\n"]),
+    ],
+)
+def test_values_sent_to_ami_refuse_line_breaks_and_control_characters(key: str, value: object) -> None:
+    # They become AMI headers: a line break would end the header (or the action) early.
+    with pytest.raises(DefinitionError, match=f"{key}(\\.\\d)?: must not contain control characters"):
+        parse_definition({**MINIMAL, key: value})
+
+
 def test_missing_required_key() -> None:
     with pytest.raises(DefinitionError, match="caller_id: is required"):
         parse_definition({"name": "c1"})

@@ -1,0 +1,77 @@
+"""Queue membership follows agent login: an agent is a member of his campaigns' queues
+only while logged in to the agent pool.
+
+An agent whose softphone hangs up is logged off (AgentLogoff) but stays a member shown
+Unavailable (Status 5) until QueueRemove; so on AgentLogoff he is removed from this
+engine's campaign queues, and on AgentLogin added back to the queues of the campaigns he
+is assigned to. After every (re)connect the `Agents` action says who is logged in
+(AGENT_IDLE, AGENT_ONCALL; AGENT_LOGGEDOFF is not): only those are added.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from ami.events import AgentLogin, AgentLogoff, Event
+
+if TYPE_CHECKING:
+    from dialer.engine.engine import Engine
+    from dialer.engine.runner import CampaignRunner
+
+log = logging.getLogger(__name__)
+
+LOGGED_IN = frozenset({"AGENT_IDLE", "AGENT_ONCALL"})
+
+
+class Membership:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        # Agents logged in to the pool; None until Asterisk has said (then nobody is held back).
+        self.logged_in: set[str] | None = None
+
+    def may_join(self, agent_id: str) -> bool:
+        return self.logged_in is None or agent_id in self.logged_in
+
+    async def refresh(self) -> None:
+        """Ask Asterisk who is logged in (after every connect, before members are added)."""
+        client = self.engine.ami
+        if client is None or not client.connected:
+            return
+        try:
+            items = await client.agents()
+        except Exception as exc:  # noqa: BLE001 - without the agent pool: every assigned agent joins
+            log.warning("could not list logged-in agents (%s): adding every assigned agent", exc)
+            self.logged_in = None
+            return
+        self.logged_in = {a["Agent"] for a in items if a.get("Agent") and a.get("Status") in LOGGED_IN}
+
+    def on_event(self, event: Event) -> None:
+        """AgentLogin / AgentLogoff: join or leave the queues (the AMI actions run aside)."""
+        if isinstance(event, AgentLogin | AgentLogoff) and event.agent:
+            if isinstance(event, AgentLogin):
+                self._login(event.agent)
+            else:
+                self._logoff(event.agent)
+
+    def _login(self, agent_id: str) -> None:
+        if self.logged_in is not None:
+            self.logged_in.add(agent_id)
+        runners = [r for r in self.engine.runners.values() if agent_id in r.definition.agents]
+        log.info("agent %s logged in: joins %d campaign queues", agent_id, len(runners))
+        for runner in runners:
+            self.engine.spawn(runner.add_members())
+
+    def _logoff(self, agent_id: str) -> None:
+        if self.logged_in is not None:
+            self.logged_in.discard(agent_id)
+        runners = self._queues_of(agent_id)
+        log.info("agent %s logged off: leaves %d campaign queues", agent_id, len(runners))
+        for runner in runners:
+            self.engine.spawn(runner.remove_members({agent_id}, reason="logged off"))
+
+    def _queues_of(self, agent_id: str) -> list[CampaignRunner]:
+        """This engine's campaigns the agent is assigned to or is a member of."""
+        agent = self.engine.agents.agents.get(agent_id)
+        queues = agent.queues if agent is not None else set()
+        return [r for r in self.engine.runners.values() if agent_id in r.definition.agents or r.queue in queues]
