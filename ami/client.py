@@ -349,7 +349,13 @@ class AMIClient:
 
     @property
     def connected(self) -> bool:
+        """Logged in and reconciled: new calls may be placed."""
         return self.state is ConnectionState.CONNECTED
+
+    @property
+    def logged_in(self) -> bool:
+        """Actions can be sent (also while the resync hook runs, which may need them)."""
+        return self.state in (ConnectionState.SYNCING, ConnectionState.CONNECTED)
 
     @property
     def pending_actions(self) -> int:

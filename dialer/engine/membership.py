@@ -36,7 +36,7 @@ class Membership:
     async def refresh(self) -> None:
         """Ask Asterisk who is logged in (after every connect, before members are added)."""
         client = self.engine.ami
-        if client is None or not client.connected:
+        if client is None or not client.logged_in:  # refresh runs inside the resync hook
             return
         try:
             items = await client.agents()
