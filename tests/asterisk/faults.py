@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ from tests.asterisk.rig import AMI_SECRET, AMI_USER, free_port
 from tests.asterisk.truth import Mix, mix_of
 from tests.engine.harness import fetchval
 
+log = logging.getLogger(__name__)
 PG_BIN = Path(os.environ.get("DIALER_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 
 
@@ -120,13 +122,16 @@ async def settle(url: str, client: AMIClient, within: float) -> bool:
     """Wait until no call is up in Asterisk, no attempt is open and no contact waits to be
     dialled; False (not an error) when it does not happen: the checker says what is wrong."""
     deadline = time.monotonic() + within
+    open_ = waiting = None
     while time.monotonic() < deadline:
         open_ = await fetchval(url, "SELECT count(*) FROM call_attempts WHERE ended_at IS NULL")
-        waiting = await fetchval(url, "SELECT count(*) FROM contacts WHERE state = 'claimed'"
+        # in_call too: an answered call's contact waits for its (system) disposition
+        waiting = await fetchval(url, "SELECT count(*) FROM contacts WHERE state IN ('claimed', 'in_call')"
                                  " OR (state = 'ready' AND coalesce(next_attempt_at, now()) <= now())")
         if open_ == 0 and waiting == 0 and await no_attempt_calls_up(client):
             return True
         await asyncio.sleep(0.3)
+    log.warning("not settled after %gs: %s attempts open, %s contacts waiting", within, open_, waiting)
     return False
 
 

@@ -68,6 +68,13 @@ class Seen:
     queue_status: str | None = None
     amd: str | None = None
 
+    def agrees(self, stored: str) -> bool:
+        """A failed Originate with neither reason nor cause (the call was torn down, e.g. by
+        an Asterisk shutdown, while it rang) is as truly `no_answer` as `failed`."""
+        if stored == self.outcome:
+            return True
+        return (self.outcome == "failed" and stored == "no_answer" and not self.reason and not self.cause)
+
     @property
     def outcome(self) -> str | None:
         """The outcome Asterisk's events prove, or None when they do not settle it."""
@@ -199,6 +206,9 @@ class Fault:
     recovered_at: float
     mix: Mix
     slack_s: float = 3.0  # events this close after recovery may still be in flight
+    # Engines that died and never came back: another engine can only close their attempts
+    # as unknown (with a note), whenever their calls end.
+    gone_engines: frozenset[str] = frozenset()
     calls_up: int | None = None  # when the mix was not taken at the very moment
 
     @property
@@ -252,6 +262,8 @@ async def check_every_attempt(
             lost += 1
             if not row["note"]:
                 problems.append(f"{tag}: closed as unknown without a note; Asterisk: {truth}")
+            elif row["engine_id"] in fault.gone_engines:
+                pass
             elif truth is not None and not fault.blind(s.hangup_at):
                 problems.append(f"{tag}: closed as unknown ({row['note']}) but the call ended while the"
                                 f" engine was watching; Asterisk: {truth}")
@@ -259,7 +271,7 @@ async def check_every_attempt(
                 problems.append(f"{tag}: closed as unknown ({row['note']}) though it was talking to agent"
                                 f" {s.agent} before the fault: stored 'unknown', Asterisk: {truth!r}")
             continue
-        if truth is not None and stored != truth:
+        if truth is not None and not s.agrees(str(stored)):
             wrong += 1
             problems.append(f"{tag}: stored {stored!r} ({row['note'] or 'no note'}), Asterisk: {truth!r}"
                             f" (originate {s.originate} reason {s.reason}, cause {s.cause},"
@@ -296,9 +308,15 @@ async def check_every_attempt(
     if unrecorded:
         lost += len(unrecorded)
         problems.append(f"{len(unrecorded)} calls Asterisk placed have no attempt row: {unrecorded[:3]}")
-    stuck = await fetchval(url, "SELECT count(*) FROM contacts WHERE state IN ('in_call', 'claimed')")
-    if stuck:
-        problems.append(f"{stuck} contacts still in_call/claimed after the calls ended")
+    stuck = await fetch(
+        url, "SELECT c.state, a.id::text AS attempt, a.engine_id, a.outcome, a.ended_at IS NOT NULL AS ended,"
+        " a.decided_at IS NOT NULL AS decided FROM contacts c LEFT JOIN LATERAL (SELECT * FROM call_attempts"
+        " WHERE contact_id = c.id ORDER BY originated_at DESC LIMIT 1) a ON true"
+        " WHERE c.state IN ('in_call', 'claimed')")
+    for r in stuck:
+        problems.append(f"a contact still {r['state']} after the calls ended: its last attempt"
+                        f" {str(r['attempt'])[:8]} (engine {r['engine_id']}, outcome {r['outcome']},"
+                        f" ended {r['ended']}, decided {r['decided']})")
     if metrics:
         problems.extend(metric_problems(metrics, campaign))
     return Figures(fault.name, fault.in_progress, len(rows), lost, wrong, doubles, problems)
