@@ -47,13 +47,14 @@ TALK_S = 12
 
 
 async def _campaign(url: str, tmp: Path, pbx: AMIClient, events: TimedRecorder, name: str, start: int,
-                    digits: str = MIX, agents: list[str] = AGENTS, talk: float = TALK_S) -> str:
+                    digits: str = MIX, agents: list[str] = AGENTS, talk: float = TALK_S,
+                    connect_timeout: float = 20) -> str:
     """Agents logged in, a ratio campaign placing two calls per free agent, so that some
-    answered calls must wait in the queue (connect timeout 20 s) while others talk."""
+    answered calls must wait in the queue (up to `connect_timeout`) while others talk."""
     await set_pstn(pbx, ring=1, talk=talk)
     await login_agents(pbx, events, agents)
     return await rig_campaign(url, tmp, rig_numbers(digits, start=start), agents=len(agents), name=name,
-                              dial_mode="ratio", pacing={"dial_level": 2.0}, connect_timeout_s=20)
+                              dial_mode="ratio", pacing={"dial_level": 2.0}, connect_timeout_s=connect_timeout)
 
 
 @contextlib.asynccontextmanager
@@ -117,15 +118,23 @@ async def test_fault_engine_sigkill(database_url: str, tmp_path: Path, asterisk:
 
 # --- b. Asterisk restarted -----------------------------------------------------------------
 
+@pytest.mark.parametrize("crash", [False, True], ids=["stopped", "crashed"])
 async def test_fault_asterisk_restart(database_url: str, tmp_path: Path, asterisk: AsteriskRig,
-                                      pbx: AMIClient) -> None:
+                                      pbx: AMIClient, crash: bool) -> None:
+    """Stopped: SIGTERM, Asterisk hangs its calls up and says so before it goes. Crashed:
+    SIGKILL, the calls vanish without a Hangup: only the resync can tell."""
     async with timed_recording(pbx) as events:
-        name = await _campaign(database_url, tmp_path, pbx, events, "fault-asterisk", 300)
+        name = await _campaign(database_url, tmp_path, pbx, events, "fault-asterisk", 300 + 20 * crash)
         engine = engine_on(database_url, asterisk, "a1")
         async with _engine(engine) as metrics:
             mix = await wait_for_mix(pbx, 45)
             restarted_at = time.monotonic()
-            await asyncio.to_thread(asterisk.stop)
+            if crash:
+                assert asterisk.process is not None
+                asterisk.process.kill()
+                await asyncio.to_thread(asterisk.process.wait, 10)
+            else:
+                await asyncio.to_thread(asterisk.stop)
             await asyncio.to_thread(asterisk.start)
             await wait_for(lambda: pbx.connected, 30, "the test's AMI connection to come back")
             # A restart logs every agent out: they log in again, the engine re-adds them to the queue.
@@ -135,7 +144,8 @@ async def test_fault_asterisk_restart(database_url: str, tmp_path: Path, asteris
                            30, "the engine to reconnect")
             recovered_at = time.monotonic()
             await settle(database_url, pbx, 60)
-    fault = Fault("Asterisk restarted", restarted_at, recovered_at, mix)
+    fault = Fault(f"Asterisk {'crashed (SIGKILL)' if crash else 'stopped'} and restarted", restarted_at,
+                  recovered_at, mix)
     await assert_every_attempt_true(database_url, events, fault, campaign=name, metrics=[_samples(metrics)])
 
 
@@ -220,7 +230,7 @@ async def test_fault_query_fails_once_in_a_loop(database_url: str, tmp_path: Pat
     loop, method = LOOPS[which]
     async with timed_recording(pbx) as events:
         name = await _campaign(database_url, tmp_path, pbx, events, f"fault-{which}", 600 + 10 * len(which),
-                               digits="060606", agents=AGENTS[:2], talk=3)
+                               digits="000606", agents=AGENTS[:2], talk=3, connect_timeout=2)
         engine = engine_on(database_url, asterisk, f"q{which}"[:8])
         up: list[int] = []
         failed = _fail_once_in(engine, loop, method, lambda: up.append(len(engine.calls)))

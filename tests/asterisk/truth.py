@@ -313,6 +313,10 @@ async def check_every_attempt(
         " a.decided_at IS NOT NULL AS decided FROM contacts c LEFT JOIN LATERAL (SELECT * FROM call_attempts"
         " WHERE contact_id = c.id ORDER BY originated_at DESC LIMIT 1) a ON true"
         " WHERE c.state IN ('in_call', 'claimed')")
+    undialled = await fetchval(url, "SELECT count(*) FROM contacts c WHERE c.state = 'ready'"
+                               " AND NOT EXISTS (SELECT 1 FROM call_attempts a WHERE a.contact_id = c.id)")
+    if undialled:
+        problems.append(f"{undialled} contacts never dialled: the campaign stalled after the fault")
     for r in stuck:
         problems.append(f"a contact still {r['state']} after the calls ended: its last attempt"
                         f" {str(r['attempt'])[:8]} (engine {r['engine_id']}, outcome {r['outcome']},"
