@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -60,9 +61,7 @@ class EngineProcess:
         """Connected to AMI and past its first resync: its heartbeat says so."""
         status = await fetchval(self.url, "SELECT status FROM engines WHERE id = $1 AND pid = $2",
                                 self.engine_id, self.process.pid if self.process else -1)
-        if isinstance(status, str):
-            import json
-
+        if isinstance(status, str):  # a plain connection has no jsonb codec
             status = json.loads(status)
         return bool(status and status.get("ami_connected"))
 
