@@ -26,7 +26,14 @@ from dialer.db.database import Database
 from dialer.engine.engine import Engine
 from dialer.metrics import DialerMetrics, parse_exposition
 from dialer.observers import EngineEvents
-from tests.asterisk.faults import EngineProcess, TcpProxy, private_postgres, settle, wait_for_mix
+from tests.asterisk.faults import (
+    PG_BIN,
+    EngineProcess,
+    TcpProxy,
+    private_postgres,
+    settle,
+    wait_for_mix,
+)
 from tests.asterisk.pbx import engine_on, login_agents, rig_campaign, rig_numbers, set_pstn
 from tests.asterisk.rig import AsteriskRig
 from tests.asterisk.truth import (
@@ -171,6 +178,8 @@ async def test_fault_ami_connection_cut(database_url: str, tmp_path: Path, aster
 
 # --- d. PostgreSQL restarted ---------------------------------------------------------------
 
+@pytest.mark.skipif(not (PG_BIN / "pg_ctl").exists(), reason=f"no PostgreSQL server binaries in {PG_BIN}"
+                    " (set DIALER_TEST_PG_BIN)")
 async def test_fault_postgres_restart(tmp_path: Path, asterisk: AsteriskRig, pbx: AMIClient) -> None:
     async with private_postgres() as cluster, timed_recording(pbx) as events:
         url = cluster.url
