@@ -34,20 +34,28 @@ FROM engines e
 WHERE c.claimed_by = e.id AND c.state = 'claimed' AND {_stale("$2")}
 """
 
-# Attempts left open by an engine whose heartbeat is stale: their outcome is unknown.
-# The contact goes back to the retry pool, not before $2 seconds (a call might still be
-# up on that engine's Asterisk: never dial it twice at once).
+# Attempts left open by an engine whose heartbeat is stale. One whose call had reached an
+# agent (connected_at was stored as it happened) is closed answered with that agent, its end
+# not seen: the contact stays in_call until a disposition (the agent's, or the system's
+# after the timeout) decides it, as for any answered call. Any other: the outcome is
+# unknown, and the contact goes back to the retry pool not before $2 seconds (a call might
+# still be up on that engine's Asterisk: never dial it twice at once).
 CLOSE_STALE_ATTEMPTS = f"""
 WITH closed AS (
-    UPDATE call_attempts a SET ended_at = now(), outcome = 'unknown',
+    UPDATE call_attempts a SET ended_at = now(),
+        outcome = CASE WHEN a.connected_at IS NOT NULL THEN 'answered' ELSE 'unknown' END,
         note = 'engine ' || a.engine_id || ' stopped responding'
+            || CASE WHEN a.connected_at IS NOT NULL
+                    THEN ': the call had reached its agent, its end was not seen' ELSE '' END
     FROM engines e
     WHERE a.engine_id = e.id AND a.ended_at IS NULL AND {_stale("$3")}
-    RETURNING a.contact_id
+    RETURNING a.contact_id, a.outcome
+), released AS (
+    UPDATE contacts c SET state = 'ready', claimed_by = NULL, claimed_at = NULL,
+        last_outcome = 'unknown', next_attempt_at = now() + make_interval(secs => $2)
+    FROM closed WHERE c.id = closed.contact_id AND c.state = 'in_call' AND closed.outcome = 'unknown'
 )
-UPDATE contacts c SET state = 'ready', claimed_by = NULL, claimed_at = NULL,
-    last_outcome = 'unknown', next_attempt_at = now() + make_interval(secs => $2)
-FROM closed WHERE c.id = closed.contact_id AND c.state = 'in_call'
+SELECT count(*) FROM closed
 """
 
 OPEN_ATTEMPTS_OF_ENGINE = """

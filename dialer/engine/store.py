@@ -136,7 +136,7 @@ class EngineStore:
         says unhealthy, for longer than `stale_s`."""
         async with self.db.acquire() as conn, conn.transaction():
             claims = _count(await conn.execute(Q.RELEASE_STALE_CLAIMS, stale_s, self.engine_id))
-            attempts = _count(await conn.execute(Q.CLOSE_STALE_ATTEMPTS, stale_s, retry_after_s, self.engine_id))
+            attempts = int(await conn.fetchval(Q.CLOSE_STALE_ATTEMPTS, stale_s, retry_after_s, self.engine_id))
         return claims, attempts
 
     async def open_attempts(self) -> list[asyncpg.Record]:

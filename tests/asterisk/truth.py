@@ -262,14 +262,15 @@ async def check_every_attempt(
             lost += 1
             if not row["note"]:
                 problems.append(f"{tag}: closed as unknown without a note; Asterisk: {truth}")
+            elif s.agent is not None and s.agent_at is not None and s.agent_at < fault.at:
+                # Stored as it happened: even another engine closing a dead one's attempt knows.
+                problems.append(f"{tag}: closed as unknown ({row['note']}) though it was talking to agent"
+                                f" {s.agent} before the fault: stored 'unknown', Asterisk: {truth!r}")
             elif row["engine_id"] in fault.gone_engines:
                 pass
             elif truth is not None and not fault.blind(s.hangup_at):
                 problems.append(f"{tag}: closed as unknown ({row['note']}) but the call ended while the"
                                 f" engine was watching; Asterisk: {truth}")
-            elif s.agent is not None and s.agent_at is not None and s.agent_at < fault.at:
-                problems.append(f"{tag}: closed as unknown ({row['note']}) though it was talking to agent"
-                                f" {s.agent} before the fault: stored 'unknown', Asterisk: {truth!r}")
             continue
         if truth is not None and not s.agrees(str(stored)):
             wrong += 1

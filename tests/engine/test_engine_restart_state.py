@@ -184,3 +184,36 @@ async def test_settling_another_engines_attempt_keeps_the_recovery_wait_and_fore
     assert first["state"] == "ready" and first["wait"] > timedelta(seconds=250), first
     assert (contacts[second]["state"], contacts[second]["claimed_by"]) == ("claimed", "other")
     assert await fetchval(database_url, "SELECT count(*) FROM call_attempts WHERE decided_at IS NULL") == 0
+
+
+async def test_a_dead_engines_talking_call_is_closed_answered_with_its_agent(database_url: str, tmp_path: Path) -> None:
+    """Another engine recovering a dead one's open attempts: a call whose connect to an agent
+    was stored as it happened is closed answered with that agent (its disposition still owed),
+    not unknown; a call that never reached an agent is unknown and waits before a retry."""
+    await make_campaign(database_url, tmp_path, numbers(2), agents=1, start=False)
+    await fetchval(database_url, "INSERT INTO engines (id, host, pid, started_at, heartbeat_at) VALUES"
+                   " ('dead', 'gone', 1, now() - interval '1 hour', now() - interval '1 hour') RETURNING 1")
+    await fetchval(database_url, """
+        WITH picked AS (SELECT id, campaign_id, number, row_number() OVER (ORDER BY id) AS n FROM contacts)
+        INSERT INTO call_attempts (id, campaign_id, contact_id, number, attempt_no, engine_id, originated_at,
+                                   answered_at, queued_at, connected_at, agent_id)
+        SELECT gen_random_uuid(), campaign_id, id, number, 1, 'dead', now() - interval '2 min',
+               now() - interval '110 s', now() - interval '108 s',
+               CASE WHEN n = 1 THEN now() - interval '107 s' END, CASE WHEN n = 1 THEN '1001' END
+        FROM picked RETURNING 1""")
+    await fetchval(database_url, "UPDATE contacts SET state = 'in_call', attempts = 1, claimed_by = 'dead' RETURNING 1")
+    store = EngineStore(database_url, "rescuer")
+    await store.open()
+    try:
+        claims, closed = await store.recover_stale(30.0, 300.0)
+    finally:
+        await store.close()
+    assert closed == 2
+    rows = await fetch(database_url, "SELECT a.outcome, a.agent_id, a.note, a.ended_at, c.state, c.next_attempt_at"
+                       " FROM call_attempts a JOIN contacts c ON c.id = a.contact_id ORDER BY a.connected_at NULLS LAST")
+    talking, waiting = rows
+    assert talking["outcome"] == "answered" and talking["agent_id"] == "1001"
+    assert "reached its agent" in talking["note"] and talking["ended_at"] is not None
+    assert talking["state"] == "in_call"  # the disposition (agent's or system's) decides it
+    assert waiting["outcome"] == "unknown" and waiting["agent_id"] is None
+    assert waiting["state"] == "ready" and waiting["next_attempt_at"] > datetime.now(UTC) + timedelta(seconds=250)
