@@ -458,9 +458,9 @@ class AMIClient:
 
     async def queue_add(self, queue: str, interface: str, *, member_name: str | None = None,
                         state_interface: str | None = None, penalty: int = 0,
-                        paused: bool = False) -> Message:
+                        paused: bool = False, reason: str | None = None) -> Message:
         return await self.send(A.queue_add(queue, interface, member_name, state_interface,
-                                           penalty, paused))
+                                           penalty, paused, reason))
 
     async def queue_remove(self, queue: str, interface: str) -> Message:
         return await self.send(A.queue_remove(queue, interface))

@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_ENV = "DIALER_FAULT_RESULTS"  # tests/asterisk/truth.py reads the same name
 COLUMNS = ("fault", "calls in progress at the fault", "attempts", "attempts lost", "outcomes wrong",
-           "double dials", "all true")
+           "double dials", "closed unknown (reason stored)", "all true")
 
 
 def table(rows: list[dict[str, object]]) -> str:
@@ -34,7 +34,8 @@ def table(rows: list[dict[str, object]]) -> str:
         problems = r.get("problems") or []
         lines.append(
             f"| {r['fault']} | {r['in_progress']} | {r['attempts']} | {r['lost']} | {r['wrong']}"
-            f" | {r['double_dials']} | {'yes' if not problems else f'no ({len(problems)})'} |"  # type: ignore[arg-type]
+            f" | {r['double_dials']} | {r.get('unknown', 0)}"
+            f" | {'yes' if not problems else f'no ({len(problems)})'} |"  # type: ignore[arg-type]
         )
     return "\n".join(lines)
 

@@ -312,11 +312,19 @@ class Engine:
         except (ValueError, KeyError, TypeError):
             log.warning("ignored malformed agent notification")
             return
+        reason = request.get("reason")
+        if paused:
+            self.membership.paused[agent_id] = reason
+        else:
+            self.membership.paused.pop(agent_id, None)
         agent = self.agents.agents.get(agent_id)
-        if agent is None or self.ami is None or not self.ami.connected:
+        if agent is None or not agent.queues or self.ami is None or not self.ami.connected:
+            # Not a member now: he joins his queues paused (or not) when he logs in.
+            log.info("agent %s %s: not in a queue now, applies when he joins", agent_id,
+                     "paused" if paused else "unpaused")
             return
         try:
-            await self.ami.queue_pause(dialplan.agent_interface(agent_id), paused, reason=request.get("reason"))
+            await self.ami.queue_pause(dialplan.agent_interface(agent_id), paused, reason=reason)
             log.info("agent %s %s", agent_id, "paused" if paused else "unpaused")
         except Exception as exc:  # noqa: BLE001
             log.warning("could not %s agent %s: %s", "pause" if paused else "unpause", agent_id, exc)

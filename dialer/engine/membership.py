@@ -29,6 +29,9 @@ class Membership:
         self.engine = engine
         # Agents logged in to the pool; None until Asterisk has said (then nobody is held back).
         self.logged_in: set[str] | None = None
+        # Pauses asked for (agent -> reason), until unpaused: an agent paused while logged
+        # off, or paused and then logged in again, joins his queues paused.
+        self.paused: dict[str, str | None] = {}
 
     def may_join(self, agent_id: str) -> bool:
         return self.logged_in is None or agent_id in self.logged_in

@@ -127,10 +127,12 @@ class CampaignRunner:
             if agent_id in self._members_added:
                 continue
             try:
+                paused = agent_id in self.engine.membership.paused
                 await client.queue_add(
                     self.queue, dialplan.agent_interface(agent_id),
                     member_name=dialplan.agent_member_name(agent_id),
                     state_interface=dialplan.agent_state_interface(agent_id),
+                    paused=paused, reason=self.engine.membership.paused.get(agent_id),
                 )
             except ActionFailed as exc:
                 if "Already there" not in str(exc):

@@ -10,8 +10,6 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 from ami.client import AMIClient
 from ami.events import Event
 from dialer import agent_service
@@ -61,16 +59,18 @@ async def test_paused_agent_gets_no_customer_until_unpaused(database_url: str, t
         async with recording(pbx) as events:
             name = await rig_campaign(database_url, tmp_path, rig_numbers("0", start=400), agents=1)
             async with running_engine(database_url, asterisk) as engine:
-                await events.wait(_is_member_event("QueueMemberAdded"), 15, "the engine's QueueAdd")
-                # `dialer agents pause 1001 --reason training` does exactly this.
+                # `dialer agents pause 1001 --reason training` does exactly this, while he is
+                # logged off: not a queue member (nothing to QueuePause), the engine keeps it.
                 await agent_service.pause(db, "1001", True, "training")
-                await events.wait(_is_member_event("QueueMemberPause", Paused="1"), 10, "QueueMemberPause")
+                await wait_for(lambda: "1001" in engine.membership.paused, 10, "the engine to hear the pause")
+                assert await member(pbx, "1001") is None, "a logged-off agent is no queue member"
+
+                # He logs in: the engine adds him to the queue paused, with the reason.
+                await login_agents(pbx, events, ["1001"])
+                await events.wait(_is_member_event("QueueMemberAdded", Paused="1"), 15, "the engine's QueueAdd, paused")
                 status = await member(pbx, "1001")
                 assert status is not None
                 assert (status["Paused"], status["PausedReason"]) == ("1", "training")
-
-                # Logged in but paused: the engine sees him paused and dials nobody for him.
-                await login_agents(pbx, events, ["1001"])
                 await wait_for(lambda: _state(engine) is AgentState.PAUSED, 15, "agent 1001 paused in the engine")
                 await asyncio.sleep(3)  # fifteen pacing ticks
                 assert _state(engine) is AgentState.PAUSED
@@ -149,7 +149,6 @@ async def test_agent_hanging_up_mid_call_closes_the_call_answered(database_url: 
     assert [r["state"] for r in last] == ["logged_out"]
 
 
-@pytest.mark.xfail(reason="needs engine agent-logoff handling (h-engine)", strict=False)
 async def test_agent_who_logs_off_leaves_the_campaign_queue(database_url: str, tmp_path: Path,
                                                             asterisk: AsteriskRig, pbx: AMIClient) -> None:
     async with _agent_logs_off_mid_call(database_url, tmp_path, asterisk, pbx, 600) as off:

@@ -201,13 +201,15 @@ async def test_fault_postgres_restart(tmp_path: Path, asterisk: AsteriskRig, pbx
 # --- e. one query failing in each engine loop ------------------------------------------------
 
 # The loop (its coroutine's name) and a store method it calls.
+# Each engine loop runs as a supervised task named engine-<loop> (dialer/engine/supervisor.py),
+# and one store method it calls.
 LOOPS = {
-    "event": ("_event_loop", "contact_histories"),
-    "tick": ("_tick_loop", "claim"),
-    "reload": ("_reload_loop", "campaign"),
-    "writer": ("_writer_loop", "write_closes"),
-    "dispositions": ("_dispositions_loop", "undecided"),
-    "heartbeat": ("_heartbeat_loop", "heartbeat"),
+    "event": ("engine-events", "contact_histories"),
+    "tick": ("engine-ticks", "claim"),
+    "reload": ("engine-reload", "campaign"),
+    "writer": ("engine-writer", "write_closes"),
+    "dispositions": ("engine-dispositions", "settle_undecided"),
+    "heartbeat": ("engine-heartbeat", "heartbeat"),
 }
 
 
@@ -216,14 +218,13 @@ class InjectedFailure(ConnectionError):
 
 
 def _fail_once_in(engine: Engine, loop: str, method: str, on_fail: Callable[[], None]) -> list[float]:
-    """Make `engine.store.<method>` raise once, the first time `loop` calls it."""
+    """Make `engine.store.<method>` raise once, the first time the task `loop` calls it."""
     original = getattr(engine.store, method)
     failed: list[float] = []
 
     async def patched(*args: Any, **kwargs: Any) -> Any:
         task = asyncio.current_task()
-        coro = task.get_coro() if task is not None else None
-        if not failed and getattr(coro, "__name__", "") == loop:
+        if not failed and task is not None and task.get_name() == loop:
             failed.append(time.monotonic())
             on_fail()
             raise InjectedFailure(f"injected failure of {method} in {loop}")

@@ -191,9 +191,10 @@ class Figures:
     fault: str
     in_progress: int  # attempt calls up at the fault
     attempts: int
-    lost: int  # left open, or closed as unknown
+    lost: int  # left open, or a call Asterisk placed with no attempt row
     wrong: int  # a stored outcome or agent Asterisk contradicts
     double_dials: int
+    unknown: int = 0  # closed as unknown, with the reason (the call ended unseen)
     problems: list[str] = field(default_factory=list)
 
 
@@ -247,7 +248,7 @@ async def check_every_attempt(
     rows = await attempt_rows(url)
     seen = what_asterisk_did(recorder)
     problems: list[str] = []
-    lost = wrong = 0
+    lost = wrong = unknown = 0
     for row in rows:
         attempt_id = str(row["id"])
         s = seen.get(attempt_id, Seen(attempt_id))
@@ -259,7 +260,7 @@ async def check_every_attempt(
             problems.append(f"{tag}: left open; Asterisk: {truth or 'not settled'}")
             continue
         if stored == "unknown":
-            lost += 1
+            unknown += 1
             if not row["note"]:
                 problems.append(f"{tag}: closed as unknown without a note; Asterisk: {truth}")
             elif s.agent is not None and s.agent_at is not None and s.agent_at < fault.at:
@@ -324,7 +325,7 @@ async def check_every_attempt(
                         f" ended {r['ended']}, decided {r['decided']})")
     if metrics:
         problems.extend(metric_problems(metrics, campaign))
-    return Figures(fault.name, fault.in_progress, len(rows), lost, wrong, doubles, problems)
+    return Figures(fault.name, fault.in_progress, len(rows), lost, wrong, doubles, unknown, problems)
 
 
 def _record(figures: Figures) -> None:
