@@ -61,6 +61,7 @@ async def test_paused_agent_gets_no_customer_until_unpaused(database_url: str, t
             async with running_engine(database_url, asterisk) as engine:
                 # `dialer agents pause 1001 --reason training` does exactly this, while he is
                 # logged off: not a queue member (nothing to QueuePause), the engine keeps it.
+                await wait_for(lambda: bool(engine.runners), 15, "the engine to load the campaign")
                 await agent_service.pause(db, "1001", True, "training")
                 await wait_for(lambda: "1001" in engine.membership.paused, 10, "the engine to hear the pause")
                 assert await member(pbx, "1001") is None, "a logged-off agent is no queue member"
