@@ -20,9 +20,7 @@ from typing import Any
 import pytest
 
 from ami.client import AMIClient
-from dialer import campaign_service
 from dialer.db import migrate
-from dialer.db.database import Database
 from dialer.engine.engine import Engine
 from dialer.metrics import DialerMetrics, parse_exposition
 from dialer.observers import EngineEvents
@@ -44,7 +42,7 @@ from tests.asterisk.truth import (
     mix_of,
     timed_recording,
 )
-from tests.engine.harness import fetchval, wait_for
+from tests.engine.harness import change_campaign_state, fetchval, wait_for
 
 AGENTS = ["1001", "1002", "1003"]
 # 0 answers after SIM_RING, 6 rings until the ring timeout (10 s), 9 is a machine that
@@ -249,10 +247,10 @@ async def test_fault_query_fails_once_in_a_loop(database_url: str, tmp_path: Pat
             mix = await _mix_now(pbx)
             if which == "reload":
                 # The reload loop must still follow the campaign: a pause reaches the engine.
-                await _command(database_url, name, "pause")
+                await change_campaign_state(database_url, name, "pause")
                 await wait_for(lambda: all(r.state == "paused" for r in engine.runners.values()), 15,
                                "the engine to see the pause after the reload loop's failure")
-                await _command(database_url, name, "resume")
+                await change_campaign_state(database_url, name, "resume")
             if which == "heartbeat":
                 since = await fetchval(database_url, "SELECT now()")
                 await wait_for(lambda: _heartbeat_after(database_url, engine.config.engine_id, since), 15,
@@ -262,13 +260,6 @@ async def test_fault_query_fails_once_in_a_loop(database_url: str, tmp_path: Pat
     fault.calls_up = up[0]
     await assert_every_attempt_true(database_url, events, fault, campaign=name, metrics=[_samples(metrics)])
 
-
-async def _command(url: str, name: str, command: str) -> None:
-    db = Database(url)
-    try:
-        await campaign_service.change_state(db, name, command, "test")
-    finally:
-        await db.close()
 
 
 async def _heartbeat_after(url: str, engine_id: str, since: Any) -> bool:

@@ -126,6 +126,15 @@ async def fetchval(url: str, query: str, *args: Any) -> Any:
         await conn.close()
 
 
+async def change_campaign_state(url: str, name: str, command: str) -> None:
+    """What `dialer campaign <command> <name>` does (pause, resume, stop...)."""
+    db = Database(url)
+    try:
+        await campaign_service.change_state(db, name, command, "test")
+    finally:
+        await db.close()
+
+
 async def campaign_state(url: str, name: str) -> str:
     return str(await fetchval(url, "SELECT state FROM campaigns WHERE name = $1", name))
 

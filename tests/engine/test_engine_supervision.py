@@ -17,13 +17,12 @@ import asyncpg
 import pytest
 
 from ami.simulator import PbxSimulator
-from dialer import campaign_service
-from dialer.db.database import Database
 from dialer.engine.engine import Engine
 from dialer.engine.supervisor import LoopFailed
 from tests.engine.harness import (
     assert_no_overlapping_attempts,
     campaign_state,
+    change_campaign_state,
     engine_for,
     fetch,
     fetchval,
@@ -65,13 +64,6 @@ def _os_down() -> Exception:
     return OSError(111, "Connect call failed")
 
 
-async def _change(url: str, name: str, command: str) -> None:
-    db = Database(url)
-    try:
-        await campaign_service.change_state(db, name, command, "test")
-    finally:
-        await db.close()
-
 
 async def _assert_every_originate_one_closed_attempt(url: str, originated: list[str]) -> None:
     rows = await fetch(url, "SELECT id::text, ended_at, outcome FROM call_attempts")
@@ -98,14 +90,14 @@ async def test_each_loop_recovers_from_failed_queries(database_url: str, tmp_pat
             await wait_for(lambda: sim.stats.originates >= 10, 60, "calls")
             # A pause arriving while the reload loop's query fails still takes effect.
             faults.inject(engine, "campaign", "reload", 1, _pg_down)
-            await _change(database_url, name, "pause")
+            await change_campaign_state(database_url, name, "pause")
             runner = next(iter(engine.runners.values()))
             await wait_for(lambda: runner.state == "paused", 20, "the pause to reach the engine")
             await wait_for(lambda: len(engine.calls) == 0, 60, "calls in progress to end")
             paused_at = sim.stats.originates
             await asyncio.sleep(1.0)
             assert sim.stats.originates == paused_at, "the engine dialled while paused"
-            await _change(database_url, name, "resume")
+            await change_campaign_state(database_url, name, "resume")
 
             async def finished() -> bool:
                 return await campaign_state(database_url, name) == "completed"
