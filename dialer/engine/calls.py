@@ -250,11 +250,17 @@ class CallTracker:
         call = self.calls.get(attempt_id)
         if call is None:
             return None
+        self.end(call, now)
+        return ClosedCall(call, Outcome.FAILED, note)
+
+    def end(self, call: Call, now: float) -> None:
+        """A call known to be over though no Hangup was seen: untracked, stamped ended."""
         call.ended_at = now
         call.stamp("ended")
-        self.calls.pop(attempt_id, None)
+        self.calls.pop(call.attempt_id, None)
+        if call.member is not None:
+            self._members.pop(call.member, None)
         call.phase = Phase.ENDED
-        return ClosedCall(call, Outcome.FAILED, note)
 
     def on_event(self, event: Event, now: float) -> list[ClosedCall]:
         if isinstance(event, Hangup):

@@ -628,10 +628,7 @@ class Engine:
                         " unobserved", adopted, len(lost))
 
     def _close_unobserved(self, call: Call, now: float, why: str) -> ClosedCall:
-        self.calls.calls.pop(call.attempt_id, None)
-        call.ended_at = now
-        call.stamp("ended")
-        call.phase = Phase.ENDED
+        self.calls.end(call, now)
         outcome, note = classify_unobserved(call, why)
         return ClosedCall(call, outcome, note)
 
