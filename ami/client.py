@@ -376,7 +376,8 @@ class AMIClient:
         self._pending[action_id] = (action.name, fut)
         try:
             self._write(action.pairs(action_id))
-            resp = await asyncio.wait_for(fut, deadline or self.config.action_timeout)
+            async with asyncio.timeout(deadline or self.config.action_timeout):
+                resp = await fut
         except TimeoutError:
             raise ActionTimeout(f"{action.name} {action_id}: no response in time") from None
         finally:
@@ -392,7 +393,8 @@ class AMIClient:
         self._lists[action_id] = _PendingList(action, fut)
         try:
             self._write(action.pairs(action_id))
-            return await asyncio.wait_for(fut, deadline or self.config.action_timeout)
+            async with asyncio.timeout(deadline or self.config.action_timeout):
+                return await fut
         except TimeoutError:
             raise ActionTimeout(f"{action.name} {action_id}: list not complete in time") from None
         finally:
@@ -424,7 +426,8 @@ class AMIClient:
             self._originates.pop(action_id, None)
             raise
         try:
-            resp = await asyncio.wait_for(fut, deadline or self.config.action_timeout)
+            async with asyncio.timeout(deadline or self.config.action_timeout):
+                resp = await fut
         except (TimeoutError, ConnectionLost) as exc:
             self._pending.pop(action_id, None)
             self._fail_originate(action_id, OriginateOutcomeUnknown(
@@ -540,12 +543,12 @@ class AMIClient:
 
     async def _open(self) -> None:
         cfg = self.config
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(cfg.host, cfg.port, limit=cfg.reader_limit),
-            cfg.connect_timeout)
+        async with asyncio.timeout(cfg.connect_timeout):
+            reader, writer = await asyncio.open_connection(cfg.host, cfg.port, limit=cfg.reader_limit)
         self._writer = writer
         self._msg_reader = MessageReader(reader)
-        self.banner = await asyncio.wait_for(self._msg_reader.read_banner(), cfg.connect_timeout)
+        async with asyncio.timeout(cfg.connect_timeout):
+            self.banner = await self._msg_reader.read_banner()
         self._reader_task = asyncio.create_task(self._read_loop(self._msg_reader),
                                                 name="ami-reader")
         try:

@@ -47,7 +47,7 @@ from dialer.engine.membership import Membership
 from dialer.engine.rules import SYSTEM_DISPOSITION, CampaignRules
 from dialer.engine.runner import CampaignRunner, UnsupportedMode
 from dialer.engine.store import AttemptClose, AttemptProgress, ContactDecision, EngineStore
-from dialer.engine.supervisor import Supervisor, describe
+from dialer.engine.supervisor import Supervisor, cancel_and_wait, describe
 from dialer.errors import UserError
 
 log = logging.getLogger("dialer.engine")
@@ -236,9 +236,7 @@ class Engine:
         await self._flush()
 
     async def _shutdown(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(list(self._tasks))
         if self.store.pool is not None:
             try:
                 await self._settle_closed()  # ended calls a failing loop could not record
@@ -288,7 +286,8 @@ class Engine:
         while True:
             if not self._reloads:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._reload_wake.wait(), 5.0)
+                    async with asyncio.timeout(5.0):
+                        await self._reload_wake.wait()
             self._reload_wake.clear()
             for campaign_id in sorted(self._reloads):
                 row = await self.store.campaign(campaign_id)
@@ -368,7 +367,8 @@ class Engine:
             await self._settle_closed()  # calls a failed pass could not record, first
             self.supervisor.beat("events")  # after the work: a loop failing at once never beats
             try:
-                batch = await asyncio.wait_for(events.get_many(2000), 2.0)
+                async with asyncio.timeout(2.0):
+                    batch = await events.get_many(2000)
             except TimeoutError:
                 continue  # idle: no event, still healthy
             now = time.monotonic()
@@ -428,7 +428,8 @@ class Engine:
         self._writer_wake.set()  # after a restart: what a failed flush kept is written first
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._writer_wake.wait(), 2.0)
+                async with asyncio.timeout(2.0):
+                    await self._writer_wake.wait()
             self._writer_wake.clear()
             await asyncio.sleep(self.config.writer_interval_s)  # let a batch gather
             await self._flush()  # on failure the batch is kept and the supervisor retries
@@ -484,7 +485,8 @@ class Engine:
     async def _dispositions_loop(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._dispositions_wake.wait(), 2.0)
+                async with asyncio.timeout(2.0):
+                    await self._dispositions_wake.wait()
             self._dispositions_wake.clear()
             await self.apply_dispositions()
             self.supervisor.beat("dispositions")

@@ -124,10 +124,7 @@ class Supervisor:
         try:
             raise await self._fatal
         finally:
-            watch.cancel()
-            for task in self._tasks.values():
-                task.cancel()
-            await asyncio.gather(watch, *self._tasks.values(), return_exceptions=True)
+            await cancel_and_wait([watch, *self._tasks.values()])
 
     async def _supervise(self, name: str) -> None:
         while True:
@@ -188,6 +185,23 @@ class Supervisor:
                 for loop in self.loops.values()
             },
         }
+
+
+async def cancel_and_wait(tasks: list[asyncio.Task[Any]]) -> None:
+    """Cancel `tasks` and wait for them. A task that swallowed its cancellation (Python
+    3.11's `asyncio.wait_for` does when the awaited thing completes at the same moment)
+    is cancelled again rather than waited on for ever."""
+    for task in tasks:
+        task.cancel()
+    while tasks:
+        _, pending = await asyncio.wait(tasks, timeout=1.0)
+        if not pending:
+            break
+        log.warning("engine tasks still running after cancel, cancelling again: %s",
+                    ", ".join(sorted(t.get_name() for t in pending)))
+        for task in pending:
+            task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 _DIGITS = re.compile(r"\+?\d[\d ()-]{5,}\d")

@@ -87,3 +87,31 @@ async def test_a_loop_that_is_not_critical_never_stops_the_engine() -> None:
 def test_describe_masks_phone_numbers() -> None:
     assert describe(ValueError("bad number +1 (212) 555-0123 here")) == "ValueError: bad number # here"
     assert describe(TimeoutError()) == "TimeoutError"
+
+
+async def test_a_loop_that_swallows_its_cancellation_still_lets_the_engine_stop() -> None:
+    """Python 3.11's `asyncio.wait_for` swallows a cancel that lands as the awaited thing
+    completes; the loop then runs on. Giving up must still end `run()` (a CI run hung here)."""
+    sup = Supervisor(backoff_min_s=0.01, backoff_max_s=0.01, give_up_after_s=0.3)
+    swallowed = 0
+
+    async def broken() -> None:
+        raise OSError(111, "Connect call failed")
+
+    async def deaf() -> None:
+        nonlocal swallowed
+        while True:
+            try:
+                sup.beat("deaf")
+                await asyncio.sleep(0.01)
+            except asyncio.CancelledError:
+                swallowed += 1
+                if swallowed > 1:
+                    raise
+
+    sup.add("broken", broken)
+    sup.add("deaf", deaf)
+    with pytest.raises(LoopFailed) as failed:
+        await asyncio.wait_for(sup.run(), 10)
+    assert failed.value.loop == "broken"
+    assert swallowed == 2
