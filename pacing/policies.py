@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pacing.estimators import Estimators
-from pacing.policy import BasePolicy, Policy, Reason
+from pacing.policy import BasePolicy, PacingDecision, Policy, Reason
 from pacing.snapshot import CampaignSnapshot
 
 Details = dict[str, float | int | str]
@@ -276,6 +276,16 @@ class PredictivePolicy(BasePolicy):
     team (fewer than `min_agents`) theta shrinks smoothly, which is progressive pacing in
     the limit; with the budget spent it paces progressively. It never places fewer calls
     than progressive would.
+
+    The calls still to be placed: the calls the next ticks place are answered within the
+    same horizon and take the same agents. Counting only the calls in flight and the new
+    ones (a myopic forecast) under-read the losses sixfold on a 150-agent floor with a
+    12 % answer rate, where many calls are in flight per agent. So C(s) also carries the
+    answers of calls placed from now on at the recent dial rate (an EWMA over
+    `rate_window_s`), weighted by `future_weight` = 0.5: the next ticks make the same
+    test with today's calls counted, so counting the interference whole on both sides
+    would count it twice. The budget and the end-of-budget guard use only the calls
+    actually placed.
     """
 
     name = "predictive"
@@ -297,6 +307,8 @@ class PredictivePolicy(BasePolicy):
         borrow_s: float = 300.0,
         borrow_above: float = 0.5,
         reserve_z: float = 2.0,
+        rate_window_s: float = 20.0,
+        future_weight: float = 0.5,
     ) -> None:
         super().__init__()
         self.target = target
@@ -314,11 +326,25 @@ class PredictivePolicy(BasePolicy):
         self.borrow_s = borrow_s
         self.borrow_above = borrow_above
         self.reserve_z = reserve_z
+        self.rate_window_s = rate_window_s
+        self.future_weight = future_weight
         self.grid = _GRID
         self.agent_grid = tuple(s + connect_timeout for s in _GRID)
         self._own = Estimators()
         self._last: float | None = None
         self._occupancy: float | None = None
+        self._dial_rate = 0.0  # calls per second placed recently (EWMA)
+        self._rate_at: float | None = None
+
+    def decide(self, snapshot: CampaignSnapshot) -> PacingDecision:
+        decision = super().decide(snapshot)
+        now = snapshot.now
+        if self._rate_at is not None and now > self._rate_at:
+            dt = now - self._rate_at
+            a = 1.0 - math.exp(-dt / self.rate_window_s)
+            self._dial_rate += a * (decision.calls / dt - self._dial_rate)
+        self._rate_at = now
+        return decision
 
     def confidence(self, snap: CampaignSnapshot, est: Estimators) -> float:
         """0 (progressive) .. 1 (full predictive): evidence and team size."""
@@ -385,6 +411,12 @@ class PredictivePolicy(BasePolicy):
         fm = [ready + x for x in fm]
         waiting = float(len(snap.waiting_elapsed))
         cm = [waiting + x for x in est.ringing_sums(snap.ringing_elapsed, grid)]
+        # The calls the next ticks will place compete for the same agents: at the recent
+        # dial rate they add answers over the horizon (a myopic forecast without them
+        # under-read the losses sixfold on a 150-agent, 12 % hit-rate floor).
+        future = est.profile_future_calls(grid)
+        rate = self._dial_rate * self.future_weight
+        cf = [cm[j] + rate * future[j] for j in range(g)]
         qn = est.profile_new_call(grid)
         q_h = qn[-1]
         if q_h <= 1e-6:
@@ -392,20 +424,19 @@ class PredictivePolicy(BasePolicy):
 
         sd_f = [self.agent_sd_weight * math.sqrt(v) for v in fv]
 
-        cache: dict[int, float] = {}
         f_eff = [max(0.0, fm[j] - sd_f[j]) for j in range(g)]
+        placed: dict[int, float] = {}  # losses of the calls in flight and n new ones
+        with_future: dict[int, float] = {}  # ... and of the calls the next ticks place
+
+        def worst(cache: dict[int, float], c: list[float], n: int) -> float:
+            got = cache.get(n)
+            if got is None:
+                got = max(_poisson_excess(c[j] + n * qn[j], f_eff[j]) for j in range(g))
+                cache[n] = got
+            return got
 
         def lost(n: int) -> float:
-            got = cache.get(n)
-            if got is not None:
-                return got
-            best = 0.0
-            for j in range(g):
-                v = _poisson_excess(cm[j] + n * qn[j], f_eff[j])
-                if v > best:
-                    best = v
-            cache[n] = best
-            return best
+            return worst(placed, cm, n)
 
         def ok(n: int) -> bool:
             if n <= base:
@@ -417,7 +448,9 @@ class PredictivePolicy(BasePolicy):
             # grows with it must fit in the allowance earned so far (nothing borrowed).
             if ln + self.reserve_z * math.sqrt(ln) > allowed:
                 return False
-            return (ln - lost(n - 1)) <= theta * q_h
+            # The marginal call: what it adds to everyone's losses, the calls still to be
+            # placed included (they compete for the same agents).
+            return (worst(with_future, cf, n) - worst(with_future, cf, n - 1)) <= theta * q_h
 
         # Largest n with ok(n): the marginal loss grows with n, so search exponentially
         # then by bisection.

@@ -105,6 +105,8 @@ class BasePolicy:
         if active <= 0:
             self._refill(snap, dt, active)
             return PacingDecision(0, Reason.NO_AGENTS.value, 0.0, {})
+        if snap.estimates is not None:
+            snap.estimates.advance(snap.now)
         n, reason, details = self._raw(snap)
         n = max(0, int(n))
         progressive = snap.uncovered_ready

@@ -419,7 +419,7 @@ class _Sim:
         self.ringing.pop(c.id, None)
         elapsed = now - c.dialled
         if c.outcome in ("human", "machine_agent"):
-            self.est.observe_result("human", elapsed)
+            self.est.observe_result("human", elapsed, now)
             minute = int(min(now, self.T) // 60)
             if c.is_human:
                 self.res.human_answers += 1
@@ -435,7 +435,7 @@ class _Sim:
                 wait = min(self.sc.connect_timeout, c.patience)
                 self.push(now + wait, _EV_TIMEOUT, c.id)
         elif c.outcome in ("human_hangup", "machine_hangup"):
-            self.est.observe_result("machine", elapsed)
+            self.est.observe_result("machine", elapsed, now)
             if c.is_human:
                 self.res.amd_false_positives += 1
             else:
@@ -443,11 +443,11 @@ class _Sim:
             self.res.machines_hung_up += 1
             self.end_call(c)
         elif c.outcome == "no_answer":
-            self.est.observe_result("no_answer", elapsed)
+            self.est.observe_result("no_answer", elapsed, now)
             self.res.no_answers += 1
             self.end_call(c)
         else:
-            self.est.observe_result("failed", elapsed)
+            self.est.observe_result("failed", elapsed, now)
             self.res.failures += 1
             self.end_call(c)
 

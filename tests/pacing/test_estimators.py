@@ -108,3 +108,83 @@ def test_abandon_counters() -> None:
         est.observe_abandon()
     assert est.answers == 100 and est.abandons == 3
     assert abs(est.abandon_rate - 0.03) < 1e-12
+
+
+def _burst(est: Estimators, calls: int, hit: float, rng: random.Random, *, cohorts: bool) -> None:
+    """`calls` dialled at t=0; outcomes come back in ring-time order, as on a real floor:
+    failures after 1-6 s, people after 3-20 s, no-answers all at the 25 s ring timeout."""
+    results = []
+    for _ in range(calls):
+        u = rng.random()
+        if u < hit:
+            results.append((rng.uniform(3, 20), "human"))
+        elif u < hit + 0.1:
+            results.append((rng.uniform(1, 6), "failed"))
+        else:
+            results.append((25.0, "no_answer"))
+    for at, kind in sorted(results):
+        est.observe_result(kind, at, at if cohorts else None)
+
+
+def test_hit_rate_is_not_swung_by_the_order_outcomes_arrive_in() -> None:
+    """A burst of dials: counted as they arrive, the wave of no-answers at the ring timeout
+    drags a forgetting estimate far below the truth (the 150-agent collapse of issue 11);
+    grouped by dial cohort, it reads the truth."""
+    arrival = Estimators(prior=WorldModel(human_rate=0.12))
+    _burst(arrival, 1500, 0.12, random.Random(3), cohorts=False)
+    assert arrival.hit_rate < 0.08  # the bias the cohorts remove
+    grouped = Estimators(prior=WorldModel(human_rate=0.3))
+    _burst(grouped, 1500, 0.12, random.Random(3), cohorts=True)
+    grouped.advance(25.0)
+    assert abs(grouped.hit_rate - 0.3) < 0.01, "a cohort counted before its calls could all resolve"
+    grouped.advance(60.0)
+    assert abs(grouped.hit_rate - 0.12) < 0.02
+    assert grouped.observations == 1500
+
+
+def test_a_late_outcome_for_a_released_cohort_still_counts() -> None:
+    est = Estimators()
+    est.observe_result("human", 10.0, 10.0)
+    est.advance(100.0)
+    assert est.observations == 1
+    est.observe_result("no_answer", 95.0, 100.0)  # dialled at 5 s, its cohort released
+    assert est.observations == 2
+
+
+def test_a_cohort_forgets_like_the_same_outcomes_one_by_one() -> None:
+    from pacing.estimators import DecayingShares
+
+    prior = {"human": 0.3, "machine": 0.01, "no_answer": 0.59, "failed": 0.1}
+    one, many = DecayingShares(prior), DecayingShares(prior)
+    for kind in ["human", "no_answer", "no_answer", "failed"] * 80:
+        one.observe(kind)
+        many.observe(kind)
+    batch = {"human": 12.0, "no_answer": 70.0, "failed": 18.0}
+    for kind, count in batch.items():
+        for _ in range(int(count)):
+            one.observe(kind)
+    many.observe_many(batch)
+    assert abs(one.n - many.n) < 1e-9
+    # Within a batch the order is unknown, so shares differ only by where in it each fell.
+    assert abs(one.share("human") - many.share("human")) < 0.03
+
+
+def test_vectorised_sums_match_the_profiles_of_each_agent_and_call() -> None:
+    est = Estimators()
+    rng = random.Random(5)
+    for i in range(400):
+        est.observe_result("human" if i % 4 == 0 else "no_answer", rng.uniform(3, 20) if i % 4 == 0 else 25.0)
+        est.observe_talk(rng.expovariate(1 / 200))
+        est.observe_wrap(rng.uniform(5, 40))
+    grid = (2.0, 5.0, 8.0, 11.0, 24.0)
+    wrap = [rng.uniform(0, 60) for _ in range(30)]
+    talk = [rng.uniform(0, 1500) for _ in range(200)]
+    ringing = [rng.uniform(0, 30) for _ in range(150)]
+    mean, var = est.agent_sums(wrap, talk, grid)
+    profiles = [est.profile_wrap(e, grid) for e in wrap] + [est.profile_talk(e, grid) for e in talk]
+    for j in range(len(grid)):
+        assert abs(mean[j] - sum(p[j] for p in profiles)) < 1e-6
+        assert abs(var[j] - sum(p[j] * (1 - p[j]) for p in profiles)) < 1e-6
+    calls = est.ringing_sums(ringing, grid)
+    for j in range(len(grid)):
+        assert abs(calls[j] - sum(est.profile_ringing(e, grid)[j] for e in ringing)) < 1e-6

@@ -231,3 +231,24 @@ def test_predictive_dials_ahead_only_within_the_reserve(snap: CampaignSnapshot) 
         allowed = hr.allowed if hr is not None else 0.03 * est.answers - est.abandons
         lost = float(d.details["expected_lost"])
         assert lost + pol.reserve_z * math.sqrt(lost) <= allowed + 1e-3
+
+
+def test_predictive_counts_the_calls_the_next_ticks_will_place() -> None:
+    """Two policies with the same history of heavy dialling: the one that counts the
+    competition of the calls still to be placed dials fewer now (myopia under-read the
+    losses sixfold on a 150-agent floor)."""
+    est = _trained_estimators()
+
+    def after_heavy_dialling(**settings: float) -> PredictivePolicy:
+        pol = PredictivePolicy(**settings)
+        for t in range(20):  # 40 ready agents a second for 20 s: a high recent dial rate
+            pol.decide(CampaignSnapshot(now=float(t), agents_ready=40, estimates=est,
+                                        headroom=AbandonHeadroom.from_counts(4000, 20)))
+        return pol
+
+    snap = CampaignSnapshot(now=20.0, agents_ready=4, wrap_elapsed=[15.0] * 10, talk_elapsed=[60.0] * 26,
+                            ringing_elapsed=[2.0] * 6, estimates=est,
+                            headroom=AbandonHeadroom.from_counts(4000, 20))
+    myopic = after_heavy_dialling(future_weight=0.0).decide(snap).calls
+    aware = after_heavy_dialling().decide(snap).calls
+    assert snap.uncovered_ready <= aware < myopic

@@ -97,3 +97,16 @@ def test_hundred_agent_shift_runs() -> None:
     res = simulate(grid_scenario(100, 0.30, "exp180", hours=8.0), make_policy("ratio"), seed=1)
     assert res.conservation_errors() == []
     assert res.connects > 10_000
+
+
+def test_predictive_holds_on_a_large_floor_with_a_low_answer_rate() -> None:
+    """Issue 11's collapse: 150 agents, 12 % of dials answered by a person, 4-minute calls.
+    Predictive used to abandon its budget away in bursts and sit below a tuned PI (busy
+    0.66 against 0.89); it must stay within the cap and well above PI."""
+    world = WorldModel(human_rate=0.12, talk=Duration.exponential(240.0), wrap=Duration.exponential(30.0))
+    sc = Scenario(agents=150, hours=1.0, world=world)
+    predictive = simulate(sc, make_policy("predictive"), seed=11)
+    pi = simulate(sc, make_policy("pi"), seed=11)
+    assert predictive.abandon_rate <= 0.03
+    assert predictive.busy >= pi.busy + 0.02, (predictive.busy, pi.busy)
+    assert predictive.busy >= 0.9
