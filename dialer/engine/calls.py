@@ -88,6 +88,7 @@ class Call:
     script: str = ""  # the campaign's script, for the screen pop
     wall: dict[str, datetime] = field(default_factory=dict)  # UTC instants of each step
     recovered: bool = False  # re-tracked at engine start from the database and Asterisk
+    result_observed: bool = False  # its line result already fed to the pacing estimators
 
     def stamp(self, step: str) -> None:
         self.wall.setdefault(step, datetime.now(UTC))
@@ -184,6 +185,7 @@ class CallTracker:
         # Hooks for observers (metrics, MQTT): called when a call is answered / connected.
         self.on_answered: Callable[[Call], None] | None = None
         self.on_connected: Callable[[Call], None] | None = None
+        self.on_queued: Callable[[Call], None] | None = None
 
     def __len__(self) -> int:
         return len(self.calls)
@@ -282,6 +284,8 @@ class CallTracker:
                 call.stamp("queued")
                 call.phase = Phase.QUEUED
                 self.progressed.add(call.attempt_id)
+                if self.on_queued is not None:
+                    self.on_queued(call)
         elif isinstance(event, AgentConnect):
             call, _ = self._find(event.uniqueid or event.linkedid)
             if call is None:

@@ -109,6 +109,7 @@ class Engine:
         self.observer: EngineObserver = observer or EngineObserver()
         self.calls.on_answered = lambda call: self.observer.answered(call)
         self.calls.on_connected = lambda call: self.observer.connected(call)
+        self.calls.on_queued = self._on_queued
         self.stopping = False
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -145,6 +146,11 @@ class Engine:
             log.info("engine %s stopping: no new calls", self.config.engine_id)
         self.stopping = True
         self._stop.set()
+
+    def _on_queued(self, call: Call) -> None:
+        runner = self.runners.get(call.campaign_id)
+        if runner is not None:
+            runner.observe_queued(call)
 
     # --- start and stop ------------------------------------------------------------------
 

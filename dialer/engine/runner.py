@@ -384,18 +384,33 @@ class CampaignRunner:
             },
         )
 
+    def observe_queued(self, call: Call) -> None:
+        """A person's answer joined the queue: the line result is known now, not when the
+        call ends minutes later (counted at the end, a shift's first answers would reach
+        the estimators after the no-answers of the same dials, and the hit rate would read
+        low exactly when the floor starts dialling)."""
+        if call.queued_at is None or call.result_observed or call.recovered:
+            return
+        call.result_observed = True
+        self.estimators.observe_result("human", call.queued_at - call.placed_at, call.queued_at)
+
     def observe(self, closed: ClosedCall, now: datetime) -> None:
         """Feed the estimators and the abandonment ledger with an ended call."""
         call, outcome = closed.call, closed.outcome
-        elapsed = (call.answered_at or call.ended_at or call.placed_at) - call.placed_at
+        known_at = call.answered_at or call.ended_at or call.placed_at
+        elapsed = known_at - call.placed_at
+        kind: str | None = None
         if outcome in (Outcome.ANSWERED, Outcome.ABANDONED, Outcome.QUEUE_HANGUP, Outcome.OPT_OUT):
-            self.estimators.observe_result("human", elapsed)
+            kind = "human"
         elif outcome is Outcome.MACHINE:
-            self.estimators.observe_result("machine", elapsed)
+            kind = "machine"
         elif outcome is Outcome.NO_ANSWER:
-            self.estimators.observe_result("no_answer", elapsed)
+            kind = "no_answer"
         elif outcome is not Outcome.UNKNOWN:
-            self.estimators.observe_result("failed", elapsed)
+            kind = "failed"
+        if kind is not None and not call.result_observed and not call.recovered:
+            call.result_observed = True
+            self.estimators.observe_result(kind, elapsed, known_at)
         if outcome is Outcome.ANSWERED:
             self.estimators.observe_connect(closed.time_to_agent_s or 0.0)
             if closed.talk_s is not None:

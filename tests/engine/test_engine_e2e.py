@@ -230,3 +230,42 @@ async def test_status_shows_the_running_engine(database_url: str, tmp_path: Path
     assert "running" in line and "status-e1" in line
     assert re.search(r"\b\d+\.\d\d\b", line), "no dial level in the engine's live view"
     assert re.search(r"(ready|on_call|wrap_up) \d", line), "no agents in the engine's live view"
+
+
+async def test_a_persons_answer_reaches_the_pacing_estimators_when_it_queues(database_url: str,
+                                                                           tmp_path: Path) -> None:
+    """Counted when the call ended (minutes later on a real floor), a shift's first answers
+    reached the estimators after the no-answers of the same dials and the hit rate read low
+    just as the floor started dialling. Each line result is counted once, at queue join for
+    a person."""
+    from dialer.engine.calls import Call
+    from dialer.engine.engine import EngineObserver
+
+    name = await make_campaign(database_url, tmp_path, numbers(30))
+    seen: list[tuple[bool, int]] = []
+
+    class Watch(EngineObserver):
+        def connected(self, call: Call) -> None:
+            runner = engine.runners[call.campaign_id]
+            seen.append((call.result_observed, runner.estimators.times["human"].count))
+
+    async with PbxSimulator(sim_config()) as sim:
+        engine = engine_for(database_url, sim, observer=Watch())
+        task = asyncio.create_task(engine.run())
+
+        async def finished() -> bool:
+            return await campaign_state(database_url, name) == "completed"
+
+        try:
+            await wait_for(finished, 90, "the campaign to complete")
+            runner = next(iter(engine.runners.values()))
+            est = runner.estimators
+        finally:
+            engine.request_stop()
+            await task
+    assert seen and all(observed and count >= 1 for observed, count in seen)
+    rows = await fetch(database_url, "SELECT outcome, count(*) FROM call_attempts GROUP BY 1")
+    by_outcome = {r["outcome"]: r["count"] for r in rows}
+    people = sum(by_outcome.get(o, 0) for o in ("answered", "abandoned", "queue_hangup", "opt_out"))
+    assert est.times["human"].count == people, "a person's answer counted twice or not at all"
+    assert sum(t.count for t in est.times.values()) == sum(by_outcome.values())
