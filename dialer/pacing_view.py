@@ -16,7 +16,8 @@ REASON_TEXT: dict[str, str] = {
     Reason.PI.value: "pi",
     Reason.PREDICTIVE.value: "predictive",
     Reason.WARMING_UP.value: "predictive warming up (few calls seen yet)",
-    Reason.BUDGET_EXHAUSTED.value: "abandon budget spent: progressive",
+    # Spent, or not earned yet: a new US campaign may abandon nothing before 34 answers.
+    Reason.BUDGET_EXHAUSTED.value: "no abandon headroom: progressive",
     Reason.CAP_DIAL_LEVEL.value: "held at dial_level_max",
     Reason.CAP_IN_FLIGHT.value: "held at max_calls_in_flight",
     Reason.CAP_ATTEMPT_RATE.value: "held at max_attempts_per_agent_hour",
@@ -32,7 +33,7 @@ def reason_text(reason: str | None) -> str:
 
 
 def dial_level_text(level: float | None, reason: str | None) -> str:
-    """"1.42 predictive", "1.00 abandon budget spent: progressive": calls in flight per active
+    """"1.42 predictive", "1.00 no abandon headroom: progressive": calls in flight per active
     agent after the last decision, and why."""
     if reason is None:
         return "-"
