@@ -253,7 +253,9 @@ def demo_command(
     dial_mode: str = typer.Option("predictive", "--mode", help="progressive, ratio, adaptive, pi, predictive"),
     seed: int = typer.Option(7, "--seed"),
 ) -> None:
-    """Everything on embedded defaults: PostgreSQL, PBX simulator, engine, metrics, live view."""
+    """Everything on embedded defaults: PostgreSQL, PBX simulator, engine, metrics, live view;
+    a predictive campaign under the US profile (UK when no US zone is open) with contacts in
+    the places where calling is allowed now."""
     from dialer.demo import DemoOptions, run_demo
 
     config = settings()

@@ -380,10 +380,20 @@ class Engine:
                     closed.extend(self.calls.on_event(event, now))
                 except Exception:
                     log.exception("could not track event %s", event.name)
+            self._observe_wraps()
             if closed:
                 await self.on_closed(closed)
             if self.agents.changes or self.agents.wrap_ended or self.calls.progressed:
                 self._writer_wake.set()
+
+    def _observe_wraps(self) -> None:
+        """Wrap-up times to the estimators of the campaigns whose queue the agent is in:
+        predictive forecasts when agents in wrap-up will be free from them."""
+        wraps, self.agents.wrap_times = self.agents.wrap_times, []
+        for queues, seconds in wraps:
+            for runner in self.runners.values():
+                if runner.queue in queues:
+                    runner.estimators.observe_wrap(seconds)
 
     async def on_closed(self, closed: list[ClosedCall]) -> None:
         """Ended calls: record them, decide what follows, feed pacing and the ledger.

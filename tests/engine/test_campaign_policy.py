@@ -99,3 +99,20 @@ async def test_a_changed_target_reaches_the_running_engine(database_url: str, tm
                 await task
         finally:
             await db.close()
+
+
+async def test_wrap_up_times_reach_the_campaigns_estimators(database_url: str, tmp_path: Path) -> None:
+    await make_campaign(database_url, tmp_path, numbers(30))
+    async with PbxSimulator(sim_config()) as sim:
+        engine = engine_for(database_url, sim)
+        task = asyncio.create_task(engine.run())
+        try:
+            await wait_for(lambda: engine.runners, 10, "the campaign's runner")
+            runner = next(iter(engine.runners.values()))
+            prior = runner.estimators.wrap.count
+            await wait_for(lambda: runner.estimators.wrap.count >= prior + 2, 60, "two wrap-ups observed")
+            # The simulator's wrap-up is 5 s at 40x: an eighth of a second of wall time each.
+            assert 0.0 < max(runner.estimators.wrap.samples) < 5.0
+        finally:
+            engine.request_stop()
+            await task
