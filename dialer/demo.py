@@ -124,8 +124,11 @@ async def prepare(db_url: str, options: DemoOptions, workdir: Path, console: Con
             f" calls {hours_text(definition)}"
         )
         places = ", ".join(w.range.place for w in plan.windows if w.open)
+        rejected = ", ".join(f"{n} {why}" for why, n in sorted(report.reasons.items()))
         console.print(f"   {report.imported:,} of {written:,} sample contacts imported, in places open at"
-                      f" {plan.at:%H:%M} UTC: {places}")
+                      f" {plan.at:%H:%M} UTC: {places}"
+                      # e.g. numbers an earlier demo's agents put on the (US: global) DNC list
+                      + (f" (not imported: {rejected})" if rejected else ""))
         for note in plan.notes:
             console.print(f"   [yellow]note:[/] {note}")
         for command in ("approve", "start"):
@@ -268,14 +271,15 @@ def live_table(status: dict[str, Any], name: str, options: DemoOptions, plan: De
     table.add_row("profile", f"{plan.regulation.upper()}: abandon cap {cap:.0%} of live answers over {window_text};"
                   f" campaign target {plan.definition.pacing.abandon_target:.1%}")
     answers, abandons = info.get("abandon_answers", 0), info.get("abandons", 0)
+    headroom = info.get("abandon_headroom", 0)
     table.add_row("abandon ledger", f"{answers:g} live answers, {abandons:g} abandoned: rate"
                   f" {info.get('abandon_rate', 0):.2%} vs cap {cap:.0%};"
-                  f" headroom {info.get('abandon_headroom', 0)} more abandons")
+                  f" headroom {headroom} more abandon{'' if headroom == 1 else 's'}")
     now = datetime.now(UTC)
     opened = [w for w in plan.windows if w.open]
     closing = min((w.closes_at for w in opened if w.closes_at), default=None)
     places = ", ".join(f"{w.range.place} {w.local:%H:%M}" for w in opened)
-    counts = (f"{windows.callable} contacts left are inside their window now, {windows.outside} outside"
+    counts = (f"contacts left: {windows.callable} inside their window now, {windows.outside} outside"
               if windows is not None and windows.checked else "counting contacts...")
     refused = (info.get("refused") or {}).get("outside_window", 0)
     table.add_row("windows", f"{hours_text(plan.definition)}; {counts};"

@@ -82,7 +82,7 @@ async def test_demo_runs_under_the_profile_and_shows_it(database_url: str) -> No
     assert ledger and int(ledger[1]) > 0, text
     level = re.search(r"dial level\s*│\s*(\d+\.\d\d) ([^│(]+)", text)
     assert level and level[2].strip() in REASON_TEXT.values(), text
-    assert re.search(r"\d+ contacts left are inside their window now, 0 outside", text), text
+    assert re.search(r"contacts left: \d+ inside their window now, 0 outside", text), text
     # Every call went to a contact inside its window, by the profile's own rules.
     attempts = await fetch(database_url, "SELECT count(*) AS n FROM call_attempts")
     assert attempts[0]["n"] > 0
