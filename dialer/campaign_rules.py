@@ -76,6 +76,12 @@ def _compile(definition: CampaignDefinition) -> tuple[RegulationProfile | None, 
         opt_out_key=True,
         connect_timeout_s=definition.connect_timeout_s,
     )
+    target, cap = definition.pacing.abandon_target, profile.abandon_cap
+    if target >= cap:
+        # The policy aims at the target; the ledger holds the cap. A target at the cap
+        # leaves no margin for the noise around it.
+        problems.append(("pacing.abandon_target", f"{target:g} must be below the abandon cap of profile "
+                         f"{profile.name} ({cap:g}); aim under it, e.g. {cap * 5 / 6:.3g}"))
     return profile, problems
 
 

@@ -37,12 +37,22 @@ class _Strict(BaseModel):
 
 
 class PacingSettings(_Strict):
-    dial_level: float = Field(default=1.0, ge=1.0, le=10.0, description="ratio mode: calls per free agent")
+    dial_level: float = Field(default=1.0, ge=1.0, le=10.0,
+                              description="ratio: calls per ready agent; adaptive: the starting level")
     dial_level_max: float = Field(default=3.0, ge=1.0, le=10.0)
     max_calls_in_flight: int = Field(default=200, ge=1, le=5000)
     max_attempts_per_agent_hour: int | None = Field(default=None, ge=1)
     max_occupancy: float | None = Field(default=None, gt=0.0, le=1.0)
-    abandon_target: float = Field(default=0.025, ge=0.0, le=0.03, description="aim below the legal cap")
+    abandon_target: float = Field(default=0.025, ge=0.0, le=0.03,
+                                  description="the rate adaptive, pi and predictive aim at; below the cap")
+
+
+# Pacing settings only some modes use (the others, the limits, act in every mode).
+MODE_SETTINGS: dict[str, tuple[str, ...]] = {
+    "dial_level": ("ratio", "adaptive"),
+    "abandon_target": ("adaptive", "pi", "predictive"),
+    "max_occupancy": ("predictive",),
+}
 
 
 class WindowSettings(_Strict):
@@ -186,6 +196,19 @@ class CampaignDefinition(_Strict):
             duplicates = sorted({code for code in codes if codes.count(code) > 1})
             if duplicates:
                 raise ValueError(f"disposition codes repeated: {', '.join(duplicates)}")
+        return self
+
+    @model_validator(mode="after")
+    def _check_pacing(self) -> CampaignDefinition:
+        # A pacing setting the chosen mode never reads is refused rather than ignored.
+        pacing, mode, defaults = self.pacing, self.dial_mode, PacingSettings()
+        problems = []
+        for key, modes in MODE_SETTINGS.items():
+            if mode not in modes and getattr(pacing, key) != getattr(defaults, key):
+                used = ", ".join(modes)
+                problems.append(f"pacing.{key}: dial_mode {mode} does not use it (only {used}); remove it")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @model_validator(mode="after")

@@ -1,9 +1,11 @@
 """`dialer demo`: the whole product on one machine with no settings.
 
-Embedded PostgreSQL (or the configured one), the PBX simulator time-scaled, sample
-contacts across time zones, a predictive campaign with simulated agents who disposition
-their calls, the engine with its metrics endpoint, and a live status view. Ends with a
-summary and where to look next.
+Embedded PostgreSQL (or the configured one), the PBX simulator time-scaled, a predictive
+campaign under a real regulation profile (US; UK when the US zones are asleep: see
+`dialer.demo_data.plan_demo`) with sample contacts in the zones where calling is allowed
+now, simulated agents who disposition their calls, the engine with its metrics endpoint,
+and a live view of the cap, the abandonment ledger, the calling windows and the pacing
+decision. Ends with a summary and where to look next.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import random
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,12 +30,13 @@ from compliance.outcomes import Outcome
 from dialer import campaign_service
 from dialer.db import migrate
 from dialer.db.database import Database
-from dialer.demo_data import demo_definition, write_demo_contacts
+from dialer.demo_data import DemoPlan, hours_text, plan_demo, write_demo_contacts
 from dialer.dispositions import DispositionError, record_disposition
 from dialer.engine.calls import ClosedCall
 from dialer.engine.engine import Engine, EngineConfig
 from dialer.importer import ImportOptions, import_contacts
 from dialer.observers import EngineEvents
+from dialer.pacing_view import dial_level_text
 from dialer.settings import Settings
 from pacing.world import WorldModel
 
@@ -89,7 +92,7 @@ class DemoEvents(EngineEvents):
                 await asyncio.sleep(0.2)
 
 
-async def prepare(db_url: str, options: DemoOptions, workdir: Path, console: Console) -> str:
+async def prepare(db_url: str, options: DemoOptions, workdir: Path, console: Console) -> tuple[str, DemoPlan]:
     await asyncio.to_thread(migrate.upgrade, db_url)
     console.print("[bold]1.[/] database schema is up to date")
     db = Database(db_url)
@@ -104,30 +107,41 @@ async def prepare(db_url: str, options: DemoOptions, workdir: Path, console: Con
         await db.close()
     # A fresh campaign each run: demo, demo-2, demo-3... (short names make good metric labels)
     name = next(n for n in ("demo", *(f"demo-{i}" for i in range(2, 10_000))) if n not in taken)
-    definition = demo_definition(options.agents, dial_mode=options.dial_mode).model_copy(
-        update={"name": name, "queue": name}
-    )
+    plan = plan_demo(options.agents, contacts=options.contacts, minutes=options.minutes,
+                     dial_mode=options.dial_mode)
+    definition = plan.definition.model_copy(update={"name": name, "queue": name})
+    plan = replace(plan, definition=definition)
     db = Database(db_url)
     try:
         await campaign_service.apply(db, definition, "demo")
         csv_path = workdir / "demo-contacts.csv"
-        written = write_demo_contacts(csv_path, options.contacts, seed=options.seed)
+        written = write_demo_contacts(csv_path, plan, seed=options.seed)
         report = await import_contacts(db, name, csv_path, ImportOptions(workers=1, imported_by="demo"))
+        profile = plan.rules.profile
         console.print(
-            f"[bold]2.[/] campaign [cyan]{name}[/] ({definition.dial_mode}, {options.agents} agents):"
-            f" {report.imported:,} of {written:,} sample contacts imported (US zones and London)"
+            f"[bold]2.[/] campaign [cyan]{name}[/] ({definition.dial_mode}, {options.agents} agents) under the"
+            f" [bold]{plan.regulation.upper()}[/] profile: abandon cap {profile.abandon_cap:.0%},"
+            f" calls {hours_text(definition)}"
         )
+        places = ", ".join(w.range.place for w in plan.windows if w.open)
+        rejected = ", ".join(f"{n} {why}" for why, n in sorted(report.reasons.items()))
+        console.print(f"   {report.imported:,} of {written:,} sample contacts imported, in places open at"
+                      f" {plan.at:%H:%M} UTC: {places}"
+                      # e.g. numbers an earlier demo's agents put on the (US: global) DNC list
+                      + (f" (not imported: {rejected})" if rejected else ""))
+        for note in plan.notes:
+            console.print(f"   [yellow]note:[/] {note}")
         for command in ("approve", "start"):
             await campaign_service.change_state(db, name, command, "demo")
         console.print("[bold]3.[/] campaign approved and started")
     finally:
         await db.close()
-    return name
+    return name, plan
 
 
 async def run_demo(settings: Settings, db_url: str, options: DemoOptions, console: Console) -> None:
     with tempfile.TemporaryDirectory(prefix="dialer-demo-") as tmp:
-        name = await prepare(db_url, options, Path(tmp), console)
+        name, plan = await prepare(db_url, options, Path(tmp), console)
     world = WorldModel(human_rate=0.30, machine_rate=0.0, busy_rate=0.08, congestion_rate=0.02,
                        invalid_rate=0.02)
     sim_config = SimConfig(world=world, seed=options.seed, time_scale=options.time_scale,
@@ -160,20 +174,28 @@ async def run_demo(settings: Settings, db_url: str, options: DemoOptions, consol
         )
         task = asyncio.ensure_future(engine.run())
         deadline = time.monotonic() + options.minutes * 60
-        with Live(_table(engine, name, options), console=console, refresh_per_second=2) as live:
-            while time.monotonic() < deadline and not task.done():
-                await asyncio.sleep(0.5)
-                live.update(_table(engine, name, options))
-                info = engine.status()["campaigns"].get(name, {})
-                if info.get("state") == "completed":
-                    break
+        windows = WindowCounts(db_url, name, plan)
+        last: dict[str, Any] = {}
+        try:
+            with Live(live_table(engine.status(), name, options, plan, windows), console=console,
+                      refresh_per_second=2) as live:
+                while time.monotonic() < deadline and not task.done():
+                    await asyncio.sleep(0.5)
+                    await windows.refresh()
+                    status = engine.status()
+                    live.update(live_table(status, name, options, plan, windows))
+                    last = status["campaigns"].get(name) or last
+                    if last.get("state") == "completed":
+                        break
+        finally:
+            await windows.close()
         engine.request_stop()
         await task
         await _stop_unless_finished(db_url, name)
         if metrics is not None:
             await metrics.stop()
         console.print(f"\nsimulator saw {sim.stats.originates} Originate actions")
-    await summary(db_url, name, events.dispositions, console)
+    await summary(db_url, name, events.dispositions, console, last)
 
 
 async def _stop_unless_finished(db_url: str, name: str) -> None:
@@ -187,9 +209,52 @@ async def _stop_unless_finished(db_url: str, name: str) -> None:
         await db.close()
 
 
-def _table(engine: Engine, name: str, options: DemoOptions) -> Table:
-    status = engine.status()
+class WindowCounts:
+    """How many of the campaign's contacts left to dial are inside their calling window now,
+    by the campaign's own rules (refreshed every few seconds from the database)."""
+
+    EVERY_S = 3.0
+
+    def __init__(self, db_url: str, name: str, plan: DemoPlan) -> None:
+        self.db = Database(db_url)
+        self.name = name
+        self.rules = plan.rules
+        self.callable = 0
+        self.outside = 0
+        self.checked = False
+        self._at = 0.0
+
+    async def refresh(self) -> None:
+        if time.monotonic() - self._at < self.EVERY_S:
+            return
+        self._at = time.monotonic()
+        async with self.db.raw_transaction() as conn:
+            rows = await conn.fetch(
+                "SELECT k.number, k.timezone FROM contacts k JOIN campaigns c ON c.id = k.campaign_id"
+                " WHERE c.name = $1 AND k.state IN ('ready', 'claimed')", self.name)
+        now = datetime.now(UTC)
+        inside = sum(1 for r in rows if self.rules.window(r["number"]).is_callable(
+            self.rules.zones(r["timezone"], r["number"]), now))
+        self.callable, self.outside, self.checked = inside, len(rows) - inside, True
+
+    async def close(self) -> None:
+        await self.db.close()
+
+
+def _until(instant: datetime | None, now: datetime) -> str:
+    if instant is None:
+        return "?"
+    minutes = max(0, int((instant - now).total_seconds() // 60))
+    return f"{minutes // 60}h {minutes % 60:02d}m"
+
+
+def live_table(status: dict[str, Any], name: str, options: DemoOptions, plan: DemoPlan,
+               windows: WindowCounts | None = None) -> Table:
+    """The demo's live view: engine, calls, the profile's cap and ledger, windows, pacing."""
     info = status["campaigns"].get(name, {})
+    profile = plan.rules.profile
+    cap = float(info.get("abandon_cap", profile.abandon_cap))
+    window_h = float(info.get("abandon_window_h", profile.abandonment.window.total_seconds() / 3600))
     table = Table(title=f"campaign {name} — live (simulated time runs {options.time_scale:g}x)")
     table.add_column("")
     table.add_column("")
@@ -198,13 +263,37 @@ def _table(engine: Engine, name: str, options: DemoOptions) -> Table:
     table.add_row("agents", ", ".join(f"{k} {v}" for k, v in sorted(status["agents"].items())) or "-")
     table.add_row("calls", ", ".join(f"{k} {v}" for k, v in sorted(info.get("calls", {}).items())) or "-")
     table.add_row("originated", str(info.get("originated", 0)))
-    table.add_row("dial level", f"{info.get('dial_level', 0):.2f} ({info.get('pacing_reason')})")
-    table.add_row("abandon rate", f"{info.get('abandon_rate', 0):.2%} (cap {info.get('abandon_cap', 0):.0%})")
+    details = info.get("pacing_details") or {}
+    shown = ", ".join(f"{k} {v}" for k, v in details.items() if k in ("theta", "confidence", "budget"))
+    table.add_row("dial level", dial_level_text(info.get("dial_level"), info.get("pacing_reason"))
+                  + (f"  [dim]({shown})[/]" if shown else ""))
+    window_text = f"{window_h / 24:g} days" if window_h >= 48 else f"{window_h:g} h"
+    table.add_row("profile", f"{plan.regulation.upper()}: abandon cap {cap:.0%} of live answers over {window_text};"
+                  f" campaign target {plan.definition.pacing.abandon_target:.1%}")
+    answers, abandons = info.get("abandon_answers", 0), info.get("abandons", 0)
+    headroom = info.get("abandon_headroom", 0)
+    table.add_row("abandon ledger", f"{answers:g} live answers, {abandons:g} abandoned: rate"
+                  f" {info.get('abandon_rate', 0):.2%} vs cap {cap:.0%};"
+                  f" headroom {headroom} more abandon{'' if headroom == 1 else 's'}")
+    now = datetime.now(UTC)
+    opened = [w for w in plan.windows if w.open]
+    closing = min((w.closes_at for w in opened if w.closes_at), default=None)
+    places = ", ".join(f"{w.range.place} {w.local:%H:%M}" for w in opened)
+    counts = (f"contacts left: {windows.callable} inside their window now, {windows.outside} outside"
+              if windows is not None and windows.checked else "counting contacts...")
+    refused = (info.get("refused") or {}).get("outside_window", 0)
+    table.add_row("windows", f"{hours_text(plan.definition)}; {counts};"
+                  f" {refused} refused at dial for the window\n"
+                  f"open at start: {places or '-'}"
+                  + (f" (first closes in {_until(closing, now)})" if closing else ""))
+    for note in plan.notes:
+        table.add_row("[yellow]note[/]", note)
     table.add_row("hopper", str(info.get("hopper", 0)))
     return table
 
 
-async def summary(db_url: str, name: str, dispositions: int, console: Console) -> None:
+async def summary(db_url: str, name: str, dispositions: int, console: Console,
+                  last: dict[str, Any] | None = None) -> None:
     db = Database(db_url)
     try:
         async with db.raw_transaction() as conn:
@@ -230,6 +319,12 @@ async def summary(db_url: str, name: str, dispositions: int, console: Console) -
         f" ({connects / attempts:.0%} connect rate)" if attempts else "no attempts were made"
     )
     console.print(f"{dispositions} dispositions given by the simulated agents; {totals['open']} attempts open")
+    if last:
+        console.print(
+            f"abandonment ({last.get('profile', '?')} profile): {last.get('abandons', 0):g} of"
+            f" {last.get('abandon_answers', 0):g} live answers, {last.get('abandon_rate', 0):.2%}"
+            f" against a cap of {last.get('abandon_cap', 0):.0%}"
+        )
     console.print(f"campaign {name} is [bold]{state}[/]")
     console.print("\n[bold]Where to look next[/]")
     console.print(f"  dialer attempts export --campaign {name} --format csv -o attempts.csv")

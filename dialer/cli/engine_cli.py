@@ -23,6 +23,7 @@ from dialer.db.database import Database
 from dialer.dispositions import record_disposition
 from dialer.engine.engine import Engine, EngineConfig
 from dialer.errors import UserError
+from dialer.pacing_view import dial_level_text
 from dialer.settings import Settings
 
 
@@ -150,7 +151,7 @@ def _status_of(engine: Any) -> dict[str, Any]:
 
 def _status_table(engines: list[Any], campaigns: list[Any]) -> Table:
     table = Table(title=f"dialer status {datetime.now(UTC):%H:%M:%S} UTC", expand=False)
-    for column in ("campaign", "state", "engine", "calls", "agents", "dial level", "pacing", "abandon",
+    for column in ("campaign", "state", "engine", "calls", "agents", "dial level and why", "abandon",
                    "hopper", "left", "lasts"):
         table.add_column(column)
     live = {}
@@ -170,7 +171,7 @@ def _status_table(engines: list[Any], campaigns: list[Any]) -> Table:
         lasts = f"{row['dialable'] / per_hour:.1f} h" if per_hour else "-"
         table.add_row(
             row["name"], row["state"], engine_id, calls, agents,
-            f"{info.get('dial_level', 0):.2f}" if info else "-", info.get("pacing_reason") or "-", abandon,
+            dial_level_text(info.get("dial_level"), info.get("pacing_reason")) if info else "-", abandon,
             str(info.get("hopper", "-")), f"{row['dialable']:,}", lasts,
         )
     return table
@@ -252,7 +253,9 @@ def demo_command(
     dial_mode: str = typer.Option("predictive", "--mode", help="progressive, ratio, adaptive, pi, predictive"),
     seed: int = typer.Option(7, "--seed"),
 ) -> None:
-    """Everything on embedded defaults: PostgreSQL, PBX simulator, engine, metrics, live view."""
+    """Everything on embedded defaults: PostgreSQL, PBX simulator, engine, metrics, live view;
+    a predictive campaign under the US profile (UK when no US zone is open) with contacts in
+    the places where calling is allowed now."""
     from dialer.demo import DemoOptions, run_demo
 
     config = settings()

@@ -82,6 +82,9 @@ class AgentTracker:
         self.agents: dict[str, Agent] = {}
         self.changes: list[AgentStateChange] = []  # drained by the engine's writer
         self.wrap_ended: list[tuple[str, datetime]] = []  # (attempt id, when wrap-up ended)
+        # (queues, seconds) of each wrap-up that ended with the agent ready or paused (not
+        # cut short by a logoff): the engine feeds them to its campaigns' estimators.
+        self.wrap_times: list[tuple[frozenset[str], float]] = []
 
     def agent(self, agent_id: str) -> Agent:
         found = self.agents.get(agent_id)
@@ -156,6 +159,8 @@ class AgentTracker:
         if state is not agent.state:
             if agent.state is AgentState.WRAP_UP and agent.attempt_id:
                 self.wrap_ended.append((agent.attempt_id, datetime.now(UTC)))
+            if agent.state is AgentState.WRAP_UP and state in (AgentState.READY, AgentState.PAUSED):
+                self.wrap_times.append((frozenset(agent.queues), max(0.0, now - agent.since)))
             self.changes.append(AgentStateChange(
                 agent.agent_id, state, agent.pause_reason if state is AgentState.PAUSED else None,
                 datetime.now(UTC), agent.state,

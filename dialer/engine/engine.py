@@ -386,10 +386,20 @@ class Engine:
                     closed.extend(self.calls.on_event(event, now))
                 except Exception:
                     log.exception("could not track event %s", event.name)
+            self._observe_wraps()
             if closed:
                 await self.on_closed(closed)
             if self.agents.changes or self.agents.wrap_ended or self.calls.progressed:
                 self._writer_wake.set()
+
+    def _observe_wraps(self) -> None:
+        """Wrap-up times to the estimators of the campaigns whose queue the agent is in:
+        predictive forecasts when agents in wrap-up will be free from them."""
+        wraps, self.agents.wrap_times = self.agents.wrap_times, []
+        for queues, seconds in wraps:
+            for runner in self.runners.values():
+                if runner.queue in queues:
+                    runner.estimators.observe_wrap(seconds)
 
     async def on_closed(self, closed: list[ClosedCall]) -> None:
         """Ended calls: record them, decide what follows, feed pacing and the ledger.
@@ -683,11 +693,20 @@ class Engine:
                 "state": runner.state,
                 "hopper": len(runner.hopper),
                 "calls": {phase.value: len(calls) for phase, calls in phases.items()},
+                "dial_mode": runner.definition.dial_mode,
                 "dial_level": round(decision.dial_level, 3) if decision else 0.0,
                 "pacing_reason": decision.reason if decision else None,
+                "pacing_details": dict(decision.details) if decision else {},
+                "profile": runner.rules.profile.name,
                 "abandon_rate": round(ledger.rate, 5),
                 "abandon_window_h": runner.rules.profile.abandonment.window.total_seconds() / 3600,
                 "abandon_cap": runner.rules.profile.abandon_cap,
+                "abandon_target": runner.definition.pacing.abandon_target,
+                # The ledger as the profile counts it: live answers, abandons, and the
+                # abandons the window can still take at the cap.
+                "abandon_answers": round(ledger.denominator, 2),
+                "abandons": round(ledger.numerator, 2),
+                "abandon_headroom": ledger.headroom,
                 "originated": runner.stats.originated,
                 "refused": dict(runner.stats.refused or {}),
                 "dialable_left": runner.dialable_left,

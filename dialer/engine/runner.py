@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ami import actions, dialplan
 from ami.client import ActionFailed, NotConnected, OriginateOutcomeUnknown
-from compliance.abandonment import AbandonmentLedger, connect_wait_s
+from compliance.abandonment import AbandonmentLedger, AbandonmentRule, connect_wait_s
 from compliance.outcomes import Outcome
 from dialer.campaigns import CampaignDefinition
 from dialer.engine.agents import AgentState
@@ -32,6 +32,7 @@ from pacing.estimators import Estimators
 from pacing.policies import make_policy
 from pacing.policy import PacingDecision, Policy
 from pacing.snapshot import AbandonHeadroom, CampaignSnapshot, Limits
+from pacing.world import WorldModel
 
 if TYPE_CHECKING:
     from dialer.engine.engine import Engine
@@ -48,14 +49,43 @@ class UnsupportedMode(Exception):
     pass
 
 
-def make_campaign_policy(definition: CampaignDefinition) -> Policy:
+def policy_settings(definition: CampaignDefinition) -> tuple[str, dict[str, Any]]:
+    """The policy a campaign runs and every campaign setting it has a parameter for.
+
+    Settings every mode shares (dial_level_max, max_calls_in_flight,
+    max_attempts_per_agent_hour, max_occupancy) reach the policy through the snapshot's
+    `Limits`; a setting the chosen mode has no use for is refused when the campaign is
+    validated (`campaign_rules.rule_problems`), so what is accepted acts.
+    """
     mode = definition.dial_mode
+    pacing = definition.pacing
     if mode == "preview":
         raise UnsupportedMode("preview mode needs an agent desktop; the engine dials progressive, "
                               "ratio, adaptive, pi and predictive campaigns")
     if mode == "ratio":
-        return make_policy("ratio", level=definition.pacing.dial_level)
-    return make_policy(mode)
+        return mode, {"level": pacing.dial_level}
+    if mode == "adaptive":
+        return mode, {"initial_level": pacing.dial_level, "max_level": pacing.dial_level_max,
+                      "drop_limit_pct": 100.0 * pacing.abandon_target}
+    if mode == "pi":
+        return mode, {"target": pacing.abandon_target}
+    if mode == "predictive":
+        # The answered call waits connect_timeout_s in the queue before it is abandoned: the
+        # policy counts agents free that much after the answer.
+        return mode, {"target": pacing.abandon_target, "connect_timeout": definition.connect_timeout_s}
+    return mode, {}
+
+
+def make_campaign_policy(definition: CampaignDefinition) -> Policy:
+    mode, settings = policy_settings(definition)
+    return make_policy(mode, **settings)
+
+
+def make_campaign_estimators(definition: CampaignDefinition) -> Estimators:
+    """Estimators whose priors know what the campaign file says: a no-answer rings until the
+    campaign's ring timeout, and with AMD on a person reaches the queue only after AMD."""
+    prior = WorldModel(no_answer_ring=float(definition.ring_timeout_s))
+    return Estimators(prior=prior, amd_time=prior.amd_time if definition.amd else None)
 
 
 @dataclass
@@ -73,8 +103,9 @@ class CampaignRunner:
         self.state = state
         self.definition = CampaignDefinition.model_validate(settings)
         self.rules = CampaignRules(self.definition)
+        self.policy_settings = policy_settings(self.definition)
         self.policy = make_campaign_policy(self.definition)
-        self.estimators = Estimators()
+        self.estimators = make_campaign_estimators(self.definition)
         self.ledger = AbandonmentLedger(self.rules.profile.abandonment)
         self.hopper: deque[ClaimedContact] = deque()
         self.stats = RunnerStats(refused={})
@@ -98,18 +129,24 @@ class CampaignRunner:
     # --- life cycle ----------------------------------------------------------------------
 
     async def start(self) -> None:
-        window_s = self.rules.profile.abandonment.window.total_seconds()
+        self.ledger = await self.load_ledger(self.rules.profile.abandonment)
+        if self.state == "pilot":
+            self.pilot_done = await self.engine.store.attempts_made(self.id)
+        await self.engine.store.ensure_agents(self.definition.agents)
+        await self.add_members()
+
+    async def load_ledger(self, rule: AbandonmentRule) -> AbandonmentLedger:
+        """An abandonment ledger counting the campaign's stored calls by `rule`."""
+        ledger = AbandonmentLedger(rule)
+        window_s = rule.window.total_seconds()
         for row in await self.engine.store.ledger_history(self.id, window_s):
             try:
                 outcome = Outcome(row["outcome"])
             except ValueError:
                 continue
             wait = connect_wait_s(row["answered_at"], row["queued_at"], row["connected_at"])
-            self.ledger.record(row["ended_at"], outcome, wait)
-        if self.state == "pilot":
-            self.pilot_done = await self.engine.store.attempts_made(self.id)
-        await self.engine.store.ensure_agents(self.definition.agents)
-        await self.add_members()
+            ledger.record(row["ended_at"], outcome, wait)
+        return ledger
 
     async def add_members(self) -> None:
         """Make the campaign's logged-in agents members of its queue (idempotent); an agent
@@ -164,13 +201,22 @@ class CampaignRunner:
     async def update(self, state: str, settings: dict[str, Any]) -> None:
         definition = CampaignDefinition.model_validate(settings)
         if definition != self.definition:
+            rules = CampaignRules(definition)
+            wanted = policy_settings(definition)
+            if rules.profile.abandonment != self.rules.profile.abandonment:
+                # A new cap, window or deadline counts the past anew (before anything
+                # changes: a failed query leaves the update to be retried whole).
+                self.ledger = await self.load_ledger(rules.profile.abandonment)
             gone = set(self.definition.agents) - set(definition.agents)
             if gone:
                 await self.remove_members(gone)
             self.definition = definition
-            self.rules = CampaignRules(definition)
-            if definition.dial_mode != getattr(self.policy, "name", None):
+            self.rules = rules
+            if wanted != self.policy_settings:
+                # A changed target or timeout takes effect now (the controller starts afresh);
+                # the estimators keep what they learnt of this list.
                 self.policy = make_campaign_policy(definition)
+                self.policy_settings = wanted
             await self.engine.store.ensure_agents(definition.agents)
             await self.add_members()
         if state != self.state:
@@ -196,13 +242,18 @@ class CampaignRunner:
     # --- pacing --------------------------------------------------------------------------
 
     def headroom(self, now: datetime) -> AbandonHeadroom:
+        """The ledger's view at the profile's legal cap, as the simulator gives it: the
+        campaign's abandon_target is the policy's own `target`, kept below this cap."""
         snap = self.ledger.snapshot(now)
+        cap = self.rules.profile.abandon_cap
         return AbandonHeadroom(
-            allowed=float(snap.headroom) if snap.denominator else max(1.0, self.rules.profile.abandon_cap * 30),
+            allowed=float(snap.headroom) if snap.denominator else max(1.0, cap * 30),
             rate=snap.rate,
-            cap=min(self.definition.pacing.abandon_target, self.rules.profile.abandon_cap),
+            cap=cap,
             answers=int(snap.denominator),
             abandons=int(snap.numerator),
+            # A profile with no cap (none: 100 %) never forbids a call for its budget.
+            forbid_when_exhausted=cap < 1.0,
         )
 
     def snapshot(self, now_mono: float) -> CampaignSnapshot:

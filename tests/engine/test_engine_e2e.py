@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 from ami.simulator import PbxSimulator
 from dialer import campaign_service, dnc_service
 from dialer.db.database import Database
+from dialer.pacing_view import reason_text
 from tests.engine.harness import (
     assert_no_overlapping_attempts,
     campaign_state,
@@ -228,8 +230,17 @@ async def test_status_shows_the_running_engine(database_url: str, tmp_path: Path
     assert result.exit_code == 0, result.output
     line = next(row for row in result.stdout.splitlines() if name in row)
     assert "running" in line and "status-e1" in line
-    assert re.search(r"\b\d+\.\d\d\b", line), "no dial level in the engine's live view"
+    assert re.search(r"\b\d+\.\d\d (progressive|no agents active|held at \w+)", line), \
+        "no dial level and its reason in the engine's live view"
     assert re.search(r"(ready|on_call|wrap_up) \d", line), "no agents in the engine's live view"
+    # The engine has stopped: its last heartbeat is what status shows, value for value.
+    beat = json.loads(await fetchval(database_url, "SELECT status FROM engines WHERE id = 'status-e1'"))
+    info = beat["campaigns"][name]
+    assert info["pacing_reason"], info
+    again = await asyncio.to_thread(dialer, database_url, "status")
+    line = next(row for row in again.stdout.splitlines() if name in row)
+    shown = f"{info['dial_level']:.2f} {reason_text(info['pacing_reason'])}"
+    assert shown in line, (shown, line)
 
 
 async def test_a_persons_answer_reaches_the_pacing_estimators_when_it_queues(database_url: str,

@@ -40,6 +40,15 @@ def test_example_file_is_valid() -> None:
         ({"windows": {"monday": ["17:00-09:00"]}}, "ends before it starts"),
         ({"windows": {"fallback_timezone": "Mars/Base"}}, "unknown time zone"),
         ({"pacing": {"abandon_target": 0.05}}, "pacing.abandon_target"),
+        # The target must leave a margin under the profile's cap (US 3 %, or an override).
+        ({"pacing": {"abandon_target": 0.03}}, "pacing.abandon_target: 0.03 must be below the abandon cap"),
+        ({"compliance": {"abandon_cap": 0.02}}, "pacing.abandon_target: 0.025 must be below the abandon cap"),
+        # A pacing setting the mode never reads is refused, not ignored.
+        ({"pacing": {"dial_level": 2.0}}, "pacing.dial_level: dial_mode predictive does not use it"),
+        ({"dial_mode": "progressive", "pacing": {"abandon_target": 0.02}},
+         "pacing.abandon_target: dial_mode progressive does not use it"),
+        ({"dial_mode": "ratio", "pacing": {"dial_level": 2.0, "max_occupancy": 0.8}},
+         "pacing.max_occupancy: dial_mode ratio does not use it"),
         ({"colour": "blue"}, "colour: is not a known key"),
         (
             {"dispositions": [{"code": "ok", "label": "OK"}, {"code": "ok", "label": "again"}]},
@@ -67,6 +76,19 @@ def test_values_sent_to_ami_refuse_line_breaks_and_control_characters(key: str, 
     # They become AMI headers: a line break would end the header (or the action) early.
     with pytest.raises(DefinitionError, match=f"{key}(\\.\\d)?: must not contain control characters"):
         parse_definition({**MINIMAL, key: value})
+
+
+def test_pacing_settings_each_mode_uses_are_accepted() -> None:
+    for mode, pacing in [
+        ("ratio", {"dial_level": 2.5}),
+        ("adaptive", {"dial_level": 1.5, "abandon_target": 0.02}),
+        ("pi", {"abandon_target": 0.02}),
+        ("predictive", {"abandon_target": 0.02, "max_occupancy": 0.85}),
+    ]:
+        definition = parse_definition({**MINIMAL, "dial_mode": mode, "pacing": pacing})
+        assert definition.pacing.model_dump(include=set(pacing)) == pacing
+    # Under a lower cap a lower target is fine.
+    parse_definition({**MINIMAL, "compliance": {"abandon_cap": 0.02}, "pacing": {"abandon_target": 0.015}})
 
 
 def test_missing_required_key() -> None:
