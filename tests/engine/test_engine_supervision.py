@@ -149,7 +149,12 @@ async def test_a_loop_failing_for_good_stops_the_engine_and_another_recovers(
             async def finished() -> bool:
                 return await campaign_state(database_url, name) == "completed"
 
-            await wait_for(finished, 120, "the rescuer to finish the list")
+            try:
+                await wait_for(finished, 120, "the rescuer to finish the list")
+            except AssertionError as exc:  # say where the list stands
+                states = await fetch(database_url, "SELECT state, count(*) FROM contacts GROUP BY 1")
+                runners = {r.name: (r.state, r.stats.last_decision) for r in rescuer.runners.values()}
+                raise AssertionError(f"{exc}: contacts {dict(states)}, runners {runners}") from None
         finally:
             rescuer.request_stop()
             await rescue
