@@ -88,7 +88,8 @@ def draw_scenario(index: int, seed: int, hours: float = 4.0) -> SampledScenario:
         scale = max(0.0, room) / others
         busy, congestion, invalid, machine = (x * scale for x in
                                               (busy, congestion, invalid, machine))
-    busy, congestion, invalid, machine = (round(x, 4) for x in
+    # rounded down so that the rounding never eats into the no-answers
+    busy, congestion, invalid, machine = (math.floor(x * 1e4) / 1e4 for x in
                                           (busy, congestion, invalid, machine))
     amd_fp = rng.uniform(0.02, 0.15) if amd else 0.0
     amd_fn = rng.uniform(0.05, 0.25) if amd else 0.0
