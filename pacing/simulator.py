@@ -36,8 +36,9 @@ class Scenario:
     """One what-if: staffing, list and network behaviour, and add-ons.
 
     drift: (to_rate, start_s, over_s): the human-answer rate moves linearly from
-        world.human_rate to to_rate between start_s and start_s + over_s (the freed share
-        becomes no-answer), as when a new list batch is released mid-shift.
+        world.human_rate to to_rate between start_s and start_s + over_s, as when a new list
+        batch is released mid-shift. Down, the freed share becomes no-answer; up, the extra
+        share comes out of the no-answers (which must leave room for it).
     churn: agents log in late, leave early and take breaks (drawn per seed).
     cold_start: the estimators start from a misleading prior (hit rate twice the truth,
         talk time half) instead of the scenario's own figures.
