@@ -151,9 +151,11 @@ def availability(sc: Scenario, seeds: int = SCHEDULE_SEEDS) -> tuple[float, floa
             login, logout = min(shift.login, T), min(shift.logout, T)
             span = max(0.0, logout - login)
             off = 0.0
-            for start, length in shift.breaks:
-                if shift.login < start < shift.logout:
+            back = 0.0  # a break that starts while on another is not taken (as simulated)
+            for start, length in sorted(shift.breaks):
+                if shift.login < start < shift.logout and start >= back:
                     off += max(0.0, min(start + length, logout) - start)
+                    back = start + length
             logged += span
             avail += span - min(off, span)
     if logged <= 0:

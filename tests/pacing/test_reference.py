@@ -147,3 +147,16 @@ def test_waiting_for_an_agent_raises_the_optimum_smoothly() -> None:
     b = solve_optimum(5, w, wait_s=0.5)
     assert a.busy < b.busy < a.busy + 1e-3  # 5 agents of 200 s: 1 % are saved in 0.5 s
     assert solve_optimum(5, w, wait_s=5.0).busy > b.busy + 2e-3
+
+
+def test_availability_matches_the_simulated_break_share() -> None:
+    """The schedule as the simulator plays it: a break that starts during another is not
+    taken (in a 1 h shift both breaks fall in the same 30 minutes, so this matters)."""
+    from pacing import make_policy, simulate
+
+    sc = replace(BASE, agents=20, hours=1.0, churn=True)
+    _, share = availability(sc)
+    runs = [simulate(sc, make_policy("progressive"), seed=k) for k in (1, 2, 3)]
+    logged = sum(r.logged_in_time for r in runs)
+    simulated = (logged - sum(r.break_time for r in runs)) / logged
+    assert share == pytest.approx(simulated, abs=0.03)
