@@ -13,6 +13,8 @@ Public API (see `pacing.policy` for the per-tick engine loop):
   pay for it): the constrained-MDP optimum for exponential scenarios.
 - pacing.bench: scenario grid, batch runs and aggregation for `dialer simulate` and
   scripts/bench_pacing.py.
+- pacing.sampler, pacing.reference, pacing.sampler_report: drawn scenarios, their labelled
+  reference optimum and the report of scripts/bench_pacing_sampler.py.
 """
 
 from pacing.estimators import Estimators

@@ -9,14 +9,30 @@ unit time subject to abandons <= cap * (human answers), i.e.
 
     (1 - cap) * abandon_rate - cap * connect_rate <= 0.
 
+Optionally (`wait_s` > 0) a person who finds every agent busy waits in a queue of at most
+`queue` places and gives up at rate 1 / wait_s (the connect timeout, exponentialised); the
+next agent to finish takes the longest waiting. Then b runs to N + queue: b > N means N
+agents busy and b - N people waiting. With many agents this matters: 300 agents of 10
+minutes free one every 2 s, so a 2 s connect timeout saves about half the people the
+instant-abandon model loses.
+
 The constraint is relaxed with a Lagrange multiplier lambda (reward 1 + lambda*cap per
 connect, -lambda*(1 - cap) per abandon); each relaxed problem is solved by relative value
 iteration on the uniformised chain (vectorised with numpy), the policy's long-run rates by
-iterating its stationary distribution, and lambda by bisection. The constrained optimum
-mixes the two policies bracketing the cap, so its busy fraction is interpolated linearly
-in the abandon ratio between them.
+iterating its stationary distribution, and lambda by bracketing and bisection (each solve
+warm-started from the previous one). The constrained optimum mixes the two policies
+bracketing the cap, so its busy fraction is interpolated linearly in the abandon ratio
+between them.
 
-Results: `OptimumResult.busy` = E[b] / N, comparable with the simulator's `busy`
+Cost: a value-iteration sweep costs (N + 1) x (C + 1) states and convergence takes about
+(N mu + C gamma) / mu sweeps (one mean service time of uniformised steps), so the cost
+grows roughly with N^3 / p^2. `b_window` bounds it for large N: states with fewer than
+N - b_window busy agents are folded into N - b_window (a completion there is ignored). The
+optimum keeps b close to N, so the fold changes nothing measurable when the stationary mass
+at the floor is negligible; `OptimumResult.floor_mass` reports it and `solve_cmdp` widens
+the window when it is not.
+
+Results: `OptimumResult.busy` = E[min(b, N)] / N, comparable with the simulator's `busy`
 ((talk + wrap-up) / logged-in time); `occupancy` scales it by talk / (talk + wrap-up).
 """
 
@@ -39,6 +55,9 @@ class OptimumResult:
     connects_per_hour: float
     multiplier: float
     max_in_flight: int
+    floor_mass: float = 0.0
+    states: int = 0
+    solves: int = 0
 
 
 @dataclass(frozen=True)
@@ -46,6 +65,7 @@ class _Eval:
     busy: float
     connect_rate: float
     abandon_rate: float
+    floor_mass: float = 0.0
 
     @property
     def ratio(self) -> float:
@@ -65,121 +85,291 @@ def mean_ring_time(world: WorldModel) -> float:
 
 
 class _Model:
-    def __init__(self, agents: int, p: float, mu: float, gamma: float, cap_c: int) -> None:
+    """The uniformised chain on post-decision states (b, c), b in [b_min, N + queue]."""
+
+    def __init__(self, agents: int, p: float, mu: float, gamma: float, cap_c: int,
+                 queue: int = 0, theta: float = 0.0, b_min: int = 0) -> None:
         self.N = agents
         self.p = p
         self.mu = mu
         self.gamma = gamma
         self.C = cap_c
-        b = np.arange(agents + 1)[:, None].astype(float)
+        self.Q = queue if theta > 0 else 0
+        self.theta = theta
+        self.b_min = max(0, min(b_min, agents))
+        self.B = agents + self.Q
+        bs = np.arange(self.b_min, self.B + 1)
+        self.nb = len(bs)
+        b = bs[:, None].astype(float)
         c = np.arange(cap_c + 1)[None, :].astype(float)
-        self.b = np.broadcast_to(b, (agents + 1, cap_c + 1))
-        self.c = np.broadcast_to(c, (agents + 1, cap_c + 1))
-        self.Lam = agents * mu + cap_c * gamma
-        self.rate_done = self.b * mu / self.Lam
+        shape = (self.nb, cap_c + 1)
+        self.b = np.broadcast_to(b, shape)
+        self.c = np.broadcast_to(c, shape)
+        self.served = np.minimum(self.b, agents)
+        self.waiting = np.maximum(self.b - agents, 0.0)
+        self.Lam = agents * mu + cap_c * gamma + self.Q * theta
+        self.rate_done = self.served * mu / self.Lam
         self.rate_res = self.c * gamma / self.Lam
-        self.stay = 1.0 - self.rate_done - self.rate_res
-        self.full = np.zeros((agents + 1, cap_c + 1), dtype=bool)
-        self.full[agents, :] = True
+        self.rate_to = self.waiting * theta / self.Lam
+        self.stay = 1.0 - self.rate_done - self.rate_res - self.rate_to
+        self.below = np.broadcast_to(bs[:, None] < agents, shape)  # a person is connected
+        self.over = np.zeros(shape, dtype=bool)  # a person finds no room: lost at once
+        self.over[-1, :] = True
+        self.queued = np.broadcast_to(bs[:, None] > agents, shape)  # a completion connects
+        self.last_v: np.ndarray | None = None
+        self.last_x: np.ndarray | None = None
 
-    def _shift_c(self, v: np.ndarray) -> np.ndarray:
-        """v(b, c-1) (c = 0 maps to itself; its rate is zero)."""
+    @property
+    def states(self) -> int:
+        return self.nb * (self.C + 1)
+
+    # v(b, c-1); c = 0 maps to itself (its rate is zero)
+    @staticmethod
+    def _shift_c(v: np.ndarray) -> np.ndarray:
         out = np.empty_like(v)
         out[:, 1:] = v[:, :-1]
         out[:, 0] = v[:, 0]
         return out
 
-    def _shift_b_down(self, v: np.ndarray) -> np.ndarray:
+    # v(b-1, c); the floor maps to itself (b = 0 has rate zero; b_min > 0 is the fold)
+    @staticmethod
+    def _down(v: np.ndarray) -> np.ndarray:
         out = np.empty_like(v)
         out[1:, :] = v[:-1, :]
         out[0, :] = v[0, :]
         return out
 
-    def _after_human(self, v: np.ndarray) -> np.ndarray:
-        """v after a human answer: (b+1, c-1) if b < N, else (N, c-1)."""
-        vc = self._shift_c(v)
+    # v(b+1, c); the top (N + queue) maps to itself (the person is lost)
+    @staticmethod
+    def _up(v: np.ndarray) -> np.ndarray:
         out = np.empty_like(v)
-        out[:-1, :] = vc[1:, :]
-        out[-1, :] = vc[-1, :]
+        out[:-1, :] = v[1:, :]
+        out[-1, :] = v[-1, :]
         return out
 
-    def solve(self, lam: float, cap: float, iters: int = 200000, tol: float = 1e-9
-              ) -> np.ndarray:
+    def solve(self, lam: float, cap: float, iters: int = 200000, tol: float = 1e-9,
+              v0: np.ndarray | None = None) -> np.ndarray:
         """Relative value iteration; returns the target calls in flight per (b, c)."""
         r_conn = 1.0 + lam * cap
         r_ab = -lam * (1.0 - cap)
-        reward_h = np.where(self.full, r_ab, r_conn) * self.p * self.rate_res
-        v = np.zeros((self.N + 1, self.C + 1))
-        prev_g = None
+        reward = (
+            self.p * self.rate_res * np.where(self.below, r_conn, np.where(self.over, r_ab, 0.0))
+            + self.rate_done * np.where(self.queued, r_conn, 0.0)
+            + self.rate_to * r_ab
+        )
+        # Coefficients of the neighbours, laid out so that each term is one multiply-add
+        # on array views (no shifted copies): the loop is memory-bound.
+        dn = np.ascontiguousarray((self.rate_done + self.rate_to)[1:, :])
+        dn0 = (self.rate_done + self.rate_to)[0, :]
+        hum = np.ascontiguousarray((self.rate_res * self.p)[:-1, 1:])
+        hum_top = (self.rate_res * self.p)[-1, 1:]
+        non = np.ascontiguousarray((self.rate_res * (1.0 - self.p))[:, 1:])
+        stay = self.stay + 0.0
+        stay[0, :] += dn0  # the floor's completions stay (fold); b = 0 has none
+        v = np.zeros((self.nb, self.C + 1)) if v0 is None else v0.copy()
+        w = np.empty_like(v)
+        tmp = np.empty_like(v)
+        vn = np.empty_like(v)
         for it in range(iters):
-            w = (
-                reward_h
-                + self.rate_done * self._shift_b_down(v)
-                + self.rate_res * (self.p * self._after_human(v)
-                                   + (1.0 - self.p) * self._shift_c(v))
-                + self.stay * v
-            )
+            np.multiply(stay, v, out=w)
+            w += reward
+            np.multiply(dn, v[:-1, :], out=tmp[1:, :])
+            w[1:, :] += tmp[1:, :]
+            np.multiply(non, v[:, :-1], out=tmp[:, 1:])
+            w[:, 1:] += tmp[:, 1:]
+            np.multiply(hum, v[1:, :-1], out=tmp[:-1, 1:])
+            w[:-1, 1:] += tmp[:-1, 1:]
+            w[-1, 1:] += hum_top * v[-1, :-1]
             # impulse: V(b, c) = max over c' >= c of W(b, c')
-            vn = np.maximum.accumulate(w[:, ::-1], axis=1)[:, ::-1]
-            g = vn[0, 0] - v[0, 0]
-            diff = vn - v
-            v = vn - vn[0, 0]
-            if it > 50 and float(diff.max() - diff.min()) < tol * max(1.0, abs(g)):
+            np.maximum.accumulate(w[:, ::-1], axis=1, out=vn[:, ::-1])
+            check = it > 20 and it % 10 == 0
+            if check:
+                np.subtract(vn, v, out=tmp)
+                g = vn[0, 0] - v[0, 0]
+            np.subtract(vn, vn[0, 0], out=v)
+            if check and float(tmp.max() - tmp.min()) < tol * max(1.0, abs(g)):
                 break
-            prev_g = g
-        del prev_g
-        # Policy: target c' = argmax over c' >= c of W (the last W computed).
-        targets = np.empty((self.N + 1, self.C + 1), dtype=np.int64)
-        for bi in range(self.N + 1):
-            row = w[bi]
-            best = self.C
-            best_v = row[self.C]
-            for ci in range(self.C, -1, -1):
-                if row[ci] > best_v + 1e-12:
-                    best_v = row[ci]
-                    best = ci
-                targets[bi, ci] = best
-        return targets
+        self.last_v = v
+        return self._targets(w)
 
-    def evaluate(self, targets: np.ndarray, iters: int = 200000, tol: float = 1e-12) -> _Eval:
+    def _targets(self, w: np.ndarray) -> np.ndarray:
+        """argmax over c' >= c of W(b, c'), the largest c' among (near-)ties."""
+        r = w[:, ::-1]
+        runmax = np.maximum.accumulate(r, axis=1)
+        new = np.ones(r.shape, dtype=bool)
+        new[:, 1:] = r[:, 1:] > runmax[:, :-1] + 1e-12
+        j = np.where(new, np.arange(self.C + 1)[None, :], 0)
+        best = np.maximum.accumulate(j, axis=1)
+        return (self.C - best)[:, ::-1].astype(np.int64)
+
+    def evaluate(self, targets: np.ndarray, iters: int = 200000, tol: float = 1e-12,
+                 x0: np.ndarray | None = None) -> _Eval:
         """Long-run busy fraction, connect and abandon rates of a target policy."""
-        n_b, n_c = self.N + 1, self.C + 1
-        pi = np.zeros((n_b, n_c))
-        pi[0, targets[0, 0]] = 1.0
-        bb = np.arange(n_b)[:, None] * np.ones((1, n_c), dtype=np.int64)
-        cc = np.ones((n_b, 1), dtype=np.int64) * np.arange(n_c)[None, :]
-        # Post-decision destinations of each event (pre-decision state -> policy target).
-        b_done = np.maximum(bb - 1, 0)
-        dest_done = (b_done, targets[b_done, cc])
-        c_res = np.maximum(cc - 1, 0)
-        b_h = np.minimum(bb + 1, self.N)
-        dest_h = (b_h, targets[b_h, c_res])
-        dest_n = (bb, targets[bb, c_res])
-        flat = n_c
-        idx_done = (dest_done[0] * flat + dest_done[1]).ravel()
-        idx_h = (dest_h[0] * flat + dest_h[1]).ravel()
-        idx_n = (dest_n[0] * flat + dest_n[1]).ravel()
-        rd = self.rate_done.ravel()
-        rr = self.rate_res.ravel()
-        st = self.stay.ravel()
-        p = self.p
-        x = pi.ravel()
-        size = x.size
+        n_b, n_c = self.nb, self.C + 1
+        size = n_b * n_c
+        # One step: move the mass along each event to the pre-decision state, then send
+        # every state to its policy target with one scatter (a post-decision state is its
+        # own target, so the mass that stays put is unchanged by it).
+        dest = (np.arange(n_b)[:, None] * n_c + targets).ravel()
+        dn = (self.rate_done + self.rate_to)[1:, :]
+        dn0 = (self.rate_done + self.rate_to)[0, :]
+        hum = (self.rate_res * self.p)[:-1, 1:]
+        hum_top = (self.rate_res * self.p)[-1, 1:]
+        non = (self.rate_res * (1.0 - self.p))[:, 1:]
+        stay = self.stay + 0.0
+        stay[0, :] += dn0
+        x: np.ndarray
+        if x0 is None:
+            x = np.zeros(size)
+            start = (self.N - self.b_min) if self.b_min > 0 else 0
+            x[start * n_c + int(targets[start, 0])] = 1.0
+        else:
+            x = x0.ravel().copy()
+        y = np.empty((n_b, n_c))
         for it in range(iters):
-            nx = st * x
-            nx += np.bincount(idx_done, weights=rd * x, minlength=size)
-            nx += np.bincount(idx_h, weights=rr * p * x, minlength=size)
-            nx += np.bincount(idx_n, weights=rr * (1 - p) * x, minlength=size)
+            xm = x.reshape(n_b, n_c)
+            np.multiply(stay, xm, out=y)
+            y[:-1, :] += dn * xm[1:, :]
+            y[:, :-1] += non * xm[:, 1:]
+            y[1:, :-1] += hum * xm[:-1, 1:]
+            y[-1, :-1] += hum_top * xm[-1, 1:]
+            nx: np.ndarray = np.bincount(dest, weights=y.ravel(), minlength=size)
             if it % 50 == 0 and float(np.abs(nx - x).sum()) < tol:
                 x = nx
                 break
             x = nx
+        self.last_x = x
         pi = x.reshape(n_b, n_c)
-        busy = float((pi * self.b).sum()) / self.N
-        res_rate = pi * self.c * self.gamma * self.p
-        abandon = float(res_rate[self.N, :].sum())
-        connect = float(res_rate[: self.N, :].sum())
-        return _Eval(busy, connect, abandon)
+        busy = float((pi * self.served).sum()) / self.N
+        arrivals = pi * self.c * self.gamma * self.p
+        connect = float(arrivals[self.below].sum()) + float(
+            (pi * self.served * self.mu)[self.queued].sum())
+        abandon = float(arrivals[self.over].sum()) + float((pi * self.waiting).sum()) * self.theta
+        floor = float(pi[0, :].sum()) if self.b_min > 0 else 0.0
+        return _Eval(busy, connect, abandon, floor)
+
+
+def default_in_flight(agents: int, p: float, service_s: float, ring_s: float,
+                      factor: float = 3.0, limit: int = 600) -> int:
+    """Calls in flight the model may hold: `factor` times the steady need (all agents
+    busy: agents / service * ring / p) plus a margin, at most `limit`. The optimum keeps about
+    the steady need in flight; more only matters to refill after a dip, so a factor of 1.5
+    changes the optimum by less than 1e-4 (checked at 50 agents) and costs half."""
+    steady = agents / service_s * ring_s / p
+    return int(min(limit, math.ceil(factor * steady + 4.0 * math.sqrt(steady) + 20)))
+
+
+def solve_cmdp(
+    agents: int,
+    p: float,
+    service_s: float,
+    ring_s: float,
+    cap: float = 0.03,
+    wait_s: float = 0.0,
+    queue: int | None = None,
+    max_in_flight: int | None = None,
+    b_window: int | None = None,
+    talk_share: float = 1.0,
+    rel_tol: float = 0.01,
+    lambda_start: float = 0.5,
+) -> OptimumResult:
+    """The constrained optimum of the exponential dialling model.
+
+    agents N; p = share of dials that reach an agent-bound answer; service_s = mean
+    talk + wrap-up; ring_s = mean time from dial to line result; wait_s = mean time a
+    person waits for an agent (0: lost at once); b_window: see the module docstring (None:
+    the whole state space); talk_share = talk / (talk + wrap-up) for the occupancy.
+    The multiplier is bisected until the bracket is within rel_tol (relative); the mix of
+    the two bracketing policies is feasible, so a loose bracket errs low, and by little:
+    a bracket of 1.4x moved busy by 1e-4 at 184 agents."""
+    if agents <= 0 or p <= 0:
+        return OptimumResult(agents, 0.0, 0.0, 0.0, 0.0, 0.0, 0)
+    mu = 1.0 / service_s
+    gamma = 1.0 / ring_s
+    theta = 1.0 / wait_s if wait_s > 0 else 0.0
+    if queue is None:
+        queue = int(math.ceil(3.0 + 2.0 * math.sqrt(agents * mu * wait_s))) if theta > 0 else 0
+    if max_in_flight is None:
+        max_in_flight = default_in_flight(agents, p, service_s, ring_s)
+    while True:
+        b_min = 0 if b_window is None else max(0, agents - b_window)
+        model = _Model(agents, p, mu, gamma, max_in_flight, queue=queue, theta=theta,
+                       b_min=b_min)
+        solves = 0
+
+        def run(lam: float, model: _Model = model) -> _Eval:
+            nonlocal solves
+            solves += 1
+            targets = model.solve(lam, cap, v0=model.last_v)
+            return model.evaluate(targets, x0=model.last_x)
+
+        # Bracket the multiplier by doubling or halving from lambda_start, then bisect
+        # geometrically: the ratio falls as the multiplier grows.
+        lam = lambda_start
+        e = run(lam)
+        unconstrained: _Eval | None = None
+        if e.ratio > cap:
+            lo, e_lo = lam, e
+            hi, e_hi = lam * 2.0, run(lam * 2.0)
+            while e_hi.ratio > cap and hi < 1e5:
+                lo, e_lo = hi, e_hi
+                hi *= 2.0
+                e_hi = run(hi)
+        else:
+            hi, e_hi = lam, e
+            lo = lam / 2.0
+            while True:
+                if lo < 1e-3:
+                    lo = 0.0
+                e_lo = run(lo)
+                if e_lo.ratio > cap:
+                    break
+                if lo == 0.0:
+                    unconstrained = e_lo  # filling every line keeps within the cap
+                    break
+                hi, e_hi = lo, e_lo
+                lo /= 2.0
+        if unconstrained is not None:
+            best, lam_used = unconstrained, 0.0
+        else:
+            steps = 0
+            while (hi > lo * (1.0 + rel_tol) and (lo > 0 or hi > 1e-4)
+                   and e_lo.ratio - e_hi.ratio > 1e-6 and steps < 40):
+                steps += 1
+                mid = math.sqrt(lo * hi) if lo > 0 else hi / 2.0
+                e_mid = run(mid)
+                if e_mid.ratio > cap:
+                    lo, e_lo = mid, e_mid
+                else:
+                    hi, e_hi = mid, e_mid
+            # Mix the bracketing policies so that the abandon ratio is exactly the cap.
+            if e_lo.ratio > e_hi.ratio:
+                w = (cap - e_hi.ratio) / (e_lo.ratio - e_hi.ratio)
+                w = min(1.0, max(0.0, w))
+            else:
+                w = 0.0
+            best = _Eval(
+                w * e_lo.busy + (1 - w) * e_hi.busy,
+                w * e_lo.connect_rate + (1 - w) * e_hi.connect_rate,
+                w * e_lo.abandon_rate + (1 - w) * e_hi.abandon_rate,
+                max(e_lo.floor_mass, e_hi.floor_mass),
+            )
+            lam_used = hi
+        if b_window is None or best.floor_mass < 1e-4 or b_min == 0:
+            break
+        b_window *= 2  # the fold was visited: widen the window and solve again
+    return OptimumResult(
+        agents=agents,
+        busy=best.busy,
+        occupancy=best.busy * talk_share,
+        abandon_ratio=best.ratio,
+        connects_per_hour=best.connect_rate * 3600.0,
+        multiplier=lam_used,
+        max_in_flight=max_in_flight,
+        floor_mass=best.floor_mass,
+        states=model.states,
+        solves=solves,
+    )
 
 
 def solve_optimum(
@@ -187,57 +377,15 @@ def solve_optimum(
     world: WorldModel,
     cap: float = 0.03,
     max_in_flight: int | None = None,
-    lambda_hi: float = 200.0,
-    bisections: int = 14,
+    wait_s: float = 0.0,
+    b_window: int | None = None,
 ) -> OptimumResult:
     """The constrained optimum for `agents` agents on `world`, with exponential ring and
-    service times of the world's means (talk + wrap-up)."""
-    p = world.human_rate
-    if agents <= 0 or p <= 0:
-        return OptimumResult(agents, 0.0, 0.0, 0.0, 0.0, 0.0, 0)
+    service times of the world's means (talk + wrap-up); people who find every agent busy
+    are lost at once unless wait_s > 0."""
     service = world.talk.expected + world.wrap.expected
-    mu = 1.0 / service
-    gamma = 1.0 / mean_ring_time(world)
-    if max_in_flight is None:
-        steady = agents * mu / (p * gamma)
-        max_in_flight = int(min(600, math.ceil(3.0 * steady + 4.0 * math.sqrt(steady) + 20)))
-    model = _Model(agents, p, mu, gamma, max_in_flight)
-
-    def run(lam: float) -> _Eval:
-        return model.evaluate(model.solve(lam, cap))
-
-    lo, hi = 0.0, lambda_hi
-    e_lo = run(lo)
-    if e_lo.ratio <= cap:
-        best, lam_used = e_lo, lo
-        e_hi = e_lo
-    else:
-        e_hi = run(hi)
-        for _ in range(bisections):
-            mid = (lo + hi) / 2
-            e_mid = run(mid)
-            if e_mid.ratio > cap:
-                lo, e_lo = mid, e_mid
-            else:
-                hi, e_hi = mid, e_mid
-        # Mix the bracketing policies so that the abandon ratio is exactly the cap.
-        if e_lo.ratio > e_hi.ratio:
-            w = (cap - e_hi.ratio) / (e_lo.ratio - e_hi.ratio)
-            w = min(1.0, max(0.0, w))
-        else:
-            w = 0.0
-        busy = w * e_lo.busy + (1 - w) * e_hi.busy
-        conn = w * e_lo.connect_rate + (1 - w) * e_hi.connect_rate
-        ab = w * e_lo.abandon_rate + (1 - w) * e_hi.abandon_rate
-        best = _Eval(busy, conn, ab)
-        lam_used = hi
-    share_talk = world.talk.expected / service
-    return OptimumResult(
-        agents=agents,
-        busy=best.busy,
-        occupancy=best.busy * share_talk,
-        abandon_ratio=best.ratio,
-        connects_per_hour=best.connect_rate * 3600.0,
-        multiplier=lam_used,
-        max_in_flight=max_in_flight,
+    return solve_cmdp(
+        agents, world.human_rate, service, mean_ring_time(world), cap=cap, wait_s=wait_s,
+        max_in_flight=max_in_flight, b_window=b_window,
+        talk_share=world.talk.expected / service if service > 0 else 0.0,
     )

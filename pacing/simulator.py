@@ -36,8 +36,9 @@ class Scenario:
     """One what-if: staffing, list and network behaviour, and add-ons.
 
     drift: (to_rate, start_s, over_s): the human-answer rate moves linearly from
-        world.human_rate to to_rate between start_s and start_s + over_s (the freed share
-        becomes no-answer), as when a new list batch is released mid-shift.
+        world.human_rate to to_rate between start_s and start_s + over_s, as when a new list
+        batch is released mid-shift. Down, the freed share becomes no-answer; up, the extra
+        share comes out of the no-answers (which must leave room for it).
     churn: agents log in late, leave early and take breaks (drawn per seed).
     cold_start: the estimators start from a misleading prior (hit rate twice the truth,
         talk time half) instead of the scenario's own figures.
@@ -257,6 +258,40 @@ class _Call:
     ended: bool = False
 
 
+@dataclass(frozen=True)
+class AgentShift:
+    """One agent's planned shift: log-in and log-out times and (start, length) breaks.
+    A break whose start is outside [login, logout) is not taken."""
+
+    login: float
+    logout: float
+    breaks: tuple[tuple[float, float], ...] = ()
+
+
+def agent_schedule(agents: int, duration: float, churn: bool, seed: int) -> list[AgentShift]:
+    """The agents' planned log-ins, log-outs and breaks for one seed (its own stream, so
+    every policy meets the same staffing). Without churn everyone works the whole shift.
+    With churn a quarter log in up to 30 min late, 15 % leave early (up to 2 h before the
+    end, or in the second half of a shift of 2 h or less) and everyone plans two breaks of
+    10-15 min away from the shift's first and last hour."""
+    rng = random.Random(f"agents:{seed}")
+    T = duration
+    out: list[AgentShift] = []
+    for _ in range(agents):
+        login, logout = 0.0, T
+        breaks: list[tuple[float, float]] = []
+        if churn:
+            if rng.random() < 0.25:
+                login = rng.uniform(0.0, 1800.0)
+            if rng.random() < 0.15:
+                logout = rng.uniform(T - 7200.0, T) if T > 7200 else rng.uniform(T / 2, T)
+            for _ in range(2):
+                start = rng.uniform(min(3600.0, T / 4), max(T - 3600.0, T * 3 / 4))
+                breaks.append((start, rng.uniform(600.0, 900.0)))
+        out.append(AgentShift(login, logout, tuple(breaks)))
+    return out
+
+
 class _Sim:
     def __init__(self, scenario: Scenario, policy: Policy, seed: int,
                  estimators: Estimators | None) -> None:
@@ -344,27 +379,16 @@ class _Sim:
 
     # -- setup -----------------------------------------------------------------
     def schedule_agents(self) -> None:
-        rng = random.Random(f"agents:{self.seed}")
-        T = self.T
-        for i in range(self.sc.agents):
+        for i, shift in enumerate(agent_schedule(self.sc.agents, self.T, self.sc.churn,
+                                                 self.seed)):
             a = _Agent(id=i)
-            login, logout = 0.0, T
-            breaks: list[tuple[float, float]] = []
-            if self.sc.churn:
-                if rng.random() < 0.25:
-                    login = rng.uniform(0.0, 1800.0)
-                if rng.random() < 0.15:
-                    logout = rng.uniform(T - 7200.0, T) if T > 7200 else rng.uniform(T / 2, T)
-                for _ in range(2):
-                    start = rng.uniform(min(3600.0, T / 4), max(T - 3600.0, T * 3 / 4))
-                    breaks.append((start, rng.uniform(600.0, 900.0)))
-            a.login_at, a.logout_at = login, logout
+            a.login_at, a.logout_at = shift.login, shift.logout
             self.agents.append(a)
-            self.push(login, _EV_LOGIN, i)
-            if logout < T:
-                self.push(logout, _EV_LOGOUT, i)
-            for start, length in breaks:
-                if login < start < logout:
+            self.push(shift.login, _EV_LOGIN, i)
+            if shift.logout < self.T:
+                self.push(shift.logout, _EV_LOGOUT, i)
+            for start, length in shift.breaks:
+                if shift.login < start < shift.logout:
                     self.push(start, _EV_BREAK_START, i * 100000 + int(length))
 
     # -- calls -----------------------------------------------------------------

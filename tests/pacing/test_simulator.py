@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 from pacing import POLICY_NAMES, make_policy
 from pacing.bench import grid_scenario
-from pacing.simulator import Scenario, simulate
+from pacing.policy import PacingDecision
+from pacing.simulator import AgentShift, Scenario, agent_schedule, simulate
 from pacing.world import Duration, WorldModel
 
 
@@ -110,3 +111,50 @@ def test_predictive_holds_on_a_large_floor_with_a_low_answer_rate() -> None:
     assert predictive.abandon_rate <= 0.03
     assert predictive.busy >= pi.busy + 0.02, (predictive.busy, pi.busy)
     assert predictive.busy >= 0.9
+
+
+class _FixedRate:
+    """Places the same number of calls every tick, whatever happens (a probe)."""
+
+    name = "fixed-rate"
+
+    def __init__(self, calls: int) -> None:
+        self.calls = calls
+
+    def decide(self, snapshot: object) -> PacingDecision:
+        return PacingDecision(self.calls, "probe")
+
+
+def test_drift_upwards_takes_its_share_from_no_answers() -> None:
+    """A drift may raise the human rate (a fresh list batch): the extra share comes out of
+    the no-answers and the answers per dial follow it, common random numbers kept."""
+    world = WorldModel(human_rate=0.10, talk=Duration.fixed(30.0))
+    up = Scenario(agents=2, hours=1.0, world=world, drift=(0.40, 1800.0, 0.0))
+    assert up.human_rate_at(0.0) == 0.10 and up.human_rate_at(1800.0 + 1) == 0.40
+    res = simulate(up, _FixedRate(2), seed=4)
+    assert res.conservation_errors() == []
+    first = sum(res.answers_by_minute[1:29])  # whole minutes clear of the change
+    second = sum(res.answers_by_minute[32:60])
+    # 120 dials a minute: about 12 answers a minute before, 48 after.
+    assert 9 * 28 < first < 15 * 28
+    assert 42 * 28 < second < 54 * 28
+    # The same dials without the drift meet the same customers: the answers before the
+    # change are the very same ones.
+    flat = simulate(Scenario(agents=2, hours=1.0, world=world), _FixedRate(2), seed=4)
+    assert flat.answers_by_minute[:29] == res.answers_by_minute[:29]
+
+
+def test_agent_schedule_is_the_simulators() -> None:
+    """`agent_schedule` is what the simulator plays: its planned logged-in span is a lower
+    bound of each run's logged-in time and identical across policies."""
+    sc = Scenario(agents=15, hours=3.0, churn=True)
+    plan = agent_schedule(15, sc.duration, True, seed=6)
+    assert plan == agent_schedule(15, sc.duration, True, seed=6)
+    assert plan != agent_schedule(15, sc.duration, True, seed=7)
+    assert any(s.login > 0 for s in plan) and all(len(s.breaks) == 2 for s in plan)
+    span = sum(s.logout - s.login for s in plan)
+    for policy in ("progressive", "pi"):
+        res = simulate(sc, make_policy(policy), seed=6)
+        # agents finishing a call after their log-out stay logged in until it ends
+        assert span <= res.logged_in_time <= span + 15 * 3600.0 * 0.05
+    assert agent_schedule(4, 100.0, False, seed=1) == [AgentShift(0.0, 100.0)] * 4
