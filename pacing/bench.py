@@ -14,7 +14,7 @@ from typing import Any
 
 from pacing.optimum import OptimumResult, solve_optimum
 from pacing.policies import POLICY_NAMES, make_policy
-from pacing.simulator import Scenario, simulate
+from pacing.simulator import Scenario, TickTrace, simulate
 from pacing.snapshot import Limits
 from pacing.world import Duration, WorldModel
 
@@ -43,11 +43,11 @@ class RunSpec:
     settings: Mapping[str, Any] = field(default_factory=dict)
 
 
-def run_one(spec: RunSpec) -> dict[str, Any]:
+def run_one(spec: RunSpec, trace: TickTrace | None = None) -> dict[str, Any]:
     """One shift; returns the metrics dict plus scenario name and conservation errors."""
     settings = dict(DEFAULT_SETTINGS.get(spec.policy, {}))
     settings.update(spec.settings)
-    res = simulate(spec.scenario, make_policy(spec.policy, **settings), seed=spec.seed)
+    res = simulate(spec.scenario, make_policy(spec.policy, **settings), seed=spec.seed, trace=trace)
     out = res.metrics()
     out["policy"] = spec.policy
     out["scenario"] = spec.scenario.name

@@ -471,11 +471,18 @@ class PredictivePolicy(BasePolicy):
                 hi = mid
         n = lo
         reason = Reason.PREDICTIVE.value if conf >= 0.999 else Reason.WARMING_UP.value
+        # What the decision rested on, for the heartbeat and for `dialer simulate --trace`
+        # (scripts/pacing_calibration.py holds expected_lost against what happened).
         return n, reason, {
             "theta": round(theta, 4),
             "confidence": round(conf, 3),
             "expected_lost": round(lost(n), 4),
             "hit_rate": round(est.hit_rate, 4),
+            "answers_per_dial": round(q_h, 4),
+            "free_agents": round(fm[-1], 2),
+            "headroom": round(allowed, 2),
+            "future_rate": round(self._dial_rate, 3),
+            "horizon_s": grid[-1] + self.connect_timeout,
         }
 
 

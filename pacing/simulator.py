@@ -26,9 +26,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pacing.estimators import Estimators
-from pacing.policy import Policy
+from pacing.policy import PacingDecision, Policy
 from pacing.snapshot import AbandonHeadroom, CampaignSnapshot, Limits
 from pacing.world import AmdVerdict, Duration, LineResult, WorldModel
+
+# Sees each pacing tick: (snapshot, decision, ledger answers so far, ledger abandons so far).
+TickTrace = Callable[[CampaignSnapshot, PacingDecision, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -327,6 +330,7 @@ class _Sim:
                 )
             estimators = Estimators(prior=prior, amd_time=w.amd_time if scenario.amd else None)
         self.est = estimators
+        self.trace: TickTrace | None = None
         self.ledger_answers = 0
         self.ledger_abandons = 0
         self.world_cache: dict[int, WorldModel] = {}
@@ -593,6 +597,8 @@ class _Sim:
             agents_paused=sum(1 for a in self.agents if a.state == _BREAK),
         )
         decision = self.policy.decide(snap)
+        if self.trace is not None:
+            self.trace(snap, decision, self.ledger_answers, self.ledger_abandons)
         for _ in range(decision.calls):
             self.dial(now)
 
@@ -622,13 +628,18 @@ def simulate(
     policy: Policy | Callable[[], Policy],
     seed: int = 0,
     estimators: Estimators | None = None,
+    trace: TickTrace | None = None,
 ) -> SimResult:
-    """Run one shift of `scenario` under `policy` (an instance or a zero-argument factory)."""
+    """Run one shift of `scenario` under `policy` (an instance or a zero-argument factory).
+    `trace`, if given, sees every pacing tick: the snapshot, the decision, and the ledger's
+    answers and abandons so far."""
     if isinstance(policy, Policy) and not isinstance(policy, type):
         pol: Policy = policy
     else:
         pol = policy()
-    return _Sim(scenario, pol, seed, estimators).run()
+    sim = _Sim(scenario, pol, seed, estimators)
+    sim.trace = trace
+    return sim.run()
 
 
 def scenario_dict(scenario: Scenario) -> dict[str, Any]:

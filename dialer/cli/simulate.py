@@ -8,7 +8,7 @@ import tomllib
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import IO, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -25,7 +25,9 @@ from pacing.bench import (
     talk_duration,
 )
 from pacing.policies import POLICY_NAMES
-from pacing.simulator import Scenario
+from pacing.policy import PacingDecision
+from pacing.simulator import Scenario, TickTrace
+from pacing.snapshot import CampaignSnapshot
 from pacing.world import Duration, WorldModel
 
 
@@ -81,6 +83,20 @@ def _build_scenario(
     return sc, file_data
 
 
+def _tick_writer(out: IO[str], policy: str, seed: int) -> TickTrace:
+    def write(snap: CampaignSnapshot, decision: PacingDecision, answers: int, abandons: int) -> None:
+        row: dict[str, Any] = {
+            "policy": policy, "seed": seed, "t": snap.now, "ready": snap.agents_ready,
+            "talking": len(snap.talk_elapsed), "wrapping": len(snap.wrap_elapsed),
+            "ringing": len(snap.ringing_elapsed), "waiting": len(snap.waiting_elapsed),
+            "calls": decision.calls, "reason": decision.reason,
+            "dial_level": round(decision.dial_level, 3), "answers": answers, "abandons": abandons,
+        }
+        row.update(decision.details)
+        out.write(json.dumps(row) + "\n")
+    return write
+
+
 def register(app: typer.Typer) -> None:
     @app.command("simulate")
     def simulate_cmd(
@@ -124,6 +140,10 @@ def register(app: typer.Typer) -> None:
             "--optimum/--no-optimum", help="Compute the CMDP optimum when exponential.")] = True,
         as_json: Annotated[bool, typer.Option(
             "--json", help="One JSON object per policy per line.")] = False,
+        trace: Annotated[Path | None, typer.Option(
+            "--trace", metavar="<file>",
+            help="Write every pacing tick of the first seed (one policy) as JSON lines: what "
+                 "the policy saw, decided and why; scripts/pacing_calibration.py reads it.")] = None,
     ) -> None:
         """What-if and benchmark: simulate shifts under pacing policies and compare them."""
         sc, file_data = _build_scenario(
@@ -137,6 +157,8 @@ def register(app: typer.Typer) -> None:
         for n in names:
             if n not in POLICY_NAMES:
                 raise typer.BadParameter(f"unknown policy {n!r}; known: {', '.join(POLICY_NAMES)}")
+        if trace is not None and len(names) != 1:
+            raise typer.BadParameter("--trace follows one policy: choose it with -p", param_hint="--trace")
         settings: dict[str, dict[str, Any]] = dict(file_data.get("policy", {}))
         run_names = list(names)
         if optimum and sc.is_exponential and "progressive" not in run_names:
@@ -152,6 +174,12 @@ def register(app: typer.Typer) -> None:
             console=console, disable=not show_progress, transient=True,
         ) as progress:
             task = progress.add_task("simulating", total=len(specs))
+            if trace is not None:
+                # The traced shift runs here (a trace cannot cross to a worker process).
+                traced = specs.pop(0)
+                with trace.open("w", encoding="utf-8") as out_file:
+                    rows.append(run_one(traced, trace=_tick_writer(out_file, traced.policy, traced.seed)))
+                progress.advance(task)
             if workers > 1:
                 with ProcessPoolExecutor(max_workers=min(workers, 2)) as pool:
                     for row in pool.map(run_one, specs):
