@@ -10,8 +10,8 @@ the next `horizon_s` seconds, from the calls in flight and the ones it places. T
 counts the abandons that actually happened in that span and compares the two means,
 overall, by decision reason and by hour; and it compares the hit rate the policy believed
 with the answers per dial of the whole trace. A ratio far from 1 is a model that cannot
-be trusted to spend the abandon budget (issue 11: the myopic model under-read its losses
-sixfold on a 150-agent floor).
+be trusted to spend the abandon budget unless the policy's feedback corrects it; a ratio
+that swings from hour to hour is worse than a steady one, which the feedback absorbs.
 """
 
 from __future__ import annotations

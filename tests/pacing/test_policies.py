@@ -235,8 +235,7 @@ def test_predictive_dials_ahead_only_within_the_reserve(snap: CampaignSnapshot) 
 
 def test_predictive_counts_the_calls_the_next_ticks_will_place() -> None:
     """Two policies with the same history of heavy dialling: the one that counts the
-    competition of the calls still to be placed dials fewer now (myopia under-read the
-    losses sixfold on a 150-agent floor)."""
+    competition of the calls still to be placed dials fewer now."""
     est = _trained_estimators()
 
     def after_heavy_dialling(**settings: float) -> PredictivePolicy:
