@@ -13,7 +13,7 @@ import pytest
 
 from ami.client import AMIClient
 from tests.asterisk.pbx import ami_client, hang_up_everything
-from tests.asterisk.rig import SKIP_REASON, AsteriskRig, command
+from tests.asterisk.rig import SKIP_REASON, AsteriskRig, AsteriskUnusable, command
 
 HERE = Path(__file__).resolve().parent
 
@@ -33,19 +33,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 _SKIPPED = pytest.StashKey[bool]()
+_UNUSABLE = pytest.StashKey[str]()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     if config.stash.get(_SKIPPED, False):
         terminalreporter.write_line(SKIP_REASON)
+    if _UNUSABLE in config.stash:
+        terminalreporter.write_line(config.stash[_UNUSABLE], red=True, bold=True)
 
 
 @pytest.fixture(scope="session")
-def asterisk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AsteriskRig]:
+def asterisk(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AsteriskRig]:
     asterisk = command()
     assert asterisk is not None
     rig = AsteriskRig(asterisk, tmp_path_factory.mktemp("asterisk"))
-    rig.start()
+    try:
+        rig.start()
+    except AsteriskUnusable as exc:  # the binary, not the dialer: skip the tier, loudly
+        request.config.stash[_UNUSABLE] = str(exc)
+        pytest.skip(str(exc))
     yield rig
     rig.stop()
 

@@ -76,6 +76,10 @@ def prefix(asterisk: str) -> Path:
     raise RuntimeError(f"cannot find the modules of {asterisk} (tried --prefix, /usr, /usr/local)")
 
 
+class AsteriskUnusable(RuntimeError):
+    """The asterisk binary cannot run on this machine at all (not a failure of the dialer)."""
+
+
 class AsteriskRig:
     """A real Asterisk process under a test's control."""
 
@@ -157,6 +161,11 @@ class AsteriskRig:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                if self.process.returncode == -signal.SIGILL:
+                    raise AsteriskUnusable(
+                        f"real-Asterisk tier skipped: {self.asterisk} dies with an illegal instruction"
+                        " on this CPU (a build for a newer instruction set, e.g. AVX-512); rebuild it"
+                        " for this machine to run the tier")
                 raise RuntimeError(f"asterisk exited with {self.process.returncode}; see {out.name}")
             try:
                 if self.cli("core waitfullybooted", timeout=10).returncode == 0 and self._ami_open():
