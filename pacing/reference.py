@@ -57,6 +57,9 @@ class ModelParams:
     talk_share: float
     weight: float = 1.0  # share of the shift
     human_rate: float = 0.0
+    # Calls in flight per agent the policies may hold (the scenario's max_dial_level): the
+    # reference obeys the same cap, or it is out of every capped policy's reach.
+    max_level: float = math.inf
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,7 @@ def model_params(sc: Scenario, world: WorldModel | None = None, agents: float | 
         agents=float(sc.agents if agents is None else agents), p=p, service_s=service,
         ring_s=ring, wait_s=expected_wait(sc.connect_timeout, w.patience),
         talk_share=talk / service if service > 0 else 0.0, weight=weight,
-        human_rate=w.human_rate,
+        human_rate=w.human_rate, max_level=sc.limits.max_dial_level,
     )
 
 
@@ -175,6 +178,9 @@ def label_for(sc: Scenario) -> str:
         parts.append("segments")
     if sc.churn:
         parts.append("availability")
+    mp = model_params(sc)
+    if mp.p > 0 and mp.ring_s / (mp.service_s * mp.p) > sc.limits.max_dial_level:
+        parts.append("level-cap")  # the steady need of calls in flight exceeds the cap
     return "cmdp" if not parts else "cmdp-" + "+".join(parts)
 
 
@@ -184,14 +190,17 @@ _CACHE: dict[tuple[Any, ...], OptimumResult] = {}
 def solve_params(mp: ModelParams, agents: int, cap: float) -> OptimumResult:
     """The CMDP for `agents` agents with the model inputs `mp` (memoised)."""
     key = (agents, round(mp.p, 6), round(mp.service_s, 4), round(mp.ring_s, 4),
-           round(mp.wait_s, 4), round(mp.talk_share, 6), cap)
+           round(mp.wait_s, 4), round(mp.talk_share, 6), cap, mp.max_level)
     got = _CACHE.get(key)
     if got is None:
         big = agents >= FULL_STATE_AGENTS
+        in_flight = default_in_flight(agents, mp.p, mp.service_s, mp.ring_s,
+                                      factor=1.5 if big else 3.0, limit=MAX_IN_FLIGHT)
+        if math.isfinite(mp.max_level):
+            in_flight = min(in_flight, max(1, int(mp.max_level * agents)))
         got = solve_cmdp(
             agents, mp.p, mp.service_s, mp.ring_s, cap=cap, wait_s=mp.wait_s,
-            max_in_flight=default_in_flight(agents, mp.p, mp.service_s, mp.ring_s,
-                                            factor=1.5 if big else 3.0, limit=MAX_IN_FLIGHT),
+            max_in_flight=in_flight,
             b_window=int(2 * math.sqrt(agents) + 10) if big else None,
             talk_share=mp.talk_share, rel_tol=REL_TOL,
         )

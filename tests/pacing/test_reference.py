@@ -49,7 +49,8 @@ def test_sampled_labels_match_their_draws() -> None:
         assert ("amd" in label) == p["amd"], s.name
         assert ("segments" in label) == (p["drift"] is not None), s.name
         assert ("availability" in label) == p["churn"], s.name
-        assert (label == "cmdp") == (s.scenario.is_exponential and p["wrap_mean"] >= 0), s.name
+        uncapped = label.replace("+level-cap", "").replace("-level-cap", "")
+        assert (uncapped == "cmdp") == (s.scenario.is_exponential and p["wrap_mean"] >= 0), s.name
 
 
 def test_exact_label_is_the_cmdp_with_the_connect_timeout() -> None:
@@ -160,3 +161,15 @@ def test_availability_matches_the_simulated_break_share() -> None:
     logged = sum(r.logged_in_time for r in runs)
     simulated = (logged - sum(r.break_time for r in runs)) / logged
     assert share == pytest.approx(simulated, abs=0.03)
+
+
+def test_the_reference_obeys_the_dial_level_cap_the_policies_obey() -> None:
+    """6 % of dials answered, 35-second calls: keeping 10 agents busy needs about nine calls
+    in flight per agent. Every policy is held at max_dial_level (3 by default), so the
+    reference is too, and says so in its label."""
+    world = WorldModel(human_rate=0.06, talk=Duration.exponential(35.0), wrap=Duration.fixed(5.0))
+    capped = Scenario(agents=10, hours=4.0, world=world, name="capped")
+    free = replace(capped, limits=replace(capped.limits, max_dial_level=20.0))
+    assert label_for(capped) == "cmdp-level-cap" and label_for(free) == "cmdp"
+    held, unheld = reference_for(capped), reference_for(free)
+    assert held.busy < unheld.busy - 0.05, (held.busy, unheld.busy)
