@@ -478,59 +478,21 @@ class Estimators:
             memo[key] = got
         return got
 
-    def survival(self, elapsed: float) -> float:
-        """P(a call placed `elapsed` seconds ago is still unresolved)."""
-        total = 0.0
-        for k in KINDS:
-            total += self.shares.share(k) * (1.0 - self.times[k].cdf(elapsed))
-        return total
-
     def profile_ringing(self, elapsed: float, grid: Sequence[float]) -> list[float]:
         """For a call ringing for `elapsed` s: P(it needs an agent by now + s)."""
-        e = int(elapsed)
-        memo = self._memo_for("calls")
-        key: tuple[object, ...] = (e, tuple(grid))
-        got = memo.get(key)
-        if got is None:
-            surv = self.survival(e)
-            f = self.times["human"]
-            if surv < 1e-9:
-                got = [0.0 for _ in grid]
-            else:
-                p = self.hit_rate / surv
-                base = f.cdf(e)
-                got = [min(1.0, max(0.0, p * (f.cdf(e + s) - base))) for s in grid]
-            memo[key] = got
-        return got
+        return self._row("calls", elapsed, grid)
 
     def profile_wrap(self, elapsed: float, grid: Sequence[float]) -> list[float]:
         """For an agent in wrap-up for `elapsed` s: P(ready again by now + s)."""
-        e = int(elapsed)
-        memo = self._memo_for("wrap")
-        key: tuple[object, ...] = (e, tuple(grid))
-        got = memo.get(key)
-        if got is None:
-            got = [self.wrap.residual_cdf(e, s) for s in grid]
-            memo[key] = got
-        return got
+        return self._row("wrap", elapsed, grid)
 
     def profile_talk(self, elapsed: float, grid: Sequence[float]) -> list[float]:
         """For an agent talking for `elapsed` s: P(talk and wrap-up both over by now + s)."""
-        e = int(elapsed)
-        memo = self._memo_for("talk")
-        key: tuple[object, ...] = (e, tuple(grid))
-        got = memo.get(key)
-        if got is None:
-            atoms = self._wrap_atoms(memo)
-            got = []
-            for s in grid:
-                acc = 0.0
-                for w, weight in atoms:
-                    if s > w:
-                        acc += weight * self.talk.residual_cdf(e, s - w)
-                got.append(acc)
-            memo[key] = got
-        return got
+        return self._row("talk", elapsed, grid)
+
+    def _row(self, kind: str, elapsed: float, grid: Sequence[float]) -> list[float]:
+        e = max(0, int(elapsed))
+        return self._table(kind, grid, e)[e].tolist()
 
     def _wrap_atoms(self, memo: dict[tuple[object, ...], list[float]]) -> list[tuple[float, float]]:
         got = memo.get(("atoms",))
