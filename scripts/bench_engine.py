@@ -30,12 +30,12 @@ from pathlib import Path
 import asyncpg
 
 from ami.client import ClientConfig
-from dialer import campaign_service
-from dialer.campaigns import parse_definition
+from dialer.campaigns import service as campaign_service
+from dialer.campaigns.definition import parse_definition
+from dialer.contacts.importer import ImportOptions, import_contacts
 from dialer.db import migrate
 from dialer.db.database import Database
 from dialer.engine.engine import Engine, EngineConfig
-from dialer.importer import ImportOptions, import_contacts
 
 
 def free_port() -> int:

@@ -24,12 +24,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from dialer import campaign_service
-from dialer.campaigns import parse_definition
+from dialer.campaigns import service as campaign_service
+from dialer.campaigns.definition import parse_definition
+from dialer.contacts.dnc import import_registry
+from dialer.contacts.importer import ImportOptions, import_contacts
 from dialer.db import migrate
 from dialer.db.database import Database
-from dialer.dnc_service import import_registry
-from dialer.importer import ImportOptions, import_contacts
 
 AREA_CODES = ["202", "212", "305", "312", "415", "512", "617", "702", "808", "907"]
 

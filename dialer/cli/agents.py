@@ -7,7 +7,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from dialer import agent_service
+from dialer.agents import service as agent_service
 from dialer.cli.common import console, run, who, with_database
 from dialer.db.database import Database
 

@@ -9,7 +9,7 @@ import typer
 
 from dialer.cli.common import err_console, fail, parse_when, run, with_database
 from dialer.db.database import Database
-from dialer.export import export_attempts
+from dialer.outputs.export import export_attempts
 
 attempts_app = typer.Typer(help="Call attempts.", no_args_is_help=True)
 

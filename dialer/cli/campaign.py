@@ -9,8 +9,8 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from dialer import campaign_service
-from dialer.campaigns import load_definition
+from dialer.campaigns import service as campaign_service
+from dialer.campaigns.definition import load_definition
 from dialer.cli.common import console, fail, run, who, with_database
 from dialer.db.database import Database
 from dialer.db.models import CampaignState

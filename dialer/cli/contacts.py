@@ -8,8 +8,8 @@ import typer
 from rich.table import Table
 
 from dialer.cli.common import console, file_progress, run, who, with_database
+from dialer.contacts.importer import ImportOptions, ImportReport, import_contacts
 from dialer.db.database import Database
-from dialer.importer import ImportOptions, ImportReport, import_contacts
 
 contacts_app = typer.Typer(help="Contact lists.", no_args_is_help=True)
 

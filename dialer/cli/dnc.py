@@ -8,8 +8,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from dialer import dnc_service
 from dialer.cli.common import console, fail, file_progress, parse_when, run, who, with_database
+from dialer.contacts import dnc as dnc_service
 from dialer.db.database import Database
 
 dnc_app = typer.Typer(help="Do-not-call lists (global, or per campaign).", no_args_is_help=True)

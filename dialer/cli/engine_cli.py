@@ -17,13 +17,13 @@ from rich.live import Live
 from rich.table import Table
 
 from ami.client import AuthenticationError, ClientConfig
+from dialer.agents.dispositions import record_disposition
 from dialer.cli.common import console, fail, parse_when, run, settings, who, with_database
 from dialer.db.connection import database_url
 from dialer.db.database import Database
-from dialer.dispositions import record_disposition
 from dialer.engine.engine import Engine, EngineConfig
 from dialer.errors import UserError
-from dialer.pacing_view import dial_level_text
+from dialer.outputs.pacing_view import dial_level_text
 from dialer.settings import Settings
 
 
@@ -86,7 +86,7 @@ def run_command(
     setup_logging(config.log_level, config.log_format)
 
     async def main() -> None:
-        from dialer.observers import start_observers
+        from dialer.outputs.observers import start_observers
 
         url = database_url(config)
         engine = Engine(engine_config(config, url, drain_timeout_s=drain_timeout,
@@ -256,7 +256,7 @@ def demo_command(
     """Everything on embedded defaults: PostgreSQL, PBX simulator, engine, metrics, live view;
     a predictive campaign under the US profile (UK when no US zone is open) with contacts in
     the places where calling is allowed now."""
-    from dialer.demo import DemoOptions, run_demo
+    from dialer.demo.run import DemoOptions, run_demo
 
     config = settings()
     setup_logging("WARNING")

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from dialer.cli.common import console, fail, run, with_database
 from dialer.db.database import Database
-from dialer.reports import (
+from dialer.outputs.reports import (
     PeriodKind,
     Report,
     ReportRow,

@@ -73,7 +73,7 @@ class Campaign(Base):
     state: Mapped[str] = mapped_column(String(16), default=CampaignState.DRAFT.value)
     dial_mode: Mapped[str] = mapped_column(String(16))
     regulation: Mapped[str] = mapped_column(String(16))
-    # The validated campaign definition (dialer.campaigns.CampaignDefinition) as JSON.
+    # The validated campaign definition (dialer.campaigns.definition.CampaignDefinition) as JSON.
     settings: Mapped[dict[str, Any]] = mapped_column(JSONB)
     pilot_limit: Mapped[int] = mapped_column(Integer, default=100)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -36,8 +36,8 @@ from ami import dialplan
 from ami.client import AMIClient, ClientConfig, ConnectionState, ResyncSnapshot
 from compliance.attempts import AttemptRecord, NumberHistory
 from compliance.outcomes import Outcome
-from dialer.campaign_service import CAMPAIGN_CHANNEL
-from dialer.campaigns import CampaignDefinition
+from dialer.campaigns.definition import CampaignDefinition
+from dialer.campaigns.service import CAMPAIGN_CHANNEL
 from dialer.db.connection import DatabaseUnavailable
 from dialer.db.migrate import SchemaOutOfDate, head_revision
 from dialer.engine.agents import AgentStateChange, AgentTracker

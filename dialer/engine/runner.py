@@ -22,7 +22,7 @@ from ami import actions, dialplan
 from ami.client import ActionFailed, NotConnected, OriginateOutcomeUnknown
 from compliance.abandonment import AbandonmentLedger, AbandonmentRule, connect_wait_s
 from compliance.outcomes import Outcome
-from dialer.campaigns import CampaignDefinition
+from dialer.campaigns.definition import CampaignDefinition
 from dialer.engine.agents import AgentState
 from dialer.engine.calls import Call, ClosedCall, Phase
 from dialer.engine.rules import CampaignRules

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from ami.client import AMIClient
-from dialer.metrics import parse_exposition
+from dialer.outputs.metrics import parse_exposition
 from tests.asterisk.rig import AMI_SECRET, AMI_USER, free_port
 from tests.asterisk.truth import Mix, mix_of
 from tests.engine.harness import fetchval

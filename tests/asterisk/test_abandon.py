@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ami.client import AMIClient
-from dialer import campaign_service
+from dialer.campaigns import service as campaign_service
 from dialer.db.database import Database
 from dialer.engine.queries import DNC_BLOCKED
 from tests.asterisk.pbx import (

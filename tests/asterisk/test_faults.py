@@ -22,8 +22,8 @@ import pytest
 from ami.client import AMIClient
 from dialer.db import migrate
 from dialer.engine.engine import Engine
-from dialer.metrics import DialerMetrics, parse_exposition
-from dialer.observers import EngineEvents
+from dialer.outputs.metrics import DialerMetrics, parse_exposition
+from dialer.outputs.observers import EngineEvents
 from tests.asterisk.faults import (
     PG_BIN,
     EngineProcess,

@@ -12,7 +12,7 @@ import pytest
 
 from ami.client import AMIClient
 from ami.events import Event
-from dialer import agent_service
+from dialer.agents import service as agent_service
 from dialer.db.database import Database
 from dialer.engine.agents import AgentState
 from dialer.engine.engine import Engine

@@ -21,7 +21,7 @@ from ami import dialplan
 from ami.client import AMIClient
 from ami.events import Event
 from ami.protocol import Message
-from dialer.metrics import ATTEMPTS, INVALID_LABEL
+from dialer.outputs.metrics import ATTEMPTS, INVALID_LABEL
 from tests.asterisk.pbx import Recorder
 from tests.engine.harness import fetch, fetchval
 

@@ -19,7 +19,7 @@ from typing import Any
 import aiomqtt
 import pytest
 
-from dialer.bus import MqttSettings
+from dialer.outputs.bus import MqttSettings
 
 
 @pytest.fixture

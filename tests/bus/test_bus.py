@@ -11,8 +11,8 @@ from typing import Any
 import aiomqtt
 import pytest
 
-from dialer import bus_topics as topics
-from dialer.bus import (
+from dialer.outputs import bus_topics as topics
+from dialer.outputs.bus import (
     DispositionRejected,
     DispositionRequest,
     MqttBus,
@@ -116,7 +116,7 @@ async def test_dispositions_validated(
     bus = MqttBus(broker_url, engine_id, sink=sink, share_group=None, persistent_session=False)
     agent = f"9{uuid.uuid4().int % 10**6:06d}"  # a fresh agent id: other tests' messages never mix in
     sink.attempts = {mine: agent, theirs: "1002"}
-    caplog.set_level(logging.INFO, logger="dialer.bus")
+    caplog.set_level(logging.INFO, logger="dialer.outputs.bus")
     await bus.start()
     await asyncio.wait_for(bus.wait_connected(), 10)
     requests: list[tuple[Any, str | None]] = [

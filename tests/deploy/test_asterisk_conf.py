@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ami import dialplan as contract
-from dialer.campaigns import CampaignDefinition
+from dialer.campaigns.definition import CampaignDefinition
 from tests.deploy.asterisk_conf import (
     CONF_DIR,
     ConfError,

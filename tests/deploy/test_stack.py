@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from dialer.metrics import HISTOGRAMS, METRIC_NAMES
+from dialer.outputs.metrics import HISTOGRAMS, METRIC_NAMES
 
 yaml = pytest.importorskip("yaml")
 

@@ -14,11 +14,11 @@ import asyncpg
 
 from ami.client import ClientConfig
 from ami.simulator import PbxSimulator, SimConfig
-from dialer import campaign_service
-from dialer.campaigns import parse_definition
+from dialer.campaigns import service as campaign_service
+from dialer.campaigns.definition import parse_definition
+from dialer.contacts.importer import ImportOptions, import_contacts
 from dialer.db.database import Database
 from dialer.engine.engine import Engine, EngineConfig, EngineObserver
-from dialer.importer import ImportOptions, import_contacts
 from pacing.world import Duration, WorldModel
 
 FAST_WORLD = WorldModel(

@@ -10,7 +10,7 @@ from typing import Any, cast
 import pytest
 
 from ami.simulator import PbxSimulator
-from dialer import campaign_service
+from dialer.campaigns import service as campaign_service
 from dialer.db.database import Database
 from dialer.engine.runner import (
     CampaignRunner,

@@ -12,9 +12,9 @@ from pathlib import Path
 from rich.console import Console
 
 from compliance.numbers import normalise
-from dialer.demo import DemoOptions, run_demo
-from dialer.demo_data import plan_demo, write_demo_contacts
-from dialer.pacing_view import REASON_TEXT
+from dialer.demo.data import plan_demo, write_demo_contacts
+from dialer.demo.run import DemoOptions, run_demo
+from dialer.outputs.pacing_view import REASON_TEXT
 from dialer.settings import Settings
 from tests.engine.harness import fetch
 

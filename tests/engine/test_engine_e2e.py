@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ami.simulator import PbxSimulator
-from dialer import campaign_service, dnc_service
+from dialer.campaigns import service as campaign_service
+from dialer.contacts import dnc as dnc_service
 from dialer.db.database import Database
-from dialer.pacing_view import reason_text
+from dialer.outputs.pacing_view import reason_text
 from tests.engine.harness import (
     assert_no_overlapping_attempts,
     campaign_state,

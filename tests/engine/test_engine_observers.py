@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 import aiomqtt
 
 from ami.simulator import PbxSimulator
-from dialer.bus import MqttBus
-from dialer.metrics import DialerMetrics, parse_exposition
-from dialer.observers import DatabaseDispositionSink, EngineEvents
+from dialer.outputs.bus import MqttBus
+from dialer.outputs.metrics import DialerMetrics, parse_exposition
+from dialer.outputs.observers import DatabaseDispositionSink, EngineEvents
 from tests.engine.harness import (
     campaign_state,
     engine_for,

@@ -19,8 +19,8 @@ from ami.protocol import parse_message
 from ami.sim.calls import DIALING, QUEUED, TALKING
 from ami.simulator import PbxSimulator
 from dialer.engine.calls import Call, Phase
-from dialer.metrics import DialerMetrics, parse_exposition
-from dialer.observers import EngineEvents
+from dialer.outputs.metrics import DialerMetrics, parse_exposition
+from dialer.outputs.observers import EngineEvents
 from pacing.world import Duration, WorldModel
 from tests.ami.rawclient import RawAMI
 from tests.engine.harness import (

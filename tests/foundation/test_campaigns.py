@@ -7,14 +7,14 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from dialer.campaign_service import CAMPAIGN_CHANNEL
-from dialer.campaigns import (
+from dialer.campaigns.definition import (
     DefinitionError,
     IllegalTransition,
     load_definition,
     next_state,
     parse_definition,
 )
+from dialer.campaigns.service import CAMPAIGN_CHANNEL
 from dialer.db.models import CampaignState as S
 from tests.foundation.helpers import dialer
 

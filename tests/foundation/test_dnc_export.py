@@ -11,11 +11,12 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from dialer import campaign_service, dnc_service
-from dialer.campaigns import parse_definition
+from dialer.campaigns import service as campaign_service
+from dialer.campaigns.definition import parse_definition
+from dialer.contacts import dnc as dnc_service
 from dialer.db.database import Database
 from dialer.db.models import Base
-from dialer.export import COLUMNS, export_attempts
+from dialer.outputs.export import COLUMNS, export_attempts
 from tests.foundation.helpers import dialer
 
 
@@ -43,7 +44,7 @@ async def test_add_check_remove_scopes(db: Database) -> None:
 
 
 async def test_adding_blocks_loaded_contacts(db: Database, tmp_path: Path) -> None:
-    from dialer.importer import ImportOptions, import_contacts
+    from dialer.contacts.importer import ImportOptions, import_contacts
 
     await campaign_service.apply(db, parse_definition({"name": "c1", "caller_id": "1"}), "t")
     path = tmp_path / "l.csv"

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from dialer import campaign_service, dnc_service
-from dialer.campaigns import parse_definition
+from dialer.campaigns import service as campaign_service
+from dialer.campaigns.definition import parse_definition
+from dialer.contacts import dnc as dnc_service
+from dialer.contacts.importer import ImportOptions, ImportProblem, import_contacts
 from dialer.db.database import Database
-from dialer.importer import ImportOptions, ImportProblem, import_contacts
 from tests.foundation.helpers import dialer
 
 DEFINITION = parse_definition({"name": "imp", "caller_id": "+12025550100"})

@@ -9,7 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dialer.db.database import Database
-from dialer.metrics import METRIC_NAMES, DialerMetrics, parse_exposition, safe_label, window_label
+from dialer.outputs.metrics import (
+    METRIC_NAMES,
+    DialerMetrics,
+    parse_exposition,
+    safe_label,
+    window_label,
+)
 from tests.metrics.rows import add_attempt, add_campaign
 
 NOW = datetime(2026, 6, 10, 14, 40, tzinfo=UTC)

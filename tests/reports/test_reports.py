@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dialer.db.database import Database
-from dialer.reports import ReportRow, build_report, default_day, period_for
+from dialer.outputs.reports import ReportRow, build_report, default_day, period_for
 from tests.foundation.helpers import Result, dialer
 from tests.metrics.rows import add_agent, add_attempt, add_campaign, add_session
 

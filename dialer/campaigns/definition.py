@@ -213,7 +213,7 @@ class CampaignDefinition(_Strict):
 
     @model_validator(mode="after")
     def _check_rules(self) -> CampaignDefinition:
-        from dialer.campaign_rules import rule_problems
+        from dialer.campaigns.rules import rule_problems
 
         problems = rule_problems(self)
         if problems:

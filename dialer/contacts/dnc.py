@@ -18,10 +18,10 @@ from typing import Any
 
 from sqlalchemy import text
 
+from dialer.contacts.phone import normalise_chunk, normalise_one
+from dialer.contacts.textfiles import ProgressCallback, detect_encoding, open_text
 from dialer.db.database import Database
 from dialer.errors import UserError, unknown_campaign
-from dialer.phone import normalise_chunk, normalise_one
-from dialer.textfiles import ProgressCallback, detect_encoding, open_text
 
 SOURCES = ("cli", "registry", "opt_out_key", "disposition", "import")
 CHUNK = 50_000

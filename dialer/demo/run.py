@@ -2,7 +2,7 @@
 
 Embedded PostgreSQL (or the configured one), the PBX simulator time-scaled, a predictive
 campaign under a real regulation profile (US; UK when the US zones are asleep: see
-`dialer.demo_data.plan_demo`) with sample contacts in the zones where calling is allowed
+`dialer.demo.data.plan_demo`) with sample contacts in the zones where calling is allowed
 now, simulated agents who disposition their calls, the engine with its metrics endpoint,
 and a live view of the cap, the abandonment ledger, the calling windows and the pacing
 decision. Ends with a summary and where to look next.
@@ -27,16 +27,16 @@ from rich.table import Table
 from ami.client import ClientConfig
 from ami.simulator import PbxSimulator, SimConfig
 from compliance.outcomes import Outcome
-from dialer import campaign_service
+from dialer.agents.dispositions import DispositionError, record_disposition
+from dialer.campaigns import service as campaign_service
+from dialer.contacts.importer import ImportOptions, import_contacts
 from dialer.db import migrate
 from dialer.db.database import Database
-from dialer.demo_data import DemoPlan, hours_text, plan_demo, write_demo_contacts
-from dialer.dispositions import DispositionError, record_disposition
+from dialer.demo.data import DemoPlan, hours_text, plan_demo, write_demo_contacts
 from dialer.engine.calls import ClosedCall
 from dialer.engine.engine import Engine, EngineConfig
-from dialer.importer import ImportOptions, import_contacts
-from dialer.observers import EngineEvents
-from dialer.pacing_view import dial_level_text
+from dialer.outputs.observers import EngineEvents
+from dialer.outputs.pacing_view import dial_level_text
 from dialer.settings import Settings
 from pacing.world import WorldModel
 
@@ -157,7 +157,7 @@ async def run_demo(settings: Settings, db_url: str, options: DemoOptions, consol
         engine = Engine(config)
         metrics = None
         if settings.metrics_port:
-            from dialer.metrics import DialerMetrics
+            from dialer.outputs.metrics import DialerMetrics
 
             metrics = DialerMetrics()
         events = DemoEvents(engine, metrics, random.Random(options.seed), options.time_scale)

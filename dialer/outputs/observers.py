@@ -14,12 +14,12 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
-from dialer.bus import DispositionRejected, DispositionRequest, MqttBus, ScreenPop
-from dialer.dispositions import DispositionError, record_disposition
+from dialer.agents.dispositions import DispositionError, record_disposition
 from dialer.engine.agents import AgentStateChange
 from dialer.engine.calls import Call, ClosedCall
 from dialer.engine.engine import Engine, EngineObserver
-from dialer.metrics import DialerMetrics
+from dialer.outputs.bus import DispositionRejected, DispositionRequest, MqttBus, ScreenPop
+from dialer.outputs.metrics import DialerMetrics
 from dialer.settings import Settings
 
 log = logging.getLogger(__name__)

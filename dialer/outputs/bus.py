@@ -1,6 +1,6 @@
 """The MQTT bus: call, agent and campaign events out; agent dispositions in (aiomqtt).
 
-Topics and payloads: dialer/bus_topics.py and README. The rules that shape this module:
+Topics and payloads: dialer/outputs/bus_topics.py and README. The rules that shape this module:
 
 * Publishing never blocks the engine. Every `publish_*` method is a plain (not async)
   call that appends to a bounded buffer and returns; one background task drains it.
@@ -34,7 +34,7 @@ from urllib.parse import unquote, urlsplit
 
 import aiomqtt
 
-from dialer import bus_topics as topics
+from dialer.outputs import bus_topics as topics
 
 log = logging.getLogger(__name__)
 

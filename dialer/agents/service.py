@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from dialer.campaigns import CampaignDefinition
+from dialer.campaigns.definition import CampaignDefinition
 from dialer.db.database import Database
 from dialer.errors import UserError, unknown_campaign
 

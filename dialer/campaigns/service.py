@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from dialer.campaigns import (
+from dialer.campaigns.definition import (
     TERMINAL_STATES,
     CampaignDefinition,
     IllegalTransition,

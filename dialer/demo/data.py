@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dialer.campaigns import CampaignDefinition, parse_definition
+from dialer.campaigns.definition import CampaignDefinition, parse_definition
 from dialer.engine.rules import CampaignRules
 
 FIRST = ["Ann", "Bob", "Chloé", "Dmitri", "Eve", "Farid", "Grace", "Hiro", "Ines", "José", "Kim", "Li Wei"]

@@ -13,7 +13,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from dialer.campaigns import CampaignDefinition
+from dialer.campaigns.definition import CampaignDefinition
 from dialer.errors import UserError
 
 DISPOSITION_CHANNEL = "dialer_disposition"

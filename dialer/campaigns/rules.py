@@ -18,7 +18,7 @@ from compliance.profiles import (
 )
 
 if TYPE_CHECKING:
-    from dialer.campaigns import CampaignDefinition
+    from dialer.campaigns.definition import CampaignDefinition
 
 _DAY_KEYS = {
     "monday": "mon",

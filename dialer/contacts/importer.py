@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dialer.contacts.phone import normalise_chunk
+from dialer.contacts.textfiles import FileProblem, ProgressCallback, detect_encoding, open_text
 from dialer.db.database import Database
 from dialer.errors import UserError, unknown_campaign
-from dialer.phone import normalise_chunk
-from dialer.textfiles import FileProblem, ProgressCallback, detect_encoding, open_text
 
 log = logging.getLogger(__name__)
 

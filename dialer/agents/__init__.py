@@ -1,0 +1,1 @@
+"""Agents outside the engine: who works on which campaign (`dialer agents`), and their dispositions."""

@@ -1,0 +1,1 @@
+"""Campaigns: the definition file, its compliance rules, and the operations behind `dialer campaign`."""

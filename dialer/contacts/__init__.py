@@ -1,0 +1,1 @@
+"""Contact lists: CSV import, phone numbers, operators' text files, and do-not-call lists."""
