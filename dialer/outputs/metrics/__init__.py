@@ -7,8 +7,9 @@
   at scrape time from per-second buckets.
 - `recompute`: those windows and the abandon-rate gauges rebuilt from `call_attempts` when
   an engine starts; its SQL lives in `queries`.
-- `exporter`: `DialerMetrics`, the facade the engine's observers feed, its `/metrics`
-  endpoint, and `parse_exposition` for tests and status readers.
+- `server`: `/metrics` served by prometheus_client's WSGI app on a daemon thread.
+- `exporter`: `DialerMetrics`, the facade the engine's observers feed, and
+  `parse_exposition` for tests and status readers.
 """
 
 from dialer.outputs.metrics.definitions import (

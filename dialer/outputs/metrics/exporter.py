@@ -2,20 +2,19 @@
 
 `DialerMetrics` owns its own `CollectorRegistry` (several engines or tests in one process
 never collide). The engine calls its event methods on its event loop as calls progress
-(all cheap, never blocking); `/metrics` is served from the same loop.
+(all cheap, never blocking); the endpoint renders the registry on its own thread.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from compliance.abandonment import AbandonmentRule
@@ -30,6 +29,7 @@ from dialer.outputs.metrics.definitions import (
     window_label,
 )
 from dialer.outputs.metrics.recompute import AbandonFigures, recompute
+from dialer.outputs.metrics.server import MetricsServer
 from dialer.outputs.metrics.windows import (
     ANSWERED,
     CONNECTED,
@@ -57,7 +57,7 @@ class DialerMetrics:
         self._windows = RollingWindows(clock, hour_zone)
         self._agent_states: set[str] = set()
         self._call_states: dict[str, set[str]] = {}
-        self._server: asyncio.Server | None = None
+        self._server: MetricsServer | None = None
         self.port: int | None = None
         self._f = Families.register(self.registry)
         self.registry.register(RollingCollector(self._windows))
@@ -209,49 +209,18 @@ class DialerMetrics:
 
     async def start(self, port: int, host: str = "0.0.0.0") -> int:
         """Serve GET /metrics on `port` (0: an ephemeral port); returns the bound port."""
-        self._server = await asyncio.start_server(self._serve, host, port)
-        self.port = int(self._server.sockets[0].getsockname()[1])
+        server = MetricsServer(self.registry)
+        # binding looks the host name up (getfqdn): off the loop
+        self.port = await asyncio.to_thread(server.start, host, port)
+        self._server = server
         log.info("metrics: serving /metrics on %s:%d", host, self.port)
         return self.port
 
     async def stop(self) -> None:
         if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+            server, self._server = self._server, None
+            await asyncio.to_thread(server.stop)
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        # A deliberately tiny HTTP/1.0-style server on the engine's loop: Prometheus sends
-        # one GET per scrape; no threads means no locking around the figures.
-        try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=10)
-            method, path, *_ = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
-            if method not in ("GET", "HEAD"):
-                await _respond(writer, "405 Method Not Allowed", b"GET only\n", "text/plain")
-            elif path.split("?", 1)[0] == "/metrics":
-                body = self.render()
-                await _respond(writer, "200 OK", body if method == "GET" else b"", CONTENT_TYPE_LATEST, len(body))
-            elif path == "/":
-                await _respond(writer, "200 OK", b'<a href="/metrics">/metrics</a>\n', "text/html")
-            else:
-                await _respond(writer, "404 Not Found", b"not found\n", "text/plain")
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ValueError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
-
-
-async def _respond(
-    writer: asyncio.StreamWriter, status: str, body: bytes, content_type: str, length: int | None = None
-) -> None:
-    headers = (
-        f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n"
-        f"Content-Length: {len(body) if length is None else length}\r\nConnection: close\r\n\r\n"
-    )
-    writer.write(headers.encode("latin-1") + body)
-    await writer.drain()
 
 def parse_exposition(text_body: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """{(name, sorted labels): value} from exposition text (tests and the CLI status use it)."""

@@ -3,7 +3,8 @@
 Each campaign keeps per-second buckets of the last hour, so the figures slide without
 the engine having to tick them. The engine adds to the buckets on its event loop while
 a scrape reads them on the HTTP server's thread: one lock guards them, held only for
-the few list operations of an event or the sums of one scrape (never across I/O).
+the few list operations of an event, or for a scrape to prune and copy them (the sums
+are taken on the copies, outside the lock).
 """
 
 from __future__ import annotations
@@ -65,6 +66,13 @@ class LastHour:
         edge = now - HOUR
         while self.buckets and self.buckets[0][0] <= edge:
             self.buckets.popleft()
+
+    def pruned_copy(self, now: int) -> LastHour:
+        """Prune, then a copy whose deque is its own (the buckets are shared)."""
+        self.prune(now)
+        copy = LastHour()
+        copy.buckets = self.buckets.copy()
+        return copy
 
     def sums(self, since_exclusive: int, now: int) -> tuple[int, int, int, int]:
         """(originated, ended, answered, connected) with since < second <= now."""
@@ -141,12 +149,14 @@ class RollingWindows:
         this_hour = GaugeMetricFamily(CALLS_THIS_HOUR, CALLS_THIS_HOUR_HELP, labels=["campaign"])
         last_60m = GaugeMetricFamily(CALLS_LAST_60M, CALLS_LAST_60M_HELP, labels=["campaign"])
         with self._lock:
-            for campaign, window in sorted(self._campaigns.items()):
-                window.prune(t)
-                for (name, kind), value in _rates(window, t).items():
-                    rate.add_metric([campaign, name, kind], value)
-                this_hour.add_metric([campaign], window.sums(hour_start - 1, t)[0])
-                last_60m.add_metric([campaign], window.sums(t - HOUR, t)[0])
+            # under the lock only the pruning and a shallow copy (C speed); the sums below
+            # read the copies, whose bucket counts the engine may still raise meanwhile
+            snapshot = [(campaign, window.pruned_copy(t)) for campaign, window in sorted(self._campaigns.items())]
+        for campaign, window in snapshot:
+            for (name, kind), value in _rates(window, t).items():
+                rate.add_metric([campaign, name, kind], value)
+            this_hour.add_metric([campaign], window.sums(hour_start - 1, t)[0])
+            last_60m.add_metric([campaign], window.sums(t - HOUR, t)[0])
         return [rate, this_hour, last_60m]
 
 
