@@ -37,9 +37,9 @@ from ami.client import AMIClient, ClientConfig, ConnectionState, ResyncSnapshot
 from compliance.attempts import AttemptRecord, NumberHistory
 from compliance.outcomes import Outcome
 from dialer.campaigns.definition import CampaignDefinition
-from dialer.campaigns.service import CAMPAIGN_CHANNEL
 from dialer.db.connection import DatabaseUnavailable
 from dialer.db.migrate import SchemaOutOfDate, head_revision
+from dialer.db.notify import AGENT_CHANNEL, CAMPAIGN_CHANNEL, DISPOSITION_CHANNEL
 from dialer.engine.agents import AgentStateChange, AgentTracker
 from dialer.engine.calls import Call, CallTracker, ClosedCall, Phase, classify_unobserved
 from dialer.engine.channels import ChannelPicture
@@ -75,9 +75,6 @@ class EngineObserver:
 SNAPSHOT_SETTLE_S = 1.0
 # Back-off of the "does this call exist?" check after an Originate's outcome was lost.
 CHECK_DELAYS_S = (2.0, 4.0, 8.0, 16.0, 30.0)
-
-DISPOSITION_CHANNEL = "dialer_disposition"
-AGENT_CHANNEL = "dialer_agent"  # {"agent": id, "paused": bool, "reason": str|null} from the CLI
 
 
 @dataclass
