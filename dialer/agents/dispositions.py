@@ -14,9 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dialer.campaigns.definition import CampaignDefinition
+from dialer.db.notify import DISPOSITION_CHANNEL
 from dialer.errors import UserError
-
-DISPOSITION_CHANNEL = "dialer_disposition"
 
 _ATTEMPT = """
 SELECT a.id, a.campaign_id, a.agent_id, a.connected_at, a.ended_at, a.disposition,

@@ -11,6 +11,7 @@ from typing import Any
 
 from dialer.campaigns.definition import CampaignDefinition
 from dialer.db.database import Database
+from dialer.db.notify import AGENT_CHANNEL, CAMPAIGN_CHANNEL
 from dialer.errors import UserError, unknown_campaign
 
 _LIST = """
@@ -62,7 +63,7 @@ async def assign(db: Database, agent_id: str, name: str | None, campaigns: list[
                 "INSERT INTO campaign_state_changes (campaign_id, from_state, to_state, changed_by, note)"
                 " VALUES ($1, $2, $2, $3, $4)", row["id"], row["state"], by, note,
             )
-            await conn.execute("SELECT pg_notify('dialer_campaign', $1)",
+            await conn.execute("SELECT pg_notify($1, $2)", CAMPAIGN_CHANNEL,
                                json.dumps({"campaign_id": row["id"], "state": row["state"]}))
 
 
@@ -72,5 +73,5 @@ async def pause(db: Database, agent_id: str, paused: bool, reason: str | None) -
     async with db.raw_transaction() as conn:
         if not await conn.fetchval("SELECT 1 FROM agents WHERE id = $1", agent_id):
             raise UserError(f"no agent {agent_id} (see `dialer agents list`)")
-        await conn.execute("SELECT pg_notify('dialer_agent', $1)",
+        await conn.execute("SELECT pg_notify($1, $2)", AGENT_CHANNEL,
                            json.dumps({"agent": agent_id, "paused": paused, "reason": reason}))

@@ -1,7 +1,7 @@
 """Campaign operations behind the CLI: apply a definition, change state, list, show.
 
 Every state change is written with its audit row and a NOTIFY in one transaction, so a
-running engine hears of it within a second (it LISTENs on `CAMPAIGN_CHANNEL`).
+running engine hears of it within a second (it LISTENs on `dialer.db.notify.CAMPAIGN_CHANNEL`).
 """
 
 from __future__ import annotations
@@ -21,9 +21,8 @@ from dialer.campaigns.definition import (
 )
 from dialer.db.database import Database
 from dialer.db.models import CampaignState
+from dialer.db.notify import CAMPAIGN_CHANNEL
 from dialer.errors import UserError, unknown_campaign
-
-CAMPAIGN_CHANNEL = "dialer_campaign"
 
 
 class CampaignNotFound(UserError):

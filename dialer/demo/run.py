@@ -33,7 +33,7 @@ from dialer.contacts.importer import ImportOptions, import_contacts
 from dialer.db import migrate
 from dialer.db.database import Database
 from dialer.demo.data import DemoPlan, hours_text, plan_demo, write_demo_contacts
-from dialer.engine.calls import ClosedCall
+from dialer.engine.call_life import ClosedCall
 from dialer.engine.engine import Engine, EngineConfig
 from dialer.outputs.observers import EngineEvents
 from dialer.outputs.pacing_view import dial_level_text

@@ -1,4 +1,8 @@
-"""Call tracking: AMI events in, call phases and closed attempts out. No I/O here.
+"""Call tracking: AMI events in, moves of each call's life (`call_life`) and closed attempts out.
+
+No I/O here. Every phase change goes through `call_life.next_phase`, so the transition
+table in `dialer.engine.call_life` is the one this code runs; how an ended call's outcome
+is found is there too (`call_life.classify`).
 
 Correlation (see ami-transcripts/README.md): the Originate's ChannelId is the attempt id,
 so the customer channel's Uniqueid (and every Linkedid of the call) is the attempt id;
@@ -12,16 +16,13 @@ so a failure waits briefly for the cause before it is classified.
 
 Progress (answered, queued, connected, agent, AMD) is noted in `CallTracker.progressed`
 for the engine's writer, so that a restarted engine finds it in the database. A call
-whose end was not seen is classified from what is known (`classify_unobserved`), and a
+whose end was not seen is classified from what is known (`close_unobserved`), and a
 hang-up with no OriginateResponse and a cause that says nothing is `unknown`, not failed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from enum import StrEnum
 
 from ami import dialplan
 from ami.events import (
@@ -36,141 +37,18 @@ from ami.events import (
     QueueCallerJoin,
     UserEvent,
 )
-from compliance.abandonment import connect_wait_s
-from compliance.outcomes import Outcome
+from dialer.engine.call_life import (
+    FAILURE_GRACE_S,
+    Call,
+    ClosedCall,
+    Ending,
+    Move,
+    Phase,
+    classify,
+    ending_of,
+    next_phase,
+)
 from dialer.engine.channels import ChannelFacts
-
-# How long a failed OriginateResponse waits for its Hangup (and cause) before closing.
-FAILURE_GRACE_S = 2.0
-
-BUSY_CAUSES = frozenset({17})
-CONGESTION_CAUSES = frozenset({27, 34, 38, 41, 42, 44, 58})
-INVALID_CAUSES = frozenset({1, 2, 3, 22, 28})
-NO_ANSWER_CAUSES = frozenset({18, 19, 21})
-
-
-class Phase(StrEnum):
-    DIALLING = "dialling"  # Originate sent, nothing heard yet
-    RINGING = "ringing"
-    ANSWERED = "answered"  # answered, not yet in the queue (AMD, greeting)
-    QUEUED = "queued"  # waiting for an agent
-    CONNECTED = "connected"  # talking to an agent
-    ENDED = "ended"
-
-
-@dataclass
-class Call:
-    attempt_id: str
-    campaign_id: int
-    contact_id: int
-    number: str
-    queue: str
-    placed_at: float  # engine clock (monotonic seconds)
-    phase: Phase = Phase.DIALLING
-    answered_at: float | None = None
-    queued_at: float | None = None
-    connected_at: float | None = None
-    ended_at: float | None = None
-    originate_failed_at: float | None = None
-    originate_reason: int | None = None
-    hangup_cause: int | None = None
-    far_cause: int | None = None  # the Local ;2 half's cause (busy/congestion via Local)
-    dial_status: str | None = None
-    amd_status: str | None = None
-    queue_status: str | None = None
-    opt_out_digit: str | None = None
-    agent_id: str | None = None
-    channel: str | None = None
-    member: tuple[str, str] | None = None  # (queue, interface) while connected
-    campaign: str = ""
-    fields: dict[str, object] = field(default_factory=dict)  # the contact's, for the screen pop
-    attempt_no: int = 0
-    script: str = ""  # the campaign's script, for the screen pop
-    wall: dict[str, datetime] = field(default_factory=dict)  # UTC instants of each step
-    recovered: bool = False  # re-tracked at engine start from the database and Asterisk
-    result_observed: bool = False  # its line result already fed to the pacing estimators
-
-    def stamp(self, step: str) -> None:
-        self.wall.setdefault(step, datetime.now(UTC))
-
-
-@dataclass(frozen=True)
-class ClosedCall:
-    """A call that has ended, with its system outcome."""
-
-    call: Call
-    outcome: Outcome
-    note: str | None = None
-
-    @property
-    def ring_s(self) -> float | None:
-        if self.call.answered_at is None:
-            return None
-        return self.call.answered_at - self.call.placed_at
-
-    @property
-    def time_to_agent_s(self) -> float | None:
-        c = self.call
-        return connect_wait_s(c.answered_at, c.queued_at, c.connected_at)
-
-    @property
-    def talk_s(self) -> float | None:
-        c = self.call
-        if c.connected_at is None or c.ended_at is None:
-            return None
-        return c.ended_at - c.connected_at
-
-
-def classify_failure(call: Call) -> tuple[Outcome, str | None]:
-    """A failed originate's outcome from Reason, causes and DialStatus together."""
-    reason, status = call.originate_reason, (call.dial_status or "").upper()
-    causes = {c for c in (call.hangup_cause, call.far_cause) if c}
-    if reason == 5 or status == "BUSY" or causes & BUSY_CAUSES:
-        return Outcome.BUSY, None
-    if causes & INVALID_CAUSES:
-        return Outcome.CONGESTION, "invalid number"
-    if reason == 8 or status == "CONGESTION" or causes & CONGESTION_CAUSES:
-        return Outcome.CONGESTION, None
-    if reason in (1, 3) or status in ("NOANSWER", "CANCEL") or causes & NO_ANSWER_CAUSES:
-        return Outcome.NO_ANSWER, None
-    if reason == 0 and not causes and not status:
-        return Outcome.FAILED, "originate failed with no cause (duplicate channel id?)"
-    return Outcome.FAILED, f"reason {reason}, cause {sorted(causes) or '-'}, dial status {status or '-'}"
-
-
-def classify_unobserved(call: Call, why: str) -> tuple[Outcome, str]:
-    """A call whose end the engine did not see (engine restart, AMI down, check failed):
-    the outcome only when what is known settles it, else UNKNOWN. Never a guess."""
-    if call.connected_at is not None:
-        agent = f" to agent {call.agent_id}" if call.agent_id else ""
-        return Outcome.ANSWERED, f"{why}; it had been connected{agent}"
-    if call.amd_status == "MACHINE":
-        return Outcome.MACHINE, f"{why}; AMD had detected a machine"
-    if call.opt_out_digit and call.opt_out_digit == dialplan.OPT_OUT_DIGIT:
-        return Outcome.OPT_OUT, why
-    if call.queue_status == "TIMEOUT":
-        return Outcome.ABANDONED, f"{why}; no agent in time (opt-out key not observed)"
-    if call.queued_at is not None:
-        known = "answered and waiting for an agent"
-    elif call.answered_at is not None:
-        known = "answered"
-    else:
-        known = "not answered as far as seen"
-    return Outcome.UNKNOWN, f"{why}; {known}, outcome unknown"
-
-
-def classify_answered(call: Call) -> tuple[Outcome, str | None]:
-    if call.amd_status == "MACHINE":
-        return Outcome.MACHINE, None
-    if call.opt_out_digit and call.opt_out_digit == dialplan.OPT_OUT_DIGIT:
-        return Outcome.OPT_OUT, None
-    if call.connected_at is not None:
-        return Outcome.ANSWERED, None
-    if call.queue_status == "TIMEOUT":
-        return Outcome.ABANDONED, None
-    if call.queued_at is not None:
-        return Outcome.QUEUE_HANGUP, None
-    return Outcome.QUEUE_HANGUP, "hung up before reaching the queue"
 
 
 class CallTracker:
@@ -190,8 +68,23 @@ class CallTracker:
     def __len__(self) -> int:
         return len(self.calls)
 
+    def __contains__(self, attempt_id: object) -> bool:
+        return attempt_id in self.calls
+
+    def get(self, attempt_id: str) -> Call | None:
+        return self.calls.get(attempt_id)
+
+    def unended(self) -> list[Call]:
+        """The calls whose end has not been seen (a Hangup may be waiting for its response)."""
+        return [call for call in self.calls.values() if call.ended_at is None]
+
     def add(self, call: Call) -> None:
+        """Track a call whose Originate is about to be sent."""
         self.calls[call.attempt_id] = call
+
+    def forget_unsent(self, attempt_id: str) -> None:
+        """The Originate never reached Asterisk: no call exists, so there is nothing to close."""
+        self.calls.pop(attempt_id, None)
 
     def adopt(self, call: Call) -> None:
         """Track a call found up at a (re)connect, with its agent's queue membership."""
@@ -208,14 +101,13 @@ class CallTracker:
         try:
             if facts.answered or facts.queued or facts.agent_id:
                 self._answered(call, now)
-            elif facts.ringing and call.phase is Phase.DIALLING:
-                call.phase = Phase.RINGING
+            elif facts.ringing:
+                _move(call, Move.RING)
             if facts.queued and call.queued_at is None and call.connected_at is None:
                 call.queued_at = now
                 call.stamp("queued")
                 self.progressed.add(call.attempt_id)
-                if call.phase is Phase.ANSWERED:
-                    call.phase = Phase.QUEUED
+                _move(call, Move.SEEN_QUEUED)
             if facts.safe_harbour and call.queue_status is None:
                 call.queue_status = "TIMEOUT"
             if facts.agent_id and call.connected_at is None:
@@ -252,17 +144,25 @@ class CallTracker:
         call = self.calls.get(attempt_id)
         if call is None:
             return None
-        self.end(call, now)
-        return ClosedCall(call, Outcome.FAILED, note)
+        return self._end_unseen(call, now, Ending.ORIGINATE_REFUSED, note)
 
-    def end(self, call: Call, now: float) -> None:
-        """A call known to be over though no Hangup was seen: untracked, stamped ended."""
+    def close_unobserved(self, call: Call, now: float, why: str) -> ClosedCall:
+        """A call known to be over though no Hangup was seen: closed with what is known."""
+        return self._end_unseen(call, now, Ending.UNOBSERVED, why)
+
+    def _end_unseen(self, call: Call, now: float, ending: Ending, why: str) -> ClosedCall:
         call.ended_at = now
         call.stamp("ended")
+        self._forget(call)
+        outcome, note = classify(ending, call, why)
+        return ClosedCall(call, outcome, note)
+
+    def _forget(self, call: Call) -> None:
+        """Untrack an ended call (and its agent's membership)."""
         self.calls.pop(call.attempt_id, None)
         if call.member is not None:
             self._members.pop(call.member, None)
-        call.phase = Phase.ENDED
+        _move(call, Move.END)
 
     def on_event(self, event: Event, now: float) -> list[ClosedCall]:
         if isinstance(event, Hangup):
@@ -282,7 +182,7 @@ class CallTracker:
                 self._answered(call, now)
                 call.queued_at = now
                 call.stamp("queued")
-                call.phase = Phase.QUEUED
+                _move(call, Move.QUEUE_JOIN)
                 self.progressed.add(call.attempt_id)
                 if self.on_queued is not None:
                     self.on_queued(call)
@@ -311,15 +211,15 @@ class CallTracker:
             if call is not None and not far:
                 if event.channel_state == 6:
                     self._answered(call, now)
-                elif event.channel_state in (4, 5) and call.phase is Phase.DIALLING:
-                    call.phase = Phase.RINGING
+                elif event.channel_state in (4, 5):
+                    _move(call, Move.RING)
         return []
 
     def _connect(self, call: Call, agent_id: str | None, queue: str | None, interface: str | None,
                  now: float) -> None:
         call.connected_at = now
         call.stamp("connected")
-        call.phase = Phase.CONNECTED
+        _move(call, Move.CONNECT)
         call.agent_id = agent_id
         if queue and interface:
             call.member = (queue, interface)
@@ -333,8 +233,7 @@ class CallTracker:
             call.answered_at = now
             call.stamp("answered")
             self.progressed.add(call.attempt_id)
-            if call.phase in (Phase.DIALLING, Phase.RINGING):
-                call.phase = Phase.ANSWERED
+            _move(call, Move.ANSWER)
             if self.on_answered is not None:
                 self.on_answered(call)
 
@@ -382,21 +281,8 @@ class CallTracker:
         return closed
 
     def _close(self, call: Call) -> ClosedCall:
-        self.calls.pop(call.attempt_id, None)
-        if call.member is not None:
-            self._members.pop(call.member, None)
-        call.phase = Phase.ENDED
-        if call.answered_at is not None:
-            outcome, note = classify_answered(call)
-        elif call.originate_reason is None and call.originate_failed_at is None:
-            # Hung up, and no OriginateResponse came (re-tracked after a restart, or lost):
-            # a cause that names the result is enough; Normal Clearing alone says nothing.
-            outcome, note = classify_failure(call)
-            if outcome is Outcome.FAILED:
-                outcome, note = Outcome.UNKNOWN, (
-                    f"hung up (cause {call.hangup_cause}) and no originate response was seen")
-        else:
-            outcome, note = classify_failure(call)
+        self._forget(call)
+        outcome, note = classify(ending_of(call), call)
         return ClosedCall(call, outcome, note)
 
     def by_phase(self, campaign_id: int) -> dict[Phase, list[Call]]:
@@ -405,3 +291,7 @@ class CallTracker:
             if call.campaign_id == campaign_id:
                 phases.setdefault(call.phase, []).append(call)
         return phases
+
+
+def _move(call: Call, move: Move) -> None:
+    call.phase = next_phase(call.phase, move)

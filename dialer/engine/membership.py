@@ -11,13 +11,11 @@ is assigned to. After every (re)connect the `Agents` action says who is logged i
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
 
 from ami.events import AgentLogin, AgentLogoff, Event
-
-if TYPE_CHECKING:
-    from dialer.engine.engine import Engine
-    from dialer.engine.runner import CampaignRunner
+from dialer.engine.ports import RunnerHost
+from dialer.engine.runner import CampaignRunner
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +23,9 @@ LOGGED_IN = frozenset({"AGENT_IDLE", "AGENT_ONCALL"})
 
 
 class Membership:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, host: RunnerHost, runners: Mapping[int, CampaignRunner]) -> None:
+        self.host = host  # the engine's AMI client, agents and side tasks
+        self.runners = runners  # this engine's campaigns (the engine's own dict)
         # Agents logged in to the pool; None until Asterisk has said (then nobody is held back).
         self.logged_in: set[str] | None = None
         # Pauses asked for (agent -> reason), until unpaused: an agent paused while logged
@@ -38,7 +37,7 @@ class Membership:
 
     async def refresh(self) -> None:
         """Ask Asterisk who is logged in (after every connect, before members are added)."""
-        client = self.engine.ami
+        client = self.host.ami
         if client is None or not client.logged_in:  # refresh runs inside the resync hook
             return
         try:
@@ -60,10 +59,10 @@ class Membership:
     def _login(self, agent_id: str) -> None:
         if self.logged_in is not None:
             self.logged_in.add(agent_id)
-        runners = [r for r in self.engine.runners.values() if agent_id in r.definition.agents]
+        runners = [r for r in self.runners.values() if agent_id in r.definition.agents]
         log.info("agent %s logged in: joins %d campaign queues", agent_id, len(runners))
         for runner in runners:
-            self.engine.spawn(runner.add_members())
+            self.host.spawn(runner.add_members())
 
     def _logoff(self, agent_id: str) -> None:
         if self.logged_in is not None:
@@ -71,10 +70,10 @@ class Membership:
         runners = self._queues_of(agent_id)
         log.info("agent %s logged off: leaves %d campaign queues", agent_id, len(runners))
         for runner in runners:
-            self.engine.spawn(runner.remove_members({agent_id}, reason="logged off"))
+            self.host.spawn(runner.remove_members({agent_id}, reason="logged off"))
 
     def _queues_of(self, agent_id: str) -> list[CampaignRunner]:
         """This engine's campaigns the agent is assigned to or is a member of."""
-        agent = self.engine.agents.agents.get(agent_id)
+        agent = self.host.agents.agents.get(agent_id)
         queues = agent.queues if agent is not None else set()
-        return [r for r in self.engine.runners.values() if agent_id in r.definition.agents or r.queue in queues]
+        return [r for r in self.runners.values() if agent_id in r.definition.agents or r.queue in queues]

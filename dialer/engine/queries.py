@@ -1,5 +1,7 @@
 """Every SQL statement the engine runs, named. Parameters are positional (asyncpg)."""
 
+from dialer.db.notify import CAMPAIGN_CHANNEL
+
 # --- engines: heartbeat and recovery of stalled work ----------------------------------
 
 REGISTER_ENGINE = """
@@ -87,7 +89,7 @@ SELECT id, $3, $2, $4, $5 FROM changed
 RETURNING campaign_id
 """
 
-NOTIFY_CAMPAIGN = "SELECT pg_notify('dialer_campaign', $1)"
+NOTIFY_CAMPAIGN = f"SELECT pg_notify('{CAMPAIGN_CHANNEL}', $1)"
 
 DIALABLE_LEFT = """
 SELECT count(*) FROM contacts WHERE campaign_id = $1 AND state IN ('ready', 'claimed')

@@ -5,6 +5,8 @@ FOR UPDATE SKIP LOCKED), build a pacing snapshot from the live agents and calls,
 policy how many calls to place, check each contact again (campaign dialling, window open,
 attempt limits, abandonment headroom), write the attempt rows (with a DNC check in the
 same transaction), and only then send the Originates.
+It sees its engine only through `ports.RunnerHost` (store, AMI client, trackers,
+membership, observer), never the engine module itself.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ami import actions, dialplan
 from ami.client import ActionFailed, NotConnected, OriginateOutcomeUnknown
@@ -24,7 +26,8 @@ from compliance.abandonment import AbandonmentLedger, AbandonmentRule, connect_w
 from compliance.outcomes import Outcome
 from dialer.campaigns.definition import CampaignDefinition
 from dialer.engine.agents import AgentState
-from dialer.engine.calls import Call, ClosedCall, Phase
+from dialer.engine.call_life import Call, ClosedCall, Phase
+from dialer.engine.ports import RunnerHost
 from dialer.engine.rules import CampaignRules
 from dialer.engine.store import ClaimedContact, NewAttempt
 from dialer.engine.supervisor import describe
@@ -33,9 +36,6 @@ from pacing.policies import make_policy
 from pacing.policy import PacingDecision, Policy
 from pacing.snapshot import AbandonHeadroom, CampaignSnapshot, Limits
 from pacing.world import WorldModel
-
-if TYPE_CHECKING:
-    from dialer.engine.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +96,8 @@ class RunnerStats:
 
 
 class CampaignRunner:
-    def __init__(self, engine: Engine, campaign_id: int, name: str, state: str, settings: dict[str, Any]) -> None:
-        self.engine = engine
+    def __init__(self, host: RunnerHost, campaign_id: int, name: str, state: str, settings: dict[str, Any]) -> None:
+        self.host = host  # the engine, as far as a runner may use it
         self.id = campaign_id
         self.name = name
         self.state = state
@@ -131,15 +131,15 @@ class CampaignRunner:
     async def start(self) -> None:
         self.ledger = await self.load_ledger(self.rules.profile.abandonment)
         if self.state == "pilot":
-            self.pilot_done = await self.engine.store.attempts_made(self.id)
-        await self.engine.store.ensure_agents(self.definition.agents)
+            self.pilot_done = await self.host.store.attempts_made(self.id)
+        await self.host.store.ensure_agents(self.definition.agents)
         await self.add_members()
 
     async def load_ledger(self, rule: AbandonmentRule) -> AbandonmentLedger:
         """An abandonment ledger counting the campaign's stored calls by `rule`."""
         ledger = AbandonmentLedger(rule)
         window_s = rule.window.total_seconds()
-        for row in await self.engine.store.ledger_history(self.id, window_s):
+        for row in await self.host.store.ledger_history(self.id, window_s):
             try:
                 outcome = Outcome(row["outcome"])
             except ValueError:
@@ -151,25 +151,25 @@ class CampaignRunner:
     async def add_members(self) -> None:
         """Make the campaign's logged-in agents members of its queue (idempotent); an agent
         not logged in who is still a member (Unavailable) leaves it."""
-        client = self.engine.ami
+        client = self.host.ami
         if client is None or not client.connected:
             return
         absent = set()
         for agent_id in self.definition.agents:
-            if not self.engine.membership.may_join(agent_id):
-                agent = self.engine.agents.agents.get(agent_id)
+            if not self.host.membership.may_join(agent_id):
+                agent = self.host.agents.agents.get(agent_id)
                 if agent is not None and self.queue in agent.queues:
                     absent.add(agent_id)
                 continue
             if agent_id in self._members_added:
                 continue
             try:
-                paused = agent_id in self.engine.membership.paused
+                paused = agent_id in self.host.membership.paused
                 await client.queue_add(
                     self.queue, dialplan.agent_interface(agent_id),
                     member_name=dialplan.agent_member_name(agent_id),
                     state_interface=dialplan.agent_state_interface(agent_id),
-                    paused=paused, reason=self.engine.membership.paused.get(agent_id),
+                    paused=paused, reason=self.host.membership.paused.get(agent_id),
                 )
             except ActionFailed as exc:
                 if "Already there" not in str(exc):
@@ -187,7 +187,7 @@ class CampaignRunner:
         self._members_added.clear()
 
     async def remove_members(self, agent_ids: set[str], reason: str = "removed from the campaign") -> None:
-        client = self.engine.ami
+        client = self.host.ami
         for agent_id in agent_ids:
             self._members_added.discard(agent_id)
             if client is None or not client.connected:
@@ -217,7 +217,7 @@ class CampaignRunner:
                 # the estimators keep what they learnt of this list.
                 self.policy = make_campaign_policy(definition)
                 self.policy_settings = wanted
-            await self.engine.store.ensure_agents(definition.agents)
+            await self.host.store.ensure_agents(definition.agents)
             await self.add_members()
         if state != self.state:
             log.info("campaign %s: %s -> %s", self.name, self.state, state)
@@ -236,7 +236,7 @@ class CampaignRunner:
         if not self._unreleased:
             return
         batch = list(self._unreleased)
-        await self.engine.store.release(batch)
+        await self.host.store.release(batch)
         del self._unreleased[:len(batch)]
 
     # --- pacing --------------------------------------------------------------------------
@@ -257,12 +257,12 @@ class CampaignRunner:
         )
 
     def snapshot(self, now_mono: float) -> CampaignSnapshot:
-        agents = self.engine.agents.in_queue(self.queue)
+        agents = self.host.agents.in_queue(self.queue)
         ready = sum(1 for a in agents if a.state is AgentState.READY)
         paused = sum(1 for a in agents if a.state is AgentState.PAUSED)
         talk = [now_mono - a.since for a in agents if a.state is AgentState.ON_CALL]
         wrap = [now_mono - a.since for a in agents if a.state is AgentState.WRAP_UP]
-        phases = self.engine.calls.by_phase(self.id)
+        phases = self.host.calls.by_phase(self.id)
         ringing = [now_mono - c.placed_at for p in (Phase.DIALLING, Phase.RINGING, Phase.ANSWERED)
                    for c in phases.get(p, [])]
         waiting = [now_mono - (c.queued_at or now_mono) for c in phases.get(Phase.QUEUED, [])]
@@ -286,13 +286,13 @@ class CampaignRunner:
         )
 
     async def tick(self, now_mono: float) -> None:
-        if not self.dialling or self.engine.stopping:
+        if not self.dialling or self.host.stopping:
             return
-        client = self.engine.ami
+        client = self.host.ami
         if client is None or not client.connected:
             return
         if self.state == "pilot" and self.pilot_done >= self.definition.pilot_limit:
-            if await self.engine.store.set_campaign_state(self.id, "paused", "pilot", "pilot batch done"):
+            if await self.host.store.set_campaign_state(self.id, "paused", "pilot", "pilot batch done"):
                 await self.update("paused", self.definition.model_dump(mode="json"))
             return
         snapshot = self.snapshot(now_mono)
@@ -310,7 +310,7 @@ class CampaignRunner:
 
     async def refill(self, count: int) -> None:
         async with self._claim_lock:
-            claimed = await self.engine.store.claim(self.id, count)
+            claimed = await self.host.store.claim(self.id, count)
             now = datetime.now(UTC)
             closed: list[tuple[int, datetime | None]] = []
             for contact in claimed:
@@ -354,7 +354,7 @@ class CampaignRunner:
                 return
         attempts = [NewAttempt(uuid.uuid4(), contact) for contact in picked]
         try:
-            skipped = await self.engine.store.start_attempts(self.id, attempts)
+            skipped = await self.host.store.start_attempts(self.id, attempts)
         except BaseException:
             self.hopper.extendleft(reversed(picked))  # still claimed: dialled on a later tick
             raise
@@ -364,19 +364,19 @@ class CampaignRunner:
                 self._refuse(why)
                 continue
             self.pilot_done += 1
-            self.engine.spawn(self.originate(attempt))
+            self.host.spawn(self.originate(attempt))
 
     async def originate(self, attempt: NewAttempt) -> None:
-        engine = self.engine
-        client = engine.ami
+        host = self.host
+        client = host.ami
         contact = attempt.contact
         attempt_id = str(attempt.attempt_id)
         definition = self.definition
         call = Call(attempt_id, self.id, contact.contact_id, contact.number, self.queue, time.monotonic(),
                     campaign=self.name, fields=contact.fields, attempt_no=contact.attempts + 1,
                     script=definition.script)
-        engine.calls.add(call)
-        engine.observer.originated(call)
+        host.calls.add(call)
+        host.observer.originated(call)
         sent = time.monotonic()
         try:
             if client is None:
@@ -384,37 +384,37 @@ class CampaignRunner:
             handle = await client.originate(self._originate_request(attempt_id, contact.number))
         except NotConnected:
             # Nothing reached Asterisk: no call exists, so the attempt is undone.
-            engine.calls.calls.pop(attempt_id, None)
+            host.calls.forget_unsent(attempt_id)
             self.pilot_done -= 1
-            await engine.store.cancel_attempt(attempt_id, contact.contact_id)
+            await host.store.cancel_attempt(attempt_id, contact.contact_id)
             return
         except ActionFailed as exc:
-            closed = engine.calls.originate_lost(attempt_id, time.monotonic(), f"originate refused: {exc}")
+            closed = host.calls.originate_lost(attempt_id, time.monotonic(), f"originate refused: {exc}")
             if closed is not None:
-                await engine.on_closed([closed])
+                await host.on_closed([closed])
             return
         except OriginateOutcomeUnknown:
-            engine.check_later(attempt_id)
+            host.check_later(attempt_id)
             return
         except Exception as exc:
             # Refused before it was sent (a value AMI cannot carry, a bug): no call exists.
             # Never leave the attempt open and tracked: it is closed as failed, with why.
             log.error("campaign %s: originate of attempt %s not sent: %s", self.name, attempt_id, describe(exc))
-            closed = engine.calls.originate_lost(attempt_id, time.monotonic(),
-                                                 f"originate not sent: {describe(exc)}")
+            closed = host.calls.originate_lost(attempt_id, time.monotonic(),
+                                               f"originate not sent: {describe(exc)}")
             if closed is not None:
-                await engine.on_closed([closed])
+                await host.on_closed([closed])
             return
-        engine.observer.originate_roundtrip(time.monotonic() - sent)
+        host.observer.originate_roundtrip(time.monotonic() - sent)
         self.stats.originated += 1
         try:
             response = await handle.outcome()
         except OriginateOutcomeUnknown:
-            engine.check_later(attempt_id)
+            host.check_later(attempt_id)
             return
-        closed_calls = engine.calls.on_originate_response(attempt_id, response, time.monotonic())
+        closed_calls = host.calls.on_originate_response(attempt_id, response, time.monotonic())
         if closed_calls:
-            await engine.on_closed(closed_calls)
+            await host.on_closed(closed_calls)
 
     def _originate_request(self, attempt_id: str, number: str) -> actions.OriginateRequest:
         definition = self.definition
@@ -475,12 +475,12 @@ class CampaignRunner:
         if self.hopper or now_mono - self._last_exhaust_check < EXHAUSTED_CHECK_S:
             return
         self._last_exhaust_check = now_mono
-        self.dialable_left = await self.engine.store.dialable_left(self.id)
+        self.dialable_left = await self.host.store.dialable_left(self.id)
         if (
             self.dialable_left == 0
-            and await self.engine.store.undone_contacts(self.id) == 0
-            and not self.engine.calls.by_phase(self.id)
-            and await self.engine.store.set_campaign_state(self.id, "completed", self.state, "list finished")
+            and await self.host.store.undone_contacts(self.id) == 0
+            and not self.host.calls.by_phase(self.id)
+            and await self.host.store.set_campaign_state(self.id, "completed", self.state, "list finished")
         ):
             log.info("campaign %s completed: no contact left to dial", self.name)
             await self.update("completed", self.definition.model_dump(mode="json"))

@@ -16,8 +16,9 @@ from typing import Any
 
 from dialer.agents.dispositions import DispositionError, record_disposition
 from dialer.engine.agents import AgentStateChange
-from dialer.engine.calls import Call, ClosedCall
-from dialer.engine.engine import Engine, EngineObserver
+from dialer.engine.call_life import Call, ClosedCall
+from dialer.engine.engine import Engine
+from dialer.engine.ports import EngineObserver
 from dialer.outputs.bus import DispositionRejected, DispositionRequest, MqttBus, ScreenPop
 from dialer.outputs.metrics import DialerMetrics
 from dialer.settings import Settings

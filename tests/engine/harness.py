@@ -18,7 +18,8 @@ from dialer.campaigns import service as campaign_service
 from dialer.campaigns.definition import parse_definition
 from dialer.contacts.importer import ImportOptions, import_contacts
 from dialer.db.database import Database
-from dialer.engine.engine import Engine, EngineConfig, EngineObserver
+from dialer.engine.engine import Engine, EngineConfig
+from dialer.engine.ports import EngineObserver
 from pacing.world import Duration, WorldModel
 
 FAST_WORLD = WorldModel(

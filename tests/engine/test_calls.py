@@ -5,7 +5,8 @@ from __future__ import annotations
 from ami.events import to_event
 from ami.protocol import Message
 from compliance.outcomes import Outcome
-from dialer.engine.calls import Call, CallTracker, classify_failure
+from dialer.engine.call_life import Call, classify_failure
+from dialer.engine.calls import CallTracker
 
 
 def ev(**headers: str) -> object:
@@ -190,7 +191,7 @@ def test_the_broadcast_originate_response_reaches_a_retracked_call() -> None:
 
 
 def test_unobserved_end_is_classified_from_what_is_known() -> None:
-    from dialer.engine.calls import classify_unobserved
+    from dialer.engine.call_life import classify_unobserved
 
     _, call = tracked()
     assert classify_unobserved(call, "x")[0] is Outcome.UNKNOWN

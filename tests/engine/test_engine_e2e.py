@@ -250,8 +250,8 @@ async def test_a_persons_answer_reaches_the_pacing_estimators_when_it_queues(dat
     reached the estimators after the no-answers of the same dials and the hit rate read low
     just as the floor started dialling. Each line result is counted once, at queue join for
     a person."""
-    from dialer.engine.calls import Call
-    from dialer.engine.engine import EngineObserver
+    from dialer.engine.call_life import Call
+    from dialer.engine.ports import EngineObserver
 
     name = await make_campaign(database_url, tmp_path, numbers(30))
     seen: list[tuple[bool, int]] = []

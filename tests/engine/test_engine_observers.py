@@ -81,7 +81,7 @@ async def test_metrics_and_mqtt_during_a_run(database_url: str, tmp_path: Path) 
 
             await wait_for(finished, 90, "the list to be dialled")
             await wait_for(lambda: len(engine.calls) == 0, 60, "the last calls to end")
-            await wait_for(lambda: not engine._pending_closes, 10, "the writer")
+            await wait_for(lambda: not engine.closing.pending_closes, 10, "the writer")
             # dispositions over MQTT: a good one, and ones that must be refused
             connected = await fetch(
                 database_url,

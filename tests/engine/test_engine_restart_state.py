@@ -12,7 +12,7 @@ from typing import Any
 from ami.simulator import PbxSimulator
 from compliance.abandonment import connect_wait_s
 from compliance.outcomes import Outcome
-from dialer.engine.calls import Call, ClosedCall
+from dialer.engine.call_life import Call, ClosedCall
 from dialer.engine.runner import CampaignRunner
 from dialer.engine.store import ContactDecision, EngineStore, NewAttempt
 from tests.engine.harness import (

@@ -18,7 +18,7 @@ from ami.client import ResyncSnapshot
 from ami.protocol import parse_message
 from ami.sim.calls import DIALING, QUEUED, TALKING
 from ami.simulator import PbxSimulator
-from dialer.engine.calls import Call, Phase
+from dialer.engine.call_life import Call, Phase
 from dialer.outputs.metrics import DialerMetrics, parse_exposition
 from dialer.outputs.observers import EngineEvents
 from pacing.world import Duration, WorldModel
@@ -125,7 +125,7 @@ async def test_sigkill_with_calls_ringing_queued_and_connected(database_url: str
         second = engine_for(database_url, sim, "k1", observer=EngineEvents(metrics, None))
         task = asyncio.create_task(second.run())
         try:
-            await wait_for(lambda: second._first_resync.is_set(), 30, "the restarted engine's resync")
+            await wait_for(lambda: second.recovery.first_resync.is_set(), 30, "the restarted engine's resync")
             retracked = {a: c.phase for a, c in second.calls.calls.items()}
             # campaign, queue and the contact's fields (for a screen pop if it connects now)
             assert {(c.campaign, c.queue) for c in second.calls.calls.values()} == {(name, "c1")}
@@ -188,7 +188,7 @@ async def _idle_engine(database_url: str, tmp_path: Path, sim: PbxSimulator) -> 
     await make_campaign(database_url, tmp_path, ["+12125550100"], start=False)
     engine = engine_for(database_url, sim, "r1")
     task = asyncio.create_task(engine.run())
-    await wait_for(lambda: engine._first_resync.is_set() and engine.ami is not None and engine.ami.connected,
+    await wait_for(lambda: engine.recovery.first_resync.is_set() and engine.ami is not None and engine.ami.connected,
                    30, "the engine to connect")
     return engine, task
 
@@ -252,7 +252,7 @@ async def test_reconnect_resync_closes_with_what_is_known(database_url: str, tmp
             fresh = await _open_attempt(database_url, engine)
             requested = time.monotonic() - 5.0  # `fresh` is placed 10 s ago: make it newer than the list
             fresh.placed_at = requested + 0.5
-            await engine._resync(ResyncSnapshot([], [], True, requested))
+            await engine.recovery.resync(ResyncSnapshot([], [], True, requested))
             assert fresh.attempt_id in engine.calls.calls
             await wait_for(lambda: _closed(database_url, waited.attempt_id), 10, "the closes to be written")
         finally:
@@ -278,7 +278,7 @@ async def test_progress_refused_by_the_database_is_kept_and_retried(database_url
                                          " CHECK (answered_at IS NULL) NOT VALID")
             answered = to_event(Message([("Event", "Newstate"), ("Uniqueid", call.attempt_id), ("ChannelState", "6")]))
             engine.calls.on_event(answered, time.monotonic())
-            engine._writer_wake.set()
+            engine.closing.writer_wake.set()
             await asyncio.sleep(1.5)  # the writer tried and failed at least once
             stored = "SELECT answered_at FROM call_attempts WHERE id = $1"
             assert await fetchval(database_url, stored, uuid.UUID(call.attempt_id)) is None

@@ -14,8 +14,8 @@ from dialer.campaigns.definition import (
     next_state,
     parse_definition,
 )
-from dialer.campaigns.service import CAMPAIGN_CHANNEL
 from dialer.db.models import CampaignState as S
+from dialer.db.notify import CAMPAIGN_CHANNEL
 from tests.foundation.helpers import dialer
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "campaign.toml"
