@@ -117,7 +117,9 @@ class WindowSettings(_Strict):
         return zone
 
 
-class RetryRule(_Strict):
+class RetrySetting(_Strict):
+    """A [retry.rules] entry: how one outcome or disposition is retried."""
+
     retry: bool = True
     delays_min: list[float] = Field(default_factory=lambda: [60.0], description="minutes; last repeats")
     max: int = Field(default=3, ge=1, description="at most this many attempts may end in this result")
@@ -134,10 +136,12 @@ class RetrySettings(_Strict):
     max_attempts: int = Field(default=6, ge=1, le=100)
     max_attempts_per_day: int = Field(default=3, ge=1, le=50)
     min_gap_min: float = Field(default=60.0, ge=0, description="between calls to one number, all campaigns")
-    rules: dict[str, RetryRule] = Field(default_factory=dict, description="per outcome or disposition")
+    rules: dict[str, RetrySetting] = Field(default_factory=dict, description="per outcome or disposition")
 
 
-class Disposition(_Strict):
+class DispositionSetting(_Strict):
+    """A [[dispositions]] entry: a code agents may apply (compliance.outcomes.Disposition)."""
+
     code: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
     label: str
     final: bool = True
@@ -169,7 +173,7 @@ class CampaignDefinition(_Strict):
     pacing: PacingSettings = Field(default_factory=PacingSettings)
     windows: WindowSettings = Field(default_factory=WindowSettings)
     retry: RetrySettings = Field(default_factory=RetrySettings)
-    dispositions: list[Disposition] | None = None
+    dispositions: list[DispositionSetting] | None = None
     # Any other regulation-profile override (compliance.profiles.OVERRIDE_FIELDS),
     # e.g. abandon_cap, state_hours, no_repeat_after_abandon_hours.
     compliance: dict[str, Any] = Field(default_factory=dict)
@@ -261,7 +265,7 @@ class CampaignDefinition(_Strict):
         return profile
 
     def profile_overrides(self) -> dict[str, Any]:
-        """The profile overrides this definition implies: its [windows], [retry] and [compliance]."""
+        """The profile overrides this file implies: its [windows], [retry] and [compliance]."""
         overrides: dict[str, Any] = {}
         windows = self.windows
         days = {key: ",".join(getattr(windows, day)) for day, key in _DAY_KEYS.items()
