@@ -3,7 +3,7 @@
 Public API (see `pacing.policy` for the per-tick engine loop):
 
 - `CampaignSnapshot`, `Limits`, `AbandonHeadroom` (pacing.snapshot): what a policy sees.
-- `PacingDecision`, `Policy`, `Reason` (pacing.policy): what it answers.
+- `PacingDecision`, `Policy`, `PacingReason` (pacing.policy): what it answers.
 - `make_policy(name, **settings)`, `POLICY_NAMES` (pacing.policies): progressive, ratio,
   adaptive (VICIdial ADAPT_AVERAGE), pi (UNICOM overdial), predictive (model-based).
 - `Estimators` (pacing.estimators): online hit rate, outcome shares, ring, talk and
@@ -19,7 +19,7 @@ Public API (see `pacing.policy` for the per-tick engine loop):
 
 from pacing.estimators import Estimators
 from pacing.policies import POLICY_NAMES, make_policy
-from pacing.policy import PacingDecision, Policy, Reason
+from pacing.policy import PacingDecision, PacingReason, Policy
 from pacing.simulator import Scenario, SimResult, simulate
 from pacing.snapshot import AbandonHeadroom, CampaignSnapshot, Limits
 
@@ -30,8 +30,8 @@ __all__ = [
     "Estimators",
     "Limits",
     "PacingDecision",
+    "PacingReason",
     "Policy",
-    "Reason",
     "Scenario",
     "SimResult",
     "make_policy",

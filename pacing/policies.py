@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pacing.estimators import Estimators
-from pacing.policy import BasePolicy, PacingDecision, Policy, Reason
+from pacing.policy import BasePolicy, PacingDecision, PacingReason, Policy
 from pacing.snapshot import CampaignSnapshot
 
 Details = dict[str, float | int | str]
@@ -36,7 +36,7 @@ class ProgressivePolicy(BasePolicy):
     name = "progressive"
 
     def _raw(self, snap: CampaignSnapshot) -> tuple[int, str, Details]:
-        return snap.uncovered_ready, Reason.PROGRESSIVE.value, {}
+        return snap.uncovered_ready, PacingReason.PROGRESSIVE.value, {}
 
 
 class RatioPolicy(BasePolicy):
@@ -52,7 +52,7 @@ class RatioPolicy(BasePolicy):
 
     def _raw(self, snap: CampaignSnapshot) -> tuple[int, str, Details]:
         goal = int(math.floor(self.level * snap.agents_ready + 0.5))
-        return goal - snap.calls_in_flight, Reason.RATIO.value, {"level": self.level}
+        return goal - snap.calls_in_flight, PacingReason.RATIO.value, {"level": self.level}
 
 
 class AdaptivePolicy(BasePolicy):
@@ -131,7 +131,7 @@ class AdaptivePolicy(BasePolicy):
         n = max(0, goal - active_lines)
         self._calls.append((now, n))
         self._calls_today += n
-        return n, Reason.ADAPTIVE.value, {"level": round(self.level, 3)}
+        return n, PacingReason.ADAPTIVE.value, {"level": round(self.level, 3)}
 
     def _update_level(self, drop_rate: float, drops_total: int) -> None:
         agents_avg = sum(self._agents) / len(self._agents) if self._agents else 0.0
@@ -205,7 +205,7 @@ class PIPolicy(BasePolicy):
         idle = snap.agents_ready
         want = idle + idle * (1.0 / p - 1.0) * adjust
         n = int(math.ceil(want - 1e-9)) - snap.calls_in_flight
-        return n, Reason.PI.value, {"adjust": round(adjust, 3), "hit_rate": round(p, 4)}
+        return n, PacingReason.PI.value, {"adjust": round(adjust, 3), "hit_rate": round(p, 4)}
 
 
 _GRID = (2.0, 5.0, 8.0, 11.0, 14.0, 17.0, 20.0, 24.0)
@@ -390,7 +390,7 @@ class PredictivePolicy(BasePolicy):
         base = snap.uncovered_ready
         lim = snap.limits
         if lim.max_occupancy is not None and self._occupancy >= lim.max_occupancy:
-            return base, Reason.CAP_OCCUPANCY.value, {"occupancy": round(self._occupancy, 3)}
+            return base, PacingReason.CAP_OCCUPANCY.value, {"occupancy": round(self._occupancy, 3)}
         hr = snap.headroom
         cap = hr.cap if hr is not None else 0.03
         allowed = hr.allowed if hr is not None else cap * est.answers - est.abandons
@@ -405,11 +405,11 @@ class PredictivePolicy(BasePolicy):
         if allowed <= 0:
             budget = min(budget, 0.0)
         if budget <= 0:
-            return base, Reason.BUDGET_EXHAUSTED.value, {"budget": round(budget, 2)}
+            return base, PacingReason.BUDGET_EXHAUSTED.value, {"budget": round(budget, 2)}
         conf = self.confidence(snap, est)
         theta = self.theta * conf
         if theta <= 1e-4:
-            return base, Reason.WARMING_UP.value, {"confidence": round(conf, 3)}
+            return base, PacingReason.WARMING_UP.value, {"confidence": round(conf, 3)}
 
         grid = self.grid
         g = len(grid)
@@ -426,7 +426,7 @@ class PredictivePolicy(BasePolicy):
         qn = est.profile_new_call(grid)
         q_h = qn[-1]
         if q_h <= 1e-6:
-            return base, Reason.WARMING_UP.value, {"hit_rate": est.hit_rate}
+            return base, PacingReason.WARMING_UP.value, {"hit_rate": est.hit_rate}
 
         sd_f = [self.agent_sd_weight * math.sqrt(v) for v in fv]
 
@@ -476,7 +476,7 @@ class PredictivePolicy(BasePolicy):
             else:
                 hi = mid
         n = lo
-        reason = Reason.PREDICTIVE.value if conf >= 0.999 else Reason.WARMING_UP.value
+        reason = PacingReason.PREDICTIVE.value if conf >= 0.999 else PacingReason.WARMING_UP.value
         # What the decision rested on, for the heartbeat and for `dialer simulate --trace`
         # (scripts/pacing_calibration.py holds expected_lost against what happened).
         return n, reason, {

@@ -38,7 +38,7 @@ from typing import Protocol, runtime_checkable
 from pacing.snapshot import CampaignSnapshot
 
 
-class Reason(str, Enum):
+class PacingReason(str, Enum):
     """Why a policy asked for this many calls (exported as a metric label)."""
 
     NO_AGENTS = "no_agents"
@@ -57,7 +57,7 @@ class Reason(str, Enum):
 
 @dataclass(frozen=True)
 class PacingDecision:
-    """calls: new calls to place now (>= 0). reason: a `Reason` value. dial_level: calls in
+    """calls: new calls to place now (>= 0). reason: a `PacingReason` value. dial_level: calls in
     flight after placing them, per active agent. details: numbers worth logging."""
 
     calls: int
@@ -104,7 +104,7 @@ class BasePolicy:
         in_flight = snap.calls_in_flight
         if active <= 0:
             self._refill(snap, dt, active)
-            return PacingDecision(0, Reason.NO_AGENTS.value, 0.0, {})
+            return PacingDecision(0, PacingReason.NO_AGENTS.value, 0.0, {})
         if snap.estimates is not None:
             snap.estimates.advance(snap.now)
         n, reason, details = self._raw(snap)
@@ -112,18 +112,18 @@ class BasePolicy:
         progressive = snap.uncovered_ready
         hr = snap.headroom
         if hr is not None and hr.forbid_when_exhausted and hr.exhausted and n > progressive:
-            n, reason = progressive, Reason.BUDGET_EXHAUSTED.value
+            n, reason = progressive, PacingReason.BUDGET_EXHAUSTED.value
         lim = snap.limits
         level_cap = int(math.floor(lim.max_dial_level * active + 1e-9)) - in_flight
         if n > level_cap:
-            n, reason = max(0, level_cap), Reason.CAP_DIAL_LEVEL.value
+            n, reason = max(0, level_cap), PacingReason.CAP_DIAL_LEVEL.value
         if lim.max_in_flight is not None and n > lim.max_in_flight - in_flight:
-            n, reason = max(0, lim.max_in_flight - in_flight), Reason.CAP_IN_FLIGHT.value
+            n, reason = max(0, lim.max_in_flight - in_flight), PacingReason.CAP_IN_FLIGHT.value
         self._refill(snap, dt, active)
         if self._tokens is not None:
             allowed = int(math.floor(self._tokens + 1e-9))
             if n > allowed:
-                n, reason = max(0, allowed), Reason.CAP_ATTEMPT_RATE.value
+                n, reason = max(0, allowed), PacingReason.CAP_ATTEMPT_RATE.value
             self._tokens -= n
         level = (in_flight + n) / active
         return PacingDecision(n, reason, level, details)

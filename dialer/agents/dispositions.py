@@ -13,28 +13,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from dialer.agents import queries
 from dialer.campaigns.definition import CampaignDefinition
 from dialer.db.notify import DISPOSITION_CHANNEL
 from dialer.errors import UserError
-
-_ATTEMPT = """
-SELECT a.id, a.campaign_id, a.agent_id, a.connected_at, a.ended_at, a.disposition,
-       a.disposition_by, a.decided_at, a.contact_id, c.settings
-FROM call_attempts a JOIN campaigns c ON c.id = a.campaign_id
-WHERE a.id = $1
-FOR UPDATE OF a
-"""
-
-_SET = """
-UPDATE call_attempts SET disposition = $2, disposition_at = now(), disposition_by = $3,
-    note = coalesce($4, note)
-WHERE id = $1
-"""
-
-_CALLBACK = """
-INSERT INTO callbacks (campaign_id, contact_id, attempt_id, agent_id, scheduled_at, note)
-VALUES ($1, $2, $3, $4, $5, $6)
-"""
 
 
 class DispositionError(UserError):
@@ -61,7 +43,7 @@ async def record_disposition(
     is not needed, so it returns the code stored. Raises DispositionError."""
     from dialer.engine.rules import CampaignRules
 
-    row = await conn.fetchrow(_ATTEMPT, attempt_id)
+    row = await conn.fetchrow(queries.ATTEMPT_FOR_DISPOSITION, attempt_id)
     if row is None:
         raise DispositionError("unknown_attempt", f"no attempt {attempt_id}")
     if row["connected_at"] is None:
@@ -87,9 +69,11 @@ async def record_disposition(
             raise DispositionError("not_allowed", "the callback time is in the past")
     elif callback_at is not None:
         raise DispositionError("not_allowed", f"{code} is not a callback disposition")
-    await conn.execute(_SET, attempt_id, code, by, note)
+    await conn.execute(queries.SET_DISPOSITION, attempt_id, code, by, note)
     if flags.callback and callback_at is not None:
         agent = agent_id or row["agent_id"] if personal_callback else None
-        await conn.execute(_CALLBACK, row["campaign_id"], row["contact_id"], attempt_id, agent, callback_at, note)
+        await conn.execute(
+            queries.INSERT_CALLBACK, row["campaign_id"], row["contact_id"], attempt_id, agent, callback_at, note
+        )
     await conn.execute("SELECT pg_notify($1, $2)", DISPOSITION_CHANNEL, str(attempt_id))
     return code

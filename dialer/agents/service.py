@@ -9,18 +9,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from dialer.agents import queries
 from dialer.campaigns.definition import CampaignDefinition
 from dialer.db.database import Database
 from dialer.db.notify import AGENT_CHANNEL, CAMPAIGN_CHANNEL
 from dialer.errors import UserError, unknown_campaign
-
-_LIST = """
-SELECT a.id, a.name, a.active,
-       (SELECT s.state FROM agent_state_changes s WHERE s.agent_id = a.id ORDER BY s.at DESC, s.id DESC LIMIT 1) AS state,
-       (SELECT s.at FROM agent_state_changes s WHERE s.agent_id = a.id ORDER BY s.at DESC, s.id DESC LIMIT 1) AS since,
-       ARRAY(SELECT c.name FROM campaigns c WHERE c.settings->'agents' ? a.id ORDER BY c.name) AS campaigns
-FROM agents a ORDER BY a.id
-"""
 
 
 def _check_id(agent_id: str) -> None:
@@ -30,22 +23,18 @@ def _check_id(agent_id: str) -> None:
 
 async def list_agents(db: Database) -> list[dict[str, Any]]:
     async with db.raw_transaction() as conn:
-        return [dict(r) for r in await conn.fetch(_LIST)]
+        return [dict(r) for r in await conn.fetch(queries.LIST_AGENTS)]
 
 
 async def assign(db: Database, agent_id: str, name: str | None, campaigns: list[str], by: str, remove: bool = False) -> None:
     _check_id(agent_id)
     async with db.raw_transaction() as conn:
         if not remove:
-            await conn.execute(
-                "INSERT INTO agents (id, name) VALUES ($1, $2)"
-                " ON CONFLICT (id) DO UPDATE SET name = coalesce($3, agents.name)",
-                agent_id, name or f"Agent {agent_id}", name,
-            )
-        elif not await conn.fetchval("SELECT 1 FROM agents WHERE id = $1", agent_id):
+            await conn.execute(queries.UPSERT_AGENT, agent_id, name or f"Agent {agent_id}", name)
+        elif not await conn.fetchval(queries.AGENT_EXISTS, agent_id):
             raise UserError(f"no agent {agent_id}")
         for campaign in campaigns:
-            row = await conn.fetchrow("SELECT id, state, settings FROM campaigns WHERE name = $1 FOR UPDATE", campaign)
+            row = await conn.fetchrow(queries.CAMPAIGN_FOR_UPDATE, campaign)
             if row is None:
                 raise UserError(unknown_campaign(campaign))
             settings = row["settings"] if isinstance(row["settings"], dict) else json.loads(row["settings"])
@@ -55,14 +44,10 @@ async def assign(db: Database, agent_id: str, name: str | None, campaigns: list[
             agents = [a for a in agents if a != agent_id] if remove else [*agents, agent_id]
             definition = CampaignDefinition.model_validate({**settings, "agents": agents})
             await conn.execute(
-                "UPDATE campaigns SET settings = $2::jsonb, updated_at = now() WHERE id = $1",
-                row["id"], json.dumps(definition.model_dump(mode="json")),
+                queries.UPDATE_CAMPAIGN_SETTINGS, row["id"], json.dumps(definition.model_dump(mode="json"))
             )
             note = f"agent {agent_id} {'removed' if remove else 'assigned'}"
-            await conn.execute(
-                "INSERT INTO campaign_state_changes (campaign_id, from_state, to_state, changed_by, note)"
-                " VALUES ($1, $2, $2, $3, $4)", row["id"], row["state"], by, note,
-            )
+            await conn.execute(queries.INSERT_STATE_CHANGE, row["id"], row["state"], by, note)
             await conn.execute("SELECT pg_notify($1, $2)", CAMPAIGN_CHANNEL,
                                json.dumps({"campaign_id": row["id"], "state": row["state"]}))
 
@@ -71,7 +56,7 @@ async def pause(db: Database, agent_id: str, paused: bool, reason: str | None) -
     """Ask the engines to pause (with a reason: break, meeting, training) or unpause an agent."""
     _check_id(agent_id)
     async with db.raw_transaction() as conn:
-        if not await conn.fetchval("SELECT 1 FROM agents WHERE id = $1", agent_id):
+        if not await conn.fetchval(queries.AGENT_EXISTS, agent_id):
             raise UserError(f"no agent {agent_id} (see `dialer agents list`)")
         await conn.execute("SELECT pg_notify($1, $2)", AGENT_CHANNEL,
                            json.dumps({"agent": agent_id, "paused": paused, "reason": reason}))

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from compliance.profiles import RegulationProfile
+from dialer.campaigns.rules import compile_profile
 from dialer.db.models import CampaignState
 from dialer.errors import UserError
 
@@ -26,6 +30,16 @@ Regulation = Literal["us", "uk", "cn", "none"]
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _SPAN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+# The regulation profile's short day names (compliance.profiles calling_hours keys).
+_DAY_KEYS = {
+    "monday": "mon",
+    "tuesday": "tue",
+    "wednesday": "wed",
+    "thursday": "thu",
+    "friday": "fri",
+    "saturday": "sat",
+    "sunday": "sun",
+}
 
 
 class DefinitionError(UserError):
@@ -103,7 +117,9 @@ class WindowSettings(_Strict):
         return zone
 
 
-class RetryRule(_Strict):
+class RetrySetting(_Strict):
+    """A [retry.rules] entry: how one outcome or disposition is retried."""
+
     retry: bool = True
     delays_min: list[float] = Field(default_factory=lambda: [60.0], description="minutes; last repeats")
     max: int = Field(default=3, ge=1, description="at most this many attempts may end in this result")
@@ -120,10 +136,12 @@ class RetrySettings(_Strict):
     max_attempts: int = Field(default=6, ge=1, le=100)
     max_attempts_per_day: int = Field(default=3, ge=1, le=50)
     min_gap_min: float = Field(default=60.0, ge=0, description="between calls to one number, all campaigns")
-    rules: dict[str, RetryRule] = Field(default_factory=dict, description="per outcome or disposition")
+    rules: dict[str, RetrySetting] = Field(default_factory=dict, description="per outcome or disposition")
 
 
-class Disposition(_Strict):
+class DispositionSetting(_Strict):
+    """A [[dispositions]] entry: a code agents may apply (compliance.outcomes.Disposition)."""
+
     code: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
     label: str
     final: bool = True
@@ -155,7 +173,7 @@ class CampaignDefinition(_Strict):
     pacing: PacingSettings = Field(default_factory=PacingSettings)
     windows: WindowSettings = Field(default_factory=WindowSettings)
     retry: RetrySettings = Field(default_factory=RetrySettings)
-    dispositions: list[Disposition] | None = None
+    dispositions: list[DispositionSetting] | None = None
     # Any other regulation-profile override (compliance.profiles.OVERRIDE_FIELDS),
     # e.g. abandon_cap, state_hours, no_repeat_after_abandon_hours.
     compliance: dict[str, Any] = Field(default_factory=dict)
@@ -213,16 +231,77 @@ class CampaignDefinition(_Strict):
 
     @model_validator(mode="after")
     def _check_rules(self) -> CampaignDefinition:
-        from dialer.campaigns.rules import rule_problems
-
-        problems = rule_problems(self)
+        problems = self._compiled[1]
         if problems:
             raise ValueError("; ".join(f"{key}: {message}" for key, message in problems))
         return self
 
+    @cached_property
+    def _compiled(self) -> tuple[RegulationProfile | None, list[tuple[str, str]]]:
+        # Built once, while validating; kept beside the fields (not one of them, so not
+        # compared or dumped) for the engine to enforce.
+        return compile_profile(
+            self.regulation,
+            self.profile_overrides(),
+            ring_timeout_s=self.ring_timeout_s,
+            caller_id=self.caller_id,
+            connect_timeout_s=self.connect_timeout_s,
+            abandon_target=self.pacing.abandon_target,
+        )
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        copy = super().model_copy(update=update, deep=deep)
+        if update:
+            # The copy's values may differ: its profile is built afresh when asked for.
+            copy.__dict__.pop("_compiled", None)
+        return copy
+
+    @property
+    def profile(self) -> RegulationProfile:
+        """The regulation profile the engine enforces for this campaign (`compliance.profiles`)."""
+        profile, problems = self._compiled
+        if profile is None or problems:
+            raise ValueError(f"campaign {self.name} breaks its rules: {problems}")
+        return profile
+
+    def profile_overrides(self) -> dict[str, Any]:
+        """The profile overrides this file implies: its [windows], [retry] and [compliance]."""
+        overrides: dict[str, Any] = {}
+        windows = self.windows
+        days = {key: ",".join(getattr(windows, day)) for day, key in _DAY_KEYS.items()
+                if getattr(windows, day) is not None}
+        if days:
+            # Days the file names get those hours; days it leaves out are closed.
+            overrides["calling_hours"] = days
+        if windows.blackout_dates:
+            overrides["blackout_dates"] = list(windows.blackout_dates)
+        if windows.holidays_country:
+            code = windows.holidays_country.upper()
+            if windows.holidays_subdivision:
+                code = f"{code}-{windows.holidays_subdivision.upper()}"
+            overrides["holidays"] = [code]
+        if windows.fallback_timezone:
+            overrides["fallback_zone"] = windows.fallback_timezone
+        retry = self.retry
+        overrides["max_attempts_total"] = retry.max_attempts
+        overrides["max_attempts_per_day"] = retry.max_attempts_per_day
+        overrides["min_gap_minutes"] = retry.min_gap_min
+        if retry.rules:
+            overrides["retry"] = {
+                key: {"retry": rule.retry, "delays_minutes": list(rule.delays_min), "max": rule.max}
+                for key, rule in retry.rules.items()
+            }
+        overrides.update(self.compliance)
+        return overrides
+
     @property
     def queue_name(self) -> str:
         return self.queue or self.name
+
+
+def profile_for(definition: CampaignDefinition) -> RegulationProfile:
+    """The profile the engine enforces for this campaign (definition already validated)."""
+    return definition.profile
 
 
 def _check_timezone(zone: str) -> None:

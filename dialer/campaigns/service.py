@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from dialer.campaigns import queries
 from dialer.campaigns.definition import (
     TERMINAL_STATES,
     CampaignDefinition,
@@ -52,10 +53,6 @@ class ApplyResult:
     changed: bool
 
 
-_COLUMNS = "id, name, state, dial_mode, regulation, settings, created_at, updated_at"
-_SELECT = f"SELECT {_COLUMNS} FROM campaigns"
-
-
 def _row(mapping: Any) -> CampaignRow:
     return CampaignRow(
         id=mapping["id"],
@@ -74,16 +71,12 @@ async def apply(db: Database, definition: CampaignDefinition, by: str) -> ApplyR
     settings = definition.model_dump(mode="json")
     async with db.transaction() as tx:
         existing = (
-            await tx.execute(text(f"{_SELECT} WHERE name = :name FOR UPDATE"), {"name": definition.name})
+            await tx.execute(text(queries.CAMPAIGN_FOR_UPDATE), {"name": definition.name})
         ).mappings().first()
         if existing is None:
             created = (
                 await tx.execute(
-                    text(
-                        "INSERT INTO campaigns (name, state, dial_mode, regulation, settings, pilot_limit)"
-                        " VALUES (:name, 'draft', :mode, :reg, CAST(:settings AS jsonb), :pilot)"
-                        f" RETURNING {_COLUMNS}"
-                    ),
+                    text(queries.INSERT_CAMPAIGN),
                     {
                         "name": definition.name,
                         "mode": definition.dial_mode,
@@ -104,12 +97,7 @@ async def apply(db: Database, definition: CampaignDefinition, by: str) -> ApplyR
             return ApplyResult(current, created=False, changed=False)
         updated = (
             await tx.execute(
-                text(
-                    "UPDATE campaigns SET dial_mode = :mode, regulation = :reg,"
-                    " settings = CAST(:settings AS jsonb), pilot_limit = :pilot, updated_at = now()"
-                    " WHERE id = :id"
-                    f" RETURNING {_COLUMNS}"
-                ),
+                text(queries.UPDATE_SETTINGS),
                 {
                     "id": current.id,
                     "mode": definition.dial_mode,
@@ -129,29 +117,16 @@ async def change_state(
 ) -> tuple[CampaignState, CampaignState]:
     """Apply a life-cycle command; returns (from, to). Raises IllegalTransition or CampaignNotFound."""
     async with db.transaction() as tx:
-        row = (
-            await tx.execute(text(f"{_SELECT} WHERE name = :name FOR UPDATE"), {"name": name})
-        ).mappings().first()
+        row = (await tx.execute(text(queries.CAMPAIGN_FOR_UPDATE), {"name": name})).mappings().first()
         if row is None:
             raise CampaignNotFound(unknown_campaign(name))
         current = CampaignState(row["state"])
         paused_from = None
         if current is CampaignState.PAUSED:
-            last = (
-                await tx.execute(
-                    text(
-                        "SELECT from_state FROM campaign_state_changes WHERE campaign_id = :id"
-                        " AND to_state = 'paused' ORDER BY changed_at DESC, id DESC LIMIT 1"
-                    ),
-                    {"id": row["id"]},
-                )
-            ).scalar()
+            last = (await tx.execute(text(queries.PAUSED_FROM), {"id": row["id"]})).scalar()
             paused_from = CampaignState(last) if last else None
         target = next_state(command, current, paused_from)
-        await tx.execute(
-            text("UPDATE campaigns SET state = :state, updated_at = now() WHERE id = :id"),
-            {"state": target.value, "id": row["id"]},
-        )
+        await tx.execute(text(queries.SET_STATE), {"state": target.value, "id": row["id"]})
         await _audit(tx, row["id"], current, target, by, note)
         await _notify(tx, row["id"], target)
         return current, target
@@ -159,21 +134,13 @@ async def change_state(
 
 async def list_campaigns(db: Database) -> list[dict[str, Any]]:
     async with db.transaction() as tx:
-        rows = await tx.execute(
-            text(
-                "SELECT c.id, c.name, c.state, c.dial_mode, c.regulation, c.updated_at,"
-                " count(k.id) AS contacts,"
-                " count(k.id) FILTER (WHERE k.state IN ('ready', 'claimed')) AS dialable"
-                " FROM campaigns c LEFT JOIN contacts k ON k.campaign_id = c.id"
-                " GROUP BY c.id ORDER BY c.name"
-            )
-        )
+        rows = await tx.execute(text(queries.LIST_CAMPAIGNS))
         return [dict(row) for row in rows.mappings()]
 
 
 async def get(db: Database, name: str) -> CampaignRow:
     async with db.transaction() as tx:
-        row = (await tx.execute(text(f"{_SELECT} WHERE name = :name"), {"name": name})).mappings().first()
+        row = (await tx.execute(text(queries.CAMPAIGN), {"name": name})).mappings().first()
     if row is None:
         raise CampaignNotFound(unknown_campaign(name))
     return _row(row)
@@ -184,30 +151,12 @@ async def details(db: Database, name: str) -> dict[str, Any]:
     campaign = await get(db, name)
     async with db.transaction() as tx:
         by_state: dict[str, int] = dict(
-            (
-                await tx.execute(
-                    text("SELECT state, count(*) FROM contacts WHERE campaign_id = :id GROUP BY state"),
-                    {"id": campaign.id},
-                )
-            ).all()
+            (await tx.execute(text(queries.CONTACTS_BY_STATE), {"id": campaign.id})).all()
         )
         audit = [
-            dict(row)
-            for row in (
-                await tx.execute(
-                    text(
-                        "SELECT from_state, to_state, changed_by, changed_at, note"
-                        " FROM campaign_state_changes WHERE campaign_id = :id ORDER BY changed_at, id"
-                    ),
-                    {"id": campaign.id},
-                )
-            ).mappings()
+            dict(row) for row in (await tx.execute(text(queries.AUDIT_TRAIL), {"id": campaign.id})).mappings()
         ]
-        attempts = (
-            await tx.execute(
-                text("SELECT count(*) FROM call_attempts WHERE campaign_id = :id"), {"id": campaign.id}
-            )
-        ).scalar_one()
+        attempts = (await tx.execute(text(queries.ATTEMPT_COUNT), {"id": campaign.id})).scalar_one()
     return {"campaign": campaign, "contacts": by_state, "audit": audit, "attempts": attempts}
 
 
@@ -215,10 +164,7 @@ async def _audit(
     tx: Any, campaign_id: int, from_state: CampaignState | None, to_state: CampaignState, by: str, note: str | None
 ) -> None:
     await tx.execute(
-        text(
-            "INSERT INTO campaign_state_changes (campaign_id, from_state, to_state, changed_by, note)"
-            " VALUES (:id, :from_state, :to_state, :by, :note)"
-        ),
+        text(queries.INSERT_STATE_CHANGE),
         {
             "id": campaign_id,
             "from_state": from_state.value if from_state else None,

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from ami.client import AuthenticationError, ClientConfig
 from dialer.agents.dispositions import record_disposition
+from dialer.cli import queries
 from dialer.cli.common import console, fail, parse_when, run, settings, who, with_database
 from dialer.db.connection import database_url
 from dialer.db.database import Database
@@ -135,10 +136,6 @@ def disposition_command(
     console.print(f"attempt {attempt_id}: {stored}")
 
 
-_STATUS = """
-SELECT id, heartbeat_at, status, now() - heartbeat_at AS age FROM engines
-WHERE heartbeat_at > now() - interval '1 day' ORDER BY id
-"""
 STALE_S = 30  # as the engines' own stale_engine_s: older heartbeats are not live views
 
 
@@ -203,15 +200,6 @@ def _engines_table(engines: list[Any]) -> Table:
     return table
 
 
-_CAMPAIGNS = """
-SELECT c.name, c.state,
-  (SELECT count(*) FROM contacts k WHERE k.campaign_id = c.id AND k.state IN ('ready', 'claimed')) AS dialable,
-  (SELECT count(*) FROM call_attempts a WHERE a.campaign_id = c.id AND a.created_at > now() - interval '1 hour') AS attempts_hour
-FROM campaigns c WHERE c.state NOT IN ('stopped', 'completed', 'draft') OR c.updated_at > now() - interval '1 day'
-ORDER BY c.name
-"""
-
-
 def status_command(
     watch: bool = typer.Option(False, "--watch", "-w", help="refresh every second until Ctrl-C"),
 ) -> None:
@@ -220,8 +208,8 @@ def status_command(
 
     async def snapshot(db: Database) -> Group:
         async with db.raw_transaction() as conn:
-            engines = await conn.fetch(_STATUS)
-            campaigns = await conn.fetch(_CAMPAIGNS)
+            engines = await conn.fetch(queries.ENGINES)
+            campaigns = await conn.fetch(queries.CAMPAIGNS)
         return Group(_status_table(list(engines), list(campaigns)), _engines_table(list(engines)))
 
     if not watch:

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from dialer.contacts import queries
 from dialer.contacts.phone import normalise_chunk, normalise_one
 from dialer.contacts.textfiles import ProgressCallback, detect_encoding, open_text
 from dialer.db.database import Database
@@ -63,21 +64,10 @@ def normalise(raw: str, region: str) -> str:
 async def _campaign_id(tx: Any, campaign: str | None) -> int | None:
     if campaign is None:
         return None
-    found = (await tx.execute(text("SELECT id FROM campaigns WHERE name = :n"), {"n": campaign})).scalar()
+    found = (await tx.execute(text(queries.CAMPAIGN_ID), {"n": campaign})).scalar()
     if found is None:
         raise DncProblem(unknown_campaign(campaign))
     return int(found)
-
-
-_UPSERT = """
-INSERT INTO dnc_numbers (number, campaign_id, source, reason, added_by, expires_at)
-VALUES (:number, :campaign_id, :source, :reason, :by, :expires_at)
-ON CONFLICT {target} DO UPDATE SET source = EXCLUDED.source, reason = EXCLUDED.reason,
-    added_by = EXCLUDED.added_by, added_at = now(), expires_at = EXCLUDED.expires_at
-RETURNING (xmax = 0) AS inserted
-"""
-_GLOBAL_TARGET = "(number) WHERE campaign_id IS NULL"
-_CAMPAIGN_TARGET = "(campaign_id, number) WHERE campaign_id IS NOT NULL"
 
 
 async def add(
@@ -97,10 +87,9 @@ async def add(
     e164 = normalise(number, region)
     async with db.transaction() as tx:
         campaign_id = await _campaign_id(tx, campaign)
-        target = _GLOBAL_TARGET if campaign_id is None else _CAMPAIGN_TARGET
         inserted = (
             await tx.execute(
-                text(_UPSERT.format(target=target)),
+                text(queries.UPSERT_GLOBAL_DNC if campaign_id is None else queries.UPSERT_CAMPAIGN_DNC),
                 {
                     "number": e164,
                     "campaign_id": campaign_id,
@@ -113,11 +102,7 @@ async def add(
         ).scalar_one()
         # Contacts already loaded stop being dialable at once.
         await tx.execute(
-            text(
-                "UPDATE contacts SET state = 'blocked' WHERE number = :number"
-                " AND state IN ('ready', 'claimed')"
-                " AND (CAST(:campaign_id AS integer) IS NULL OR campaign_id = :campaign_id)"
-            ),
+            text(queries.BLOCK_CONTACTS),
             {"number": e164, "campaign_id": campaign_id},
         )
     return e164, bool(inserted)
@@ -128,14 +113,9 @@ async def remove(db: Database, number: str, *, campaign: str | None = None, regi
     async with db.transaction() as tx:
         campaign_id = await _campaign_id(tx, campaign)
         if campaign_id is None:
-            result = await tx.execute(
-                text("DELETE FROM dnc_numbers WHERE number = :n AND campaign_id IS NULL"), {"n": e164}
-            )
+            result = await tx.execute(text(queries.DELETE_GLOBAL_DNC), {"n": e164})
         else:
-            result = await tx.execute(
-                text("DELETE FROM dnc_numbers WHERE number = :n AND campaign_id = :c"),
-                {"n": e164, "c": campaign_id},
-            )
+            result = await tx.execute(text(queries.DELETE_CAMPAIGN_DNC), {"n": e164, "c": campaign_id})
     return e164, int(result.rowcount)
 
 
@@ -146,36 +126,8 @@ async def check(
     e164 = normalise(number, region)
     async with db.transaction() as tx:
         campaign_id = await _campaign_id(tx, campaign)
-        rows = await tx.execute(
-            text(
-                "SELECT d.number, coalesce(c.name, 'global') AS scope, d.source, d.reason,"
-                " d.added_at, d.expires_at FROM dnc_numbers d"
-                " LEFT JOIN campaigns c ON c.id = d.campaign_id"
-                " WHERE d.number = :n AND (d.expires_at IS NULL OR d.expires_at > now())"
-                " AND (d.campaign_id IS NULL OR CAST(:c AS integer) IS NULL OR d.campaign_id = :c)"
-                " ORDER BY d.added_at"
-            ),
-            {"n": e164, "c": campaign_id},
-        )
+        rows = await tx.execute(text(queries.LIVE_DNC_ENTRIES), {"n": e164, "c": campaign_id})
         return e164, [DncMatch(**row) for row in rows.mappings()]
-
-
-_DNC_STAGING = """
-CREATE TEMP TABLE dnc_staging (number text NOT NULL) ON COMMIT DROP
-"""
-
-_DNC_MERGE = """
-INSERT INTO dnc_numbers (number, campaign_id, source, reason, added_by, expires_at)
-SELECT DISTINCT s.number, $1::integer, $2, $3, $4, $5::timestamptz FROM dnc_staging s
-ON CONFLICT DO NOTHING
-"""
-
-_DNC_BLOCK_CONTACTS = """
-UPDATE contacts k SET state = 'blocked'
-FROM dnc_staging s
-WHERE k.number = s.number AND k.state IN ('ready', 'claimed')
-  AND ($1::integer IS NULL OR k.campaign_id = $1)
-"""
 
 
 async def import_registry(
@@ -208,10 +160,10 @@ async def import_registry(
     async with db.raw_transaction() as conn:
         campaign_id = None
         if campaign is not None:
-            campaign_id = await conn.fetchval("SELECT id FROM campaigns WHERE name = $1", campaign)
+            campaign_id = await conn.fetchval(queries.DNC_IMPORT_CAMPAIGN_ID, campaign)
             if campaign_id is None:
                 raise DncProblem(unknown_campaign(campaign))
-        await conn.execute(_DNC_STAGING)
+        await conn.execute(queries.DNC_STAGING)
         with open_text(path, enc, progress) as handle, ProcessPoolExecutor(workers or os.cpu_count() or 1) as pool:
             reader = csv.reader(handle)
             index = 0
@@ -268,11 +220,11 @@ async def import_registry(
             finally:
                 if rejects_file is not None:
                     rejects_file.close()
-        status = await conn.execute(_DNC_MERGE, campaign_id, source, reason, by, expires_at)
+        status = await conn.execute(queries.DNC_MERGE, campaign_id, source, reason, by, expires_at)
         report.added = int(status.split()[-1])
-        distinct = await conn.fetchval("SELECT count(DISTINCT number) FROM dnc_staging")
+        distinct = await conn.fetchval(queries.DNC_STAGED_COUNT)
         report.already_listed = int(distinct) - report.added
-        await conn.execute(_DNC_BLOCK_CONTACTS, campaign_id)
+        await conn.execute(queries.DNC_BLOCK_CONTACTS, campaign_id)
     report.rejects_path = rejects_path if report.rejected else None
     report.seconds = time.perf_counter() - started
     return report

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dialer.contacts import queries
 from dialer.contacts.phone import normalise_chunk
 from dialer.contacts.textfiles import FileProblem, ProgressCallback, detect_encoding, open_text
 from dialer.db.database import Database
@@ -263,59 +264,6 @@ def _not_text(path: Path, encoding: str, exc: UnicodeDecodeError) -> ImportProbl
     )
 
 
-def _staging_sql(width: int) -> str:
-    """The staging table: one text column per CSV column, so the raw row travels as CSV."""
-    raw_columns = ", ".join(f"c{i} text" for i in range(width))
-    return (
-        "CREATE TEMP TABLE import_staging (line_no integer NOT NULL, number text NOT NULL,"
-        f" alt_numbers text, timezone text, priority smallint NOT NULL, {raw_columns}, reject text)"
-        " ON COMMIT DROP"
-    )
-
-
-def _raw_array(width: int) -> str:
-    return "ARRAY[" + ", ".join(f"s.c{i}" for i in range(width)) + "]"
-
-
-_REJECT_EXISTING = """
-UPDATE import_staging s SET reject = 'already in campaign'
-FROM contacts c
-WHERE c.campaign_id = $1 AND c.number = s.number AND s.reject IS NULL
-RETURNING s.line_no, s.reject, {raw} AS raw
-"""
-
-_REJECT_DNC = """
-UPDATE import_staging s SET reject = 'on do-not-call list'
-WHERE s.reject IS NULL AND EXISTS (
-    SELECT 1 FROM dnc_numbers d
-    WHERE d.number = s.number
-      AND (d.campaign_id IS NULL OR d.campaign_id = $1)
-      AND (d.expires_at IS NULL OR d.expires_at > now())
-)
-RETURNING s.line_no, s.reject, {raw} AS raw
-"""
-
-_INSERT_CONTACTS = """
-INSERT INTO contacts (campaign_id, number, alt_numbers, timezone, priority, fields, import_batch_id)
-SELECT $1, s.number, coalesce(string_to_array(s.alt_numbers, ','), '{{}}'), s.timezone, s.priority,
-       {fields}, $2
-FROM import_staging s
-WHERE s.reject IS NULL
-ORDER BY s.line_no
-ON CONFLICT (campaign_id, number) DO NOTHING
-"""
-
-
-def _insert_contacts_sql(field_cols: list[tuple[int, str]]) -> tuple[str, list[str]]:
-    """The insert, with the free-field columns picked by (integer) position."""
-    if not field_cols:
-        return _INSERT_CONTACTS.format(fields="'{}'::jsonb"), []
-    values = ", ".join(f"s.c{index}" for index, _ in field_cols)
-    return _INSERT_CONTACTS.format(fields=f"jsonb_object($3::text[], ARRAY[{values}])"), [
-        name for _, name in field_cols
-    ]
-
-
 class _CopyBuffer:
     """Staged rows as CSV in memory, sent with COPY ... (FORMAT csv) in batches."""
 
@@ -364,9 +312,7 @@ async def import_contacts(
     workers = options.workers or os.cpu_count() or 1
 
     async with db.raw_transaction() as conn:
-        row = await conn.fetchrow(
-            "SELECT id, state FROM campaigns WHERE name = $1 FOR SHARE", campaign
-        )
+        row = await conn.fetchrow(queries.CAMPAIGN_FOR_IMPORT, campaign)
         if row is None:
             raise ImportProblem(unknown_campaign(campaign))
         if row["state"] in ("stopped", "completed"):
@@ -378,7 +324,7 @@ async def import_contacts(
                 width, field_cols, rows, rejects = _read_rows(handle, options, rejects_path, report)
             except UnicodeDecodeError as exc:
                 raise _not_text(path, encoding, exc) from None
-            await conn.execute(_staging_sql(width))
+            await conn.execute(queries.staging_table(width))
             buffer = _CopyBuffer(width)
             try:
                 for chunk, numbers, alts in _normalised_chunks(rows, options.default_region, pool):
@@ -400,27 +346,21 @@ async def import_contacts(
                             await buffer.flush(conn)
                 await buffer.flush(conn)
                 log.debug("import: rows read and staged after %.1fs", time.perf_counter() - started)
-                await conn.execute("ANALYZE import_staging")
-                for query in (_REJECT_EXISTING, _REJECT_DNC):
-                    sql = query.format(raw=_raw_array(width))
+                await conn.execute(queries.ANALYZE_STAGING)
+                for sql in queries.rejects(width):
                     for record in sorted(await conn.fetch(sql, campaign_id)):
                         report.reasons[record["reject"]] += 1
                         rejects.add(record["line_no"], record["reject"], list(record["raw"]))
                 batch_id = await conn.fetchval(
-                    "INSERT INTO import_batches (campaign_id, file_name, rows_read, rows_imported,"
-                    " rows_rejected, imported_by) VALUES ($1, $2, 0, 0, 0, $3) RETURNING id",
-                    campaign_id,
-                    path.name,
-                    options.imported_by,
+                    queries.INSERT_IMPORT_BATCH, campaign_id, path.name, options.imported_by
                 )
-                insert_sql, names = _insert_contacts_sql(field_cols)
+                insert_sql, names = queries.insert_contacts(field_cols)
                 status = await conn.execute(insert_sql, campaign_id, batch_id, *([names] if names else []))
                 report.imported = int(status.split()[-1])
                 log.debug("import: contacts inserted after %.1fs", time.perf_counter() - started)
                 report.rejected = rejects.count
                 await conn.execute(
-                    "UPDATE import_batches SET rows_read = $2, rows_imported = $3, rows_rejected = $4"
-                    " WHERE id = $1",
+                    queries.FINISH_IMPORT_BATCH,
                     batch_id,
                     report.rows_read,
                     report.imported,

@@ -1,1 +1,15 @@
-"""PostgreSQL: models, migrations, connection, named queries."""
+"""PostgreSQL: models, migrations, connection, and `Database`, the one handle on it.
+
+How code reaches the database:
+
+- The engine's hot path (dialer/engine/) runs asyncpg with positional parameters ($1), every
+  statement a named constant in dialer/engine/queries.py.
+- Everything else (operator commands, reports, export, import, metrics recompute) goes through
+  `dialer.db.database.Database`: SQLAlchemy 2 `text()` with named parameters (:name) in
+  `Database.transaction()`; raw asyncpg (`Database.raw_transaction()`) only for bulk COPY,
+  LISTEN and cursors. Some older commands (agents, disposition, status, demo) still run
+  positional statements there; new code uses text().
+- Every statement is a module-level constant with a one-line comment in its package's
+  `queries.py` (dialer/campaigns/queries.py, dialer/contacts/queries.py, ...), never inline;
+  SQL shaped by the input (a CSV's column count) is built by a small function there.
+"""

@@ -2,6 +2,10 @@
 
 Schema changes go through Alembic migrations in `dialer/db/migrations/versions/`; these
 models describe the head revision and a test checks the two agree.
+
+A table whose concept also has a live object elsewhere is named with `Row` (`AgentRow`,
+`AgentStateChangeRow`, `EngineRow`; the engine's `Agent`, `AgentStateChange` and `Engine`
+are dialer.engine's).
 """
 
 from __future__ import annotations
@@ -210,7 +214,7 @@ class DncNumber(Base):
     )
 
 
-class Agent(Base):
+class AgentRow(Base):
     __tablename__ = "agents"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # e.g. "1001"
@@ -245,7 +249,7 @@ class AgentSession(Base):
     __table_args__ = (Index("ix_agent_sessions_agent", "agent_id", "login_at"),)
 
 
-class AgentStateChange(Base):
+class AgentStateChangeRow(Base):
     __tablename__ = "agent_state_changes"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -277,7 +281,7 @@ class Callback(Base):
     )
 
 
-class Engine(Base):
+class EngineRow(Base):
     """A running engine's heartbeat; claims of an engine whose heartbeat is stale are released."""
 
     __tablename__ = "engines"

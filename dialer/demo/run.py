@@ -32,6 +32,7 @@ from dialer.campaigns import service as campaign_service
 from dialer.contacts.importer import ImportOptions, import_contacts
 from dialer.db import migrate
 from dialer.db.database import Database
+from dialer.demo import queries
 from dialer.demo.data import DemoPlan, hours_text, plan_demo, write_demo_contacts
 from dialer.engine.call_life import ClosedCall
 from dialer.engine.engine import Engine, EngineConfig
@@ -98,7 +99,7 @@ async def prepare(db_url: str, options: DemoOptions, workdir: Path, console: Con
     db = Database(db_url)
     try:
         async with db.raw_transaction() as conn:
-            rows = await conn.fetch("SELECT name, state FROM campaigns WHERE name LIKE 'demo%'")
+            rows = await conn.fetch(queries.DEMO_CAMPAIGNS)
         taken = {r["name"] for r in rows}
         for row in rows:  # an earlier demo that was interrupted must not dial along
             if row["state"] in ("draft", "approved", "pilot", "running", "paused"):
@@ -229,9 +230,7 @@ class WindowCounts:
             return
         self._at = time.monotonic()
         async with self.db.raw_transaction() as conn:
-            rows = await conn.fetch(
-                "SELECT k.number, k.timezone FROM contacts k JOIN campaigns c ON c.id = k.campaign_id"
-                " WHERE c.name = $1 AND k.state IN ('ready', 'claimed')", self.name)
+            rows = await conn.fetch(queries.DIALABLE_CONTACTS, self.name)
         now = datetime.now(UTC)
         inside = sum(1 for r in rows if self.rules.window(r["number"]).is_callable(
             self.rules.zones(r["timezone"], r["number"]), now))
@@ -297,15 +296,9 @@ async def summary(db_url: str, name: str, dispositions: int, console: Console,
     db = Database(db_url)
     try:
         async with db.raw_transaction() as conn:
-            rows = await conn.fetch(
-                "SELECT outcome, count(*) AS n FROM call_attempts a JOIN campaigns c ON c.id = a.campaign_id"
-                " WHERE c.name = $1 GROUP BY outcome ORDER BY n DESC", name)
-            totals = await conn.fetchrow(
-                "SELECT count(*) AS attempts, count(*) FILTER (WHERE connected_at IS NOT NULL) AS connects,"
-                " count(*) FILTER (WHERE ended_at IS NULL) AS open,"
-                " avg(extract(epoch FROM ended_at - connected_at)) AS talk"
-                " FROM call_attempts a JOIN campaigns c ON c.id = a.campaign_id WHERE c.name = $1", name)
-            state = await conn.fetchval("SELECT state FROM campaigns WHERE name = $1", name)
+            rows = await conn.fetch(queries.OUTCOME_COUNTS, name)
+            totals = await conn.fetchrow(queries.ATTEMPT_TOTALS, name)
+            state = await conn.fetchval(queries.CAMPAIGN_STATE, name)
     finally:
         await db.close()
     table = Table("outcome", "attempts", title="summary")

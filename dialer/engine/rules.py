@@ -25,8 +25,7 @@ from compliance.outcomes import Disposition, DispositionSet, DncAction, Outcome,
 from compliance.profiles import RegulationProfile
 from compliance.reasons import Reason
 from compliance.windows import WindowEvaluator, evaluator_for
-from dialer.campaigns.definition import CampaignDefinition
-from dialer.campaigns.rules import profile_for
+from dialer.campaigns.definition import CampaignDefinition, profile_for
 from dialer.engine.store import ClaimedContact, ContactDecision
 
 EXHAUSTED_REASONS = frozenset({Reason.MAX_ATTEMPTS_TOTAL, Reason.MAX_RETRIES_OUTCOME, Reason.NO_OPEN_WINDOW})

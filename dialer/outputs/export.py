@@ -10,6 +10,7 @@ from typing import Any, TextIO
 
 from dialer.db.database import Database
 from dialer.errors import UserError, unknown_campaign
+from dialer.outputs import queries
 
 COLUMNS = (
     "attempt_id",
@@ -26,16 +27,6 @@ COLUMNS = (
     "hangup_cause",
     "amd_result",
 )
-
-_EXPORT = """
-SELECT a.id::text AS attempt_id, c.name AS campaign, a.contact_id, a.number,
-       a.originated_at, a.answered_at, a.connected_at, a.ended_at,
-       a.outcome, a.disposition, a.agent_id AS agent, a.hangup_cause, a.amd_result
-FROM call_attempts a JOIN campaigns c ON c.id = a.campaign_id
-WHERE ($1::text IS NULL OR c.name = $1) AND ($2::timestamptz IS NULL OR a.created_at >= $2)
-ORDER BY a.created_at, a.id
-"""
-
 
 def _iso(value: Any) -> Any:
     if isinstance(value, datetime):
@@ -57,14 +48,12 @@ async def export_attempts(
         raise UserError(f"unknown format {fmt!r} (csv or jsonl)")
     count = 0
     async with db.raw_transaction() as conn:
-        if campaign is not None and not await conn.fetchval(
-            "SELECT 1 FROM campaigns WHERE name = $1", campaign
-        ):
+        if campaign is not None and not await conn.fetchval(queries.EXPORT_CAMPAIGN_EXISTS, campaign):
             raise UserError(unknown_campaign(campaign))
         writer = csv.writer(out) if fmt == "csv" else None
         if writer is not None:
             writer.writerow(COLUMNS)
-        async for record in conn.cursor(_EXPORT, campaign, since, prefetch=2000):
+        async for record in conn.cursor(queries.EXPORT_ATTEMPTS, campaign, since, prefetch=2000):
             values = [_iso(record[name]) for name in COLUMNS]
             if writer is not None:
                 writer.writerow(["" if v is None else v for v in values])

@@ -1,27 +1,27 @@
 """Pacing decisions in words, for `dialer status` and the demo's live view.
 
-The engine's heartbeat keeps the reason code (`pacing_reason`, a `pacing.policy.Reason`
+The engine's heartbeat keeps the reason code (`pacing_reason`, a `pacing.policy.PacingReason`
 value); people read the dial level with what the code means next to it.
 """
 
 from __future__ import annotations
 
-from pacing.policy import Reason
+from pacing.policy import PacingReason
 
 REASON_TEXT: dict[str, str] = {
-    Reason.NO_AGENTS.value: "no agents active",
-    Reason.PROGRESSIVE.value: "progressive",
-    Reason.RATIO.value: "ratio",
-    Reason.ADAPTIVE.value: "adaptive",
-    Reason.PI.value: "pi",
-    Reason.PREDICTIVE.value: "predictive",
-    Reason.WARMING_UP.value: "predictive warming up (few calls seen yet)",
+    PacingReason.NO_AGENTS.value: "no agents active",
+    PacingReason.PROGRESSIVE.value: "progressive",
+    PacingReason.RATIO.value: "ratio",
+    PacingReason.ADAPTIVE.value: "adaptive",
+    PacingReason.PI.value: "pi",
+    PacingReason.PREDICTIVE.value: "predictive",
+    PacingReason.WARMING_UP.value: "predictive warming up (few calls seen yet)",
     # Spent, or not earned yet: a new US campaign may abandon nothing before 34 answers.
-    Reason.BUDGET_EXHAUSTED.value: "no abandon headroom: progressive",
-    Reason.CAP_DIAL_LEVEL.value: "held at dial_level_max",
-    Reason.CAP_IN_FLIGHT.value: "held at max_calls_in_flight",
-    Reason.CAP_ATTEMPT_RATE.value: "held at max_attempts_per_agent_hour",
-    Reason.CAP_OCCUPANCY.value: "max_occupancy reached: progressive",
+    PacingReason.BUDGET_EXHAUSTED.value: "no abandon headroom: progressive",
+    PacingReason.CAP_DIAL_LEVEL.value: "held at dial_level_max",
+    PacingReason.CAP_IN_FLIGHT.value: "held at max_calls_in_flight",
+    PacingReason.CAP_ATTEMPT_RATE.value: "held at max_attempts_per_agent_hour",
+    PacingReason.CAP_OCCUPANCY.value: "max_occupancy reached: progressive",
 }
 
 

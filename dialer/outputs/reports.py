@@ -40,6 +40,7 @@ from sqlalchemy import text
 from compliance.outcomes import DEFAULT_DISPOSITIONS, HUMAN_ANSWERED, Outcome
 from dialer.db.database import Database
 from dialer.errors import UserError, unknown_campaign
+from dialer.outputs import queries
 
 PeriodKind = Literal["daily", "weekly", "monthly"]
 PERIOD_KINDS: tuple[PeriodKind, ...] = ("daily", "weekly", "monthly")
@@ -85,108 +86,6 @@ def default_day(kind: PeriodKind, today: date) -> date:
     if kind == "weekly":
         return today - timedelta(days=7)
     return today.replace(day=1) - timedelta(days=1)
-
-
-# ---------------------------------------------------------------------------------------
-# SQL (kept together). Parameters: :start, :end, :now, :campaign (name or NULL),
-# :default_success, :human, :abandon (text arrays).
-
-_PERIOD_CTES = """
-WITH picked AS (
-  SELECT id, name, settings FROM campaigns
-  WHERE CAST(:campaign AS text) IS NULL OR name = CAST(:campaign AS text)
-),
-success_codes AS (
-  SELECT p.id AS campaign_id, d->>'code' AS code
-  FROM picked p CROSS JOIN LATERAL jsonb_array_elements(p.settings->'dispositions') d
-  WHERE jsonb_typeof(p.settings->'dispositions') = 'array'
-    AND coalesce((d->>'success')::boolean, false)
-  UNION ALL
-  SELECT p.id, code FROM picked p CROSS JOIN unnest(CAST(:default_success AS text[])) code
-  WHERE jsonb_typeof(p.settings->'dispositions') IS DISTINCT FROM 'array'
-),
-att AS (
-  SELECT a.campaign_id, a.agent_id, a.outcome, a.connected_at, a.ended_at, a.wrapup_ended_at,
-         EXISTS (SELECT 1 FROM success_codes s
-                 WHERE s.campaign_id = a.campaign_id AND s.code = a.disposition) AS success
-  FROM call_attempts a JOIN picked p ON p.id = a.campaign_id
-  WHERE coalesce(a.originated_at, a.created_at) >= :start
-    AND coalesce(a.originated_at, a.created_at) < :end
-),
-logged_in AS (
-  SELECT s.agent_id,
-         sum(greatest(0, extract(epoch FROM
-             least(coalesce(s.logout_at, :now), :end) - greatest(s.login_at, :start)))) AS seconds
-  FROM agent_sessions s
-  WHERE s.login_at < :end AND coalesce(s.logout_at, :now) > :start
-  GROUP BY s.agent_id
-)
-"""
-
-# The figures of a group of attempts (same expressions for campaigns and agents).
-_FIGURES = """
-  count(a.campaign_id) AS attempts,
-  count(a.connected_at) AS connects,
-  count(*) FILTER (WHERE a.success) AS successes,
-  count(*) FILTER (WHERE a.outcome = ANY(CAST(:human AS text[]))) AS human_answered,
-  count(*) FILTER (WHERE a.outcome = ANY(CAST(:abandon AS text[]))) AS abandoned,
-  coalesce(sum(extract(epoch FROM a.ended_at - a.connected_at)), 0)::float AS talk_seconds,
-  avg(extract(epoch FROM a.ended_at - a.connected_at))::float AS avg_talk_seconds,
-  avg(extract(epoch FROM a.wrapup_ended_at - a.ended_at))
-      FILTER (WHERE a.connected_at IS NOT NULL)::float AS avg_wrapup_seconds
-"""
-
-SQL_CAMPAIGN_REPORT = (
-    _PERIOD_CTES
-    + """,
-campaign_agents AS (
-  SELECT DISTINCT campaign_id, agent_id FROM att WHERE agent_id IS NOT NULL
-),
-campaign_hours AS (
-  SELECT ca.campaign_id, sum(l.seconds) AS seconds
-  FROM campaign_agents ca JOIN logged_in l ON l.agent_id = ca.agent_id
-  GROUP BY ca.campaign_id
-)
-SELECT p.name AS name, NULL AS agent_name,"""
-    + _FIGURES
-    + """,
-  coalesce(max(h.seconds), 0)::float AS logged_in_seconds
-FROM picked p
-LEFT JOIN att a ON a.campaign_id = p.id
-LEFT JOIN campaign_hours h ON h.campaign_id = p.id
-GROUP BY p.name
-HAVING count(a.campaign_id) > 0 OR CAST(:campaign AS text) IS NOT NULL
-ORDER BY p.name
-"""
-)
-
-# Agents who took calls in the period, and (without --campaign) agents who were logged
-# in but took none: their idle hours are exactly what ops look for.
-SQL_AGENT_REPORT = (
-    _PERIOD_CTES
-    + """,
-agents_seen AS (
-  SELECT agent_id FROM att WHERE agent_id IS NOT NULL
-  UNION
-  SELECT agent_id FROM logged_in WHERE CAST(:campaign AS text) IS NULL
-)
-SELECT s.agent_id AS name, g.name AS agent_name,"""
-    + _FIGURES
-    + """,
-  coalesce(max(l.seconds), 0)::float AS logged_in_seconds
-FROM agents_seen s
-LEFT JOIN agents g ON g.id = s.agent_id
-LEFT JOIN att a ON a.agent_id = s.agent_id
-LEFT JOIN logged_in l ON l.agent_id = s.agent_id
-GROUP BY s.agent_id, g.name
-ORDER BY s.agent_id
-"""
-)
-
-SQL_CAMPAIGN_EXISTS = "SELECT 1 FROM campaigns WHERE name = :campaign"
-
-
-# ---------------------------------------------------------------------------------------
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
@@ -282,11 +181,11 @@ async def build_report(
     }
     async with db.engine.connect() as conn:
         if campaign is not None:
-            found = (await conn.execute(text(SQL_CAMPAIGN_EXISTS), {"campaign": campaign})).first()
+            found = (await conn.execute(text(queries.CAMPAIGN_EXISTS), {"campaign": campaign})).first()
             if found is None:
                 raise UserError(unknown_campaign(campaign))
-        campaigns = (await conn.execute(text(SQL_CAMPAIGN_REPORT), params)).mappings().all()
-        agents = (await conn.execute(text(SQL_AGENT_REPORT), params)).mappings().all()
+        campaigns = (await conn.execute(text(queries.CAMPAIGN_REPORT), params)).mappings().all()
+        agents = (await conn.execute(text(queries.AGENT_REPORT), params)).mappings().all()
     return Report(
         period,
         campaign,

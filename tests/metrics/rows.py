@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import insert
 
 from dialer.db.database import Database
-from dialer.db.models import Agent, AgentSession, CallAttempt, Campaign, Contact
+from dialer.db.models import AgentRow, AgentSession, CallAttempt, Campaign, Contact
 
 _numbers = itertools.count(5550100)
 
@@ -83,7 +83,7 @@ async def add_attempt(
 
 async def add_agent(db: Database, agent_id: str, name: str = "Agent") -> None:
     async with db.transaction() as conn:
-        await conn.execute(insert(Agent).values(id=agent_id, name=name))
+        await conn.execute(insert(AgentRow).values(id=agent_id, name=name))
 
 
 async def add_session(db: Database, agent_id: str, login_at: datetime, logout_at: datetime | None) -> None:

@@ -13,7 +13,7 @@ from pacing import (
     CampaignSnapshot,
     Estimators,
     Limits,
-    Reason,
+    PacingReason,
     make_policy,
 )
 from pacing.policies import AdaptivePolicy, PIPolicy, PredictivePolicy
@@ -59,7 +59,7 @@ def test_decisions_respect_caps(snap: CampaignSnapshot, name: str) -> None:
     active = snap.agents_active
     if active == 0:
         assert d.calls == 0
-        assert d.reason == Reason.NO_AGENTS.value
+        assert d.reason == PacingReason.NO_AGENTS.value
         return
     in_flight = snap.calls_in_flight
     level_cap = math.floor(snap.limits.max_dial_level * active + 1e-9) - in_flight

@@ -1,0 +1,59 @@
+"""Every SQL statement the agent commands and dispositions run, named.
+
+Parameters are positional: these run on a raw asyncpg connection (`record_disposition` on
+the one its caller holds: the CLI's, the MQTT bus's, the demo's).
+"""
+
+# Every agent with its latest state, since when, and the campaigns it works (`agents list`).
+LIST_AGENTS = """
+SELECT a.id, a.name, a.active,
+       (SELECT s.state FROM agent_state_changes s WHERE s.agent_id = a.id ORDER BY s.at DESC, s.id DESC LIMIT 1) AS state,
+       (SELECT s.at FROM agent_state_changes s WHERE s.agent_id = a.id ORDER BY s.at DESC, s.id DESC LIMIT 1) AS since,
+       ARRAY(SELECT c.name FROM campaigns c WHERE c.settings->'agents' ? a.id ORDER BY c.name) AS campaigns
+FROM agents a ORDER BY a.id
+"""
+
+# An agent, added or renamed ($3: the new name, NULL keeps the old one).
+UPSERT_AGENT = (
+    "INSERT INTO agents (id, name) VALUES ($1, $2)"
+    " ON CONFLICT (id) DO UPDATE SET name = coalesce($3, agents.name)"
+)
+
+# Whether the agent exists.
+AGENT_EXISTS = "SELECT 1 FROM agents WHERE id = $1"
+
+# A campaign's settings by name, locked while its agents list changes.
+CAMPAIGN_FOR_UPDATE = "SELECT id, state, settings FROM campaigns WHERE name = $1 FOR UPDATE"
+
+# A campaign's settings with its new agents list.
+UPDATE_CAMPAIGN_SETTINGS = "UPDATE campaigns SET settings = $2::jsonb, updated_at = now() WHERE id = $1"
+
+# The campaign's audit row of an agent assigned or removed (the state unchanged).
+INSERT_STATE_CHANGE = (
+    "INSERT INTO campaign_state_changes (campaign_id, from_state, to_state, changed_by, note)"
+    " VALUES ($1, $2, $2, $3, $4)"
+)
+
+# --- dispositions ----------------------------------------------------------------------
+
+# The attempt being dispositioned and its campaign's settings, locked.
+ATTEMPT_FOR_DISPOSITION = """
+SELECT a.id, a.campaign_id, a.agent_id, a.connected_at, a.ended_at, a.disposition,
+       a.disposition_by, a.decided_at, a.contact_id, c.settings
+FROM call_attempts a JOIN campaigns c ON c.id = a.campaign_id
+WHERE a.id = $1
+FOR UPDATE OF a
+"""
+
+# The attempt's disposition, who gave it, and the agent's note.
+SET_DISPOSITION = """
+UPDATE call_attempts SET disposition = $2, disposition_at = now(), disposition_by = $3,
+    note = coalesce($4, note)
+WHERE id = $1
+"""
+
+# A callback the agent booked ($4: the agent for a personal callback, else NULL).
+INSERT_CALLBACK = """
+INSERT INTO callbacks (campaign_id, contact_id, attempt_id, agent_id, scheduled_at, note)
+VALUES ($1, $2, $3, $4, $5, $6)
+"""
