@@ -1,4 +1,4 @@
-"""One originated call in the simulated PBX (state only; the playout is in callflow.py and connect.py)."""
+"""One originated call in the simulated PBX (state only; callflow.py and connect.py play it)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""An answered call in the connect context: AMD, the queue, the agent's talk, the safe-harbour message."""
+"""An answered call in the connect context: AMD, the queue, the agent's talk, safe harbour."""
 
 from __future__ import annotations
 
