@@ -14,8 +14,10 @@ Modules (each documents its own API):
   helpers (fixed width / UUID: Asterisk's ChannelId check is a case-insensitive prefix).
 - `ami.client`    `AMIClient`: login (plain / MD5), per-action deadlines, list actions,
   `originate()` -> `OriginateHandle`, bounded per-subscriber event queues, keep-alive,
-  reconnect with back-off and a resync hook, never re-sending an action.
+  reconnect with back-off and a resync hook, never re-sending an action (a package; its
+  docstring lists the parts).
 - `ami.simulator` `PbxSimulator` / `SimConfig`: an AMI server that behaves like
-  Asterisk 22.10.1 with simulated customers (pacing.world.WorldModel) and agents.
+  Asterisk 22.10.1 with simulated customers (pacing.world.WorldModel) and agents; its
+  parts live in `ami.sim`.
 - `ami.dialplan`  the dialplan contract (contexts, variables, UserEvent names).
 """

@@ -4,7 +4,8 @@
     async with PbxSimulator(SimConfig(agents=5, time_scale=20, seed=7)) as sim:
         ... connect an AMI client to 127.0.0.1:sim.port (user/secret "dialer") ...
 
-What it does (details in ami/sim/server.py, field names and order from the real captures):
+What it does (details in the modules of ami/sim/; field names and order are those of the
+real captures):
 - Banner ``Asterisk Call Manager/11.0.0``, Login (plain or MD5 via Challenge), a bad
   login answered "Authentication failed" after ``bad_login_delay`` and closed, the error
   texts of ami-transcripts/03-05-errors.txt, ``Events:`` class filtering, Timestamp on
@@ -47,6 +48,7 @@ What it does (details in ami/sim/server.py, field names and order from the real 
 from __future__ import annotations
 
 from ami.sim.config import SimConfig, world_from_dict
-from ami.sim.server import PbxSimulator, SimStats
+from ami.sim.server import PbxSimulator
+from ami.sim.stats import SimStats
 
 __all__ = ["PbxSimulator", "SimConfig", "SimStats", "world_from_dict"]

@@ -1,4 +1,4 @@
-"""One originated call in the simulated PBX (state only; the playout lives in server.py)."""
+"""One originated call in the simulated PBX (state only; callflow.py and connect.py play it)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ ENDED = "ended"
 
 
 @dataclass
-class Call:
+class SimCall:
+    """An Originate being played out: its legs, stage and what the world drew for it."""
+
     attempt_id: str  # ChannelId (or an auto id): Uniqueid of ch1 and Linkedid of all legs
     action_id: str
     dial_string: str
@@ -60,3 +62,13 @@ class Call:
 
     def channels(self) -> list[Chan]:
         return [c for c in (self.ch1, self.ch2, self.agent_req1, self.agent_req2) if c]
+
+    def float_variable(self, name: str) -> float | None:
+        """A channel variable as a number (SIM_TALK, DIALER_QUEUE_TIMEOUT...), None if unset or bad."""
+        val = self.variables.get(name)
+        if val is None or val == "":
+            return None
+        try:
+            return float(val)
+        except ValueError:
+            return None

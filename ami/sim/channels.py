@@ -1,4 +1,4 @@
-"""Channels, agents and queue members of the simulated PBX, and their AMI text blocks.
+"""Channels and queue members of the simulated PBX, and their AMI text blocks.
 
 Field names and their order are those of the real Asterisk 22.10.1 captures in
 ami-transcripts/ (see tests/ami/test_replay.py, which checks them).
@@ -6,11 +6,7 @@ ami-transcripts/ (see tests/ami/test_replay.py, which checks them).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ami.sim.calls import Call
+from dataclasses import dataclass
 
 STATE_DESC = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up", 7: "Busy"}
 CAUSE_TXT = {
@@ -29,7 +25,7 @@ class Chan:
 
     __slots__ = ("name", "state", "cid_num", "cid_name", "conn_num", "conn_name", "account",
                  "context", "exten", "priority", "uniqueid", "linkedid", "app", "appdata",
-                 "created", "bridge", "call", "agent_id")
+                 "created", "bridge", "attempt_id", "agent_id")
 
     def __init__(self, name: str, uniqueid: str, linkedid: str, context: str, exten: str,
                  state: int, created: float) -> None:
@@ -49,7 +45,9 @@ class Chan:
         self.appdata = ""
         self.created = created
         self.bridge = ""
-        self.call: Call | None = None
+        # The call this channel is a leg of (a key of PbxCore.calls); the id rather than
+        # the object keeps this module below ami.sim.calls.
+        self.attempt_id: str | None = None
         self.agent_id: str | None = None
 
     def block(self, p: str = "") -> str:
@@ -76,22 +74,9 @@ class Chan:
 
 
 @dataclass
-class Agent:
-    """An app_agent_pool agent (id like 1001) with its softphone channels."""
-
-    id: str
-    logged_in: bool = False
-    login_at: float = 0.0  # wall epoch of AgentLogin
-    ready_at: float = 0.0  # loop time when queue members turn from 5 to 1
-    phone1: Chan | None = None
-    phone2: Chan | None = None
-    call: Call | None = None  # the customer call, while talking
-    wrapping: bool = False
-    call_started: float = 0.0
-
-
-@dataclass
 class Member:
+    """A dynamic queue member (QueueAdd); ``agent_id`` when its interface is an agent's."""
+
     queue: str
     interface: str
     member_name: str
@@ -107,16 +92,6 @@ class Member:
     status: int = 5
     in_call: bool = False
     ringing: bool = False
-
-
-@dataclass
-class Queue:
-    name: str
-    wrapuptime: float | None = None
-    members: dict[str, Member] = field(default_factory=dict)  # by interface
-    waiting: list[Call] = field(default_factory=list)
-    completed: int = 0
-    abandoned: int = 0
 
 
 def member_block(m: Member) -> str:
