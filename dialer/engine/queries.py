@@ -265,7 +265,7 @@ UPDATE contacts SET state = 'blocked' WHERE number = $1 AND state IN ('ready', '
 """
 
 # Outcomes inside the abandonment window, to rebuild the ledger at start (the connect
-# wait is computed as the live path does it: compliance.abandonment.connect_wait_start).
+# wait is computed as the live path does it: compliance.abandonment.connect_wait_s).
 LEDGER_HISTORY = """
 SELECT ended_at, outcome, answered_at, queued_at, connected_at
 FROM call_attempts

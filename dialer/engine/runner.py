@@ -55,7 +55,7 @@ def policy_settings(definition: CampaignDefinition) -> tuple[str, dict[str, Any]
     Settings every mode shares (dial_level_max, max_calls_in_flight,
     max_attempts_per_agent_hour, max_occupancy) reach the policy through the snapshot's
     `Limits`; a setting the chosen mode has no use for is refused when the campaign is
-    validated (`campaign_rules.rule_problems`), so what is accepted acts.
+    validated (`MODE_SETTINGS` in dialer/campaigns/definition.py), so what is accepted acts.
     """
     mode = definition.dial_mode
     pacing = definition.pacing
