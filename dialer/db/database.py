@@ -1,4 +1,4 @@
-"""The dialer's handle on PostgreSQL: one AsyncEngine, and raw asyncpg for COPY and LISTEN."""
+"""The dialer's handle on PostgreSQL: one AsyncEngine, and raw asyncpg for bulk COPY and cursors."""
 
 from __future__ import annotations
 
