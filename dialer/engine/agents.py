@@ -104,7 +104,11 @@ class AgentTracker:
                 login = self.agent(event.agent)
                 login.logged_in = isinstance(event, AgentLogin)
                 if not login.logged_in:
+                    # His Agent: device is unavailable now. Say so here: when the engine's
+                    # QueueRemove wins the race with the device-state change, app_queue
+                    # never sends the member's "Status: 5" and the last status seen is stale.
                     login.on_call = login.in_wrap = False
+                    login.member_status = MEMBER_UNAVAILABLE
                 self._update(login, now)
             return
         if isinstance(event, QueueMemberStatus | QueueMemberAdded | QueueMemberPause | QueueMemberRemoved):
