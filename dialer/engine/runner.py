@@ -3,8 +3,9 @@
 Every tick (about once a second): refill the hopper when it runs low (claims with
 FOR UPDATE SKIP LOCKED), build a pacing snapshot from the live agents and calls, ask the
 policy how many calls to place, check each contact again (campaign dialling, window open,
-attempt limits, abandonment headroom), write the attempt rows (with a DNC check in the
-same transaction), and only then send the Originates.
+attempt limits, abandonment headroom), write the attempt rows (with the DNC check and the
+spacing rules and limits read again in the same transaction), and only then send the
+Originates.
 It sees its engine only through `ports.RunnerHost` (store, AMI client, trackers,
 membership, observer), never the engine module itself.
 """
