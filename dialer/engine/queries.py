@@ -125,15 +125,17 @@ UPDATE callbacks SET done_at = now()
 WHERE contact_id = ANY($1::bigint[]) AND done_at IS NULL AND scheduled_at <= now()
 """
 
-# Today's attempts per contact (the calendar day in UTC) and, across all campaigns, the
-# last call to each number, the last abandoned one ($2: compliance.outcomes.ABANDON_OUTCOMES;
-# 72 h rule) and the last machine (24 h rule).
-CONTACT_HISTORY = """
-SELECT contact_id, count(*) AS today
-FROM call_attempts WHERE contact_id = ANY($1::bigint[]) AND created_at >= date_trunc('day', now())
+# Each contact's attempts of the last two days ($2: now), oldest first: enough to count
+# its attempts in any local day (the policy counts them in the contact's own day zone).
+RECENT_ATTEMPTS = """
+SELECT contact_id, array_agg(created_at ORDER BY created_at) AS times
+FROM call_attempts
+WHERE contact_id = ANY($1::bigint[]) AND created_at > $2::timestamptz - interval '2 days'
 GROUP BY contact_id
 """
 
+# Across all campaigns, each number's last call (minimum gap), its last abandoned one ($2:
+# compliance.outcomes.ABANDON_OUTCOMES; 72 h rule) and its last machine (24 h rule).
 NUMBER_HISTORY = """
 SELECT number, max(created_at) AS last_attempt_at,
        max(ended_at) FILTER (WHERE outcome = ANY($2::text[])) AS last_abandon_at,
@@ -153,6 +155,23 @@ WHERE c.id = v.id AND c.claimed_by = $3 AND c.state = 'claimed'
 BLOCK_CONTACTS = """
 UPDATE contacts SET state = 'blocked', claimed_by = NULL, claimed_at = NULL, last_outcome = 'dnc'
 WHERE id = ANY($1::bigint[])
+"""
+
+# Claimed contacts that may never be dialled again (e.g. total attempts reached): finished,
+# with the reason the claim was refused ($2), so the campaign can complete.
+FINISH_CONTACTS = """
+UPDATE contacts c SET state = 'exhausted', claimed_by = NULL, claimed_at = NULL, last_outcome = v.reason
+FROM unnest($1::bigint[], $2::text[]) AS v(id, reason)
+WHERE c.id = v.id AND c.claimed_by = $3 AND c.state = 'claimed'
+"""
+
+# Serialises every transaction about to dial one of these numbers ($1), whatever campaign
+# or engine: the spacing rules read the numbers' history after this, and the lock holds
+# until the attempts are committed. Locks are taken in one order (by hash) so that two
+# engines locking overlapping batches cannot deadlock.
+LOCK_NUMBERS = """
+SELECT pg_advisory_xact_lock(h)
+FROM (SELECT DISTINCT hashtext(n) AS h FROM unnest($1::text[]) AS n ORDER BY h) AS locks
 """
 
 # DNC look-up right before Originate: includes numbers added a second ago.

@@ -77,12 +77,11 @@ class CampaignRules:
             return False, Reason.UNKNOWN_TIMEZONE, None
         if not window.is_callable(zones, now):
             return False, Reason.OUTSIDE_WINDOW, window.next_open(zones, now)
-        # The limits count attempts (earlier days', then today's) and look at the last one.
-        today = min(contact.today, contact.attempts)
-        last = contact.last_attempt_at or now
-        earlier = min(last, now - timedelta(days=2))
-        history = [AttemptRecord(earlier, Outcome.UNKNOWN)] * (contact.attempts - today)
-        history += [AttemptRecord(last, Outcome.UNKNOWN)] * today
+        # The limits count the contact's attempts: the recent ones at their real times, so
+        # that "today" is the contact's local day, and the older ones before any such day.
+        recent = [AttemptRecord(at, Outcome.UNKNOWN) for at in contact.recent if at <= now]
+        earlier = AttemptRecord(now - timedelta(days=3), Outcome.UNKNOWN)
+        history = [earlier] * max(0, contact.attempts - len(recent)) + recent
         verdict = may_dial_now(
             self.profile.attempts, history, now,
             number_history=contact.number_history, day_zone=self.day_zone(zones),

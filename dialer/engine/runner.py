@@ -3,8 +3,9 @@
 Every tick (about once a second): refill the hopper when it runs low (claims with
 FOR UPDATE SKIP LOCKED), build a pacing snapshot from the live agents and calls, ask the
 policy how many calls to place, check each contact again (campaign dialling, window open,
-attempt limits, abandonment headroom), write the attempt rows (with a DNC check in the
-same transaction), and only then send the Originates.
+attempt limits, abandonment headroom), write the attempt rows (with the DNC check and the
+spacing rules and limits read again in the same transaction), and only then send the
+Originates.
 It sees its engine only through `ports.RunnerHost` (store, AMI client, trackers,
 membership, observer), never the engine module itself.
 """
@@ -17,7 +18,7 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from ami import actions, dialplan
@@ -117,6 +118,7 @@ class CampaignRunner:
         self._members_added: set[str] = set()
         # Claims to hand back that a failed query could not: retried with the next release.
         self._unreleased: list[tuple[int, datetime | None]] = []
+        self._unfinished: list[tuple[int, str]] = []  # likewise, contacts to finish
 
     @property
     def queue(self) -> str:
@@ -312,16 +314,26 @@ class CampaignRunner:
         async with self._claim_lock:
             claimed = await self.host.store.claim(self.id, count)
             now = datetime.now(UTC)
-            closed: list[tuple[int, datetime | None]] = []
+            refused: list[tuple[int, str, datetime | None]] = []
             for contact in claimed:
                 allowed, reason, not_before = self.rules.may_dial(contact, now)
                 if allowed:
                     self.hopper.append(contact)
                 else:
                     self._refuse(reason.value)
-                    # Back to the pool until it may be dialled; nothing open: an hour later.
-                    closed.append((contact.contact_id, not_before or now + timedelta(hours=1)))
-            await self.release(closed)
+                    refused.append((contact.contact_id, reason.value, not_before))
+            await self.put_back(refused)
+
+    async def put_back(self, refused: list[tuple[int, str, datetime | None]]) -> None:
+        """Refused contacts go back to the pool until their refusal clears; one that never
+        clears (total attempts reached, no window ever open) is finished with the reason,
+        so that the campaign can complete."""
+        self._unfinished.extend((contact_id, why) for contact_id, why, at in refused if at is None)
+        if self._unfinished:
+            batch = list(self._unfinished)
+            await self.host.store.finish(batch)
+            del self._unfinished[:len(batch)]
+        await self.release([(contact_id, at) for contact_id, _, at in refused if at is not None])
 
     def _refuse(self, reason: str) -> None:
         assert self.stats.refused is not None
@@ -331,17 +343,17 @@ class CampaignRunner:
         """Place up to `wanted` calls, decided on `snapshot` (this tick's view of the campaign)."""
         now = datetime.now(UTC)
         picked: list[ClaimedContact] = []
-        later: list[tuple[int, datetime | None]] = []
+        refused: list[tuple[int, str, datetime | None]] = []
         while self.hopper and len(picked) < wanted:
             contact = self.hopper.popleft()
             # Checked again just before Originate: the window may have closed since the claim.
             allowed, reason, not_before = self.rules.may_dial(contact, now)
             if not allowed:
                 self._refuse(reason.value)
-                later.append((contact.contact_id, not_before or now + timedelta(hours=1)))
+                refused.append((contact.contact_id, reason.value, not_before))
                 continue
             picked.append(contact)
-        await self.release(later)
+        await self.put_back(refused)
         if not picked:
             return
         if snapshot.headroom is not None and snapshot.headroom.exhausted and self.rules.profile.abandon_cap < 1.0:
@@ -354,7 +366,9 @@ class CampaignRunner:
                 return
         attempts = [NewAttempt(uuid.uuid4(), contact) for contact in picked]
         try:
-            skipped = await self.host.store.start_attempts(self.id, attempts)
+            # The spacing rules and limits once more, on the history as committed at the
+            # moment of writing the attempts (other campaigns and engines call these numbers).
+            skipped = await self.host.store.start_attempts(self.id, attempts, self.rules.may_dial)
         except BaseException:
             self.hopper.extendleft(reversed(picked))  # still claimed: dialled on a later tick
             raise

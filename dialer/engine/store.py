@@ -12,8 +12,8 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -37,8 +37,13 @@ class ClaimedContact:
     fields: dict[str, Any]
     last_attempt_at: datetime | None = None
     callback_due: bool = False  # an agent booked a callback for now: attempt limits may not apply
-    today: int = 0
+    recent: tuple[datetime, ...] = ()  # its attempts of the last two days, oldest first
     number_history: NumberHistory = NumberHistory()
+
+
+# The campaign's verdict on a claimed contact at an instant: allowed, why not (a reason
+# code), and when the refusal clears (None: never, the contact is finished).
+DialCheck = Callable[[ClaimedContact, datetime], tuple[bool, str, datetime | None]]
 
 
 @dataclass(frozen=True)
@@ -196,15 +201,23 @@ class EngineStore:
                                r["last_attempt_at"], r["callback_due"])
                 for r in rows
             ]
-            today = dict(await conn.fetch(Q.CONTACT_HISTORY, [c.contact_id for c in contacts]))
-            numbers = {
-                r["number"]: NumberHistory(r["last_attempt_at"], r["last_abandon_at"], r["last_machine_at"])
-                for r in await conn.fetch(Q.NUMBER_HISTORY, [c.number for c in contacts], _ABANDONS)
-            }
-        for contact in contacts:
-            contact.today = today.get(contact.contact_id, 0)
-            contact.number_history = numbers.get(contact.number, NumberHistory())
+            await self._read_history(conn, contacts, datetime.now(UTC))
         return contacts
+
+    @staticmethod
+    async def _read_history(conn: asyncpg.Connection, contacts: Sequence[ClaimedContact], now: datetime) -> None:
+        """Fill in each contact's recent attempts and its number's history (all campaigns)."""
+        recent = {
+            r["contact_id"]: tuple(r["times"])
+            for r in await conn.fetch(Q.RECENT_ATTEMPTS, [c.contact_id for c in contacts], now)
+        }
+        numbers = {
+            r["number"]: NumberHistory(r["last_attempt_at"], r["last_abandon_at"], r["last_machine_at"])
+            for r in await conn.fetch(Q.NUMBER_HISTORY, list({c.number for c in contacts}), _ABANDONS)
+        }
+        for contact in contacts:
+            contact.recent = recent.get(contact.contact_id, ())
+            contact.number_history = numbers.get(contact.number, NumberHistory())
 
     async def release(self, contacts: Sequence[tuple[int, datetime | None]]) -> None:
         if contacts:
@@ -216,17 +229,33 @@ class EngineStore:
         if contact_ids:
             await self.db.execute(Q.BLOCK_CONTACTS, list(contact_ids))
 
-    async def start_attempts(self, campaign_id: int, attempts: Sequence[NewAttempt]) -> dict[int, str]:
-        """Write attempt rows (committed before any Originate) for contacts not on DNC and
-        still claimed by this engine.
+    async def finish(self, contacts: Sequence[tuple[int, str]]) -> None:
+        """Claimed contacts that may never be dialled again: exhausted, with the reason."""
+        if contacts:
+            await self.db.execute(
+                Q.FINISH_CONTACTS, [c for c, _ in contacts], [why for _, why in contacts], self.engine_id
+            )
+
+    async def start_attempts(
+        self, campaign_id: int, attempts: Sequence[NewAttempt], check: DialCheck | None = None,
+        now: datetime | None = None,
+    ) -> dict[int, str]:
+        """Write attempt rows (committed before any Originate) for contacts not on DNC, still
+        allowed by `check` and still claimed by this engine.
 
         Returns the contact ids that get no attempt, with why: "dnc" (on a DNC list: now
-        blocked) or "claim_lost" (released by another engine meanwhile). The DNC check runs
-        in the same transaction as the insert, so a number added a second ago is never dialled.
+        blocked), the reason `check` refused it (e.g. "min_gap", "max_attempts_day": put back
+        until the refusal clears, or finished when it never does), or "claim_lost" (released
+        by another engine meanwhile). The numbers are locked first (an advisory lock per
+        number, held to the commit), so the DNC lists and the numbers' history (every campaign,
+        every engine) are read as they are at the last moment: a number added to DNC a second
+        ago is never dialled, and two campaigns never call one number within its minimum gap.
         """
         if not attempts:
             return {}
+        now = now or datetime.now(UTC)
         async with self.db.acquire() as conn, conn.transaction():
+            await conn.execute(Q.LOCK_NUMBERS, [a.contact.number for a in attempts])
             blocked_numbers = {
                 r["number"] for r in await conn.fetch(
                     Q.DNC_BLOCKED, [a.contact.number for a in attempts], campaign_id
@@ -237,6 +266,8 @@ class EngineStore:
             go = [a for a in attempts if a.contact.contact_id not in blocked]
             if blocked:
                 await conn.execute(Q.BLOCK_CONTACTS, list(blocked))
+            if go and check is not None:
+                go = await self._check_again(conn, go, check, now, skipped)
             if go:
                 held = {r["id"] for r in await conn.fetch(
                     Q.CONTACTS_IN_CALL, [a.contact.contact_id for a in go], self.engine_id
@@ -253,6 +284,39 @@ class EngineStore:
                 if callbacks:
                     await conn.execute(Q.CALLBACKS_DONE, callbacks)
         return skipped
+
+    async def _check_again(
+        self, conn: asyncpg.Connection, attempts: list[NewAttempt], check: DialCheck, now: datetime,
+        skipped: dict[int, str],
+    ) -> list[NewAttempt]:
+        """The spacing rules and limits on the history as committed now (numbers locked): the
+        contacts refused go back to the pool until their refusal clears, or are finished."""
+        await self._read_history(conn, [a.contact for a in attempts], now)
+        dialled: set[str] = set()  # numbers this batch calls
+        go: list[NewAttempt] = []
+        later: list[tuple[int, datetime]] = []
+        finished: list[tuple[int, str]] = []
+        for attempt in attempts:
+            contact = attempt.contact
+            if contact.number in dialled:
+                contact.number_history = replace(contact.number_history, last_attempt_at=now)
+            allowed, reason, not_before = check(contact, now)
+            if allowed:
+                dialled.add(contact.number)
+                go.append(attempt)
+                continue
+            skipped[contact.contact_id] = str(reason)
+            if not_before is None:
+                finished.append((contact.contact_id, str(reason)))
+            else:
+                later.append((contact.contact_id, not_before))
+        if later:
+            await conn.execute(Q.RELEASE_CONTACTS, [c for c, _ in later], [at for _, at in later], self.engine_id)
+        if finished:
+            await conn.execute(
+                Q.FINISH_CONTACTS, [c for c, _ in finished], [why for _, why in finished], self.engine_id
+            )
+        return go
 
     async def cancel_attempt(self, attempt_id: str, contact_id: int) -> None:
         async with self.db.acquire() as conn, conn.transaction():

@@ -152,3 +152,38 @@ async def test_metrics_and_mqtt_during_a_run(database_url: str, tmp_path: Path) 
     for topic, pop in pops:
         assert topic == f"dialer/agents/{pop['agent_id']}/screenpop"
         assert pop["contact"]["fields"]["name"].startswith("Contact ")
+
+
+def _agents_logged_in(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> float:
+    """sum(dialer_agents): the input of the DialerNoAgents alert."""
+    return sum(v for (name, _), v in samples.items() if name == "dialer_agents")
+
+
+async def test_logged_out_agents_leave_the_agent_gauge(database_url: str, tmp_path: Path) -> None:
+    """An agent who logs off drops out of dialer_agents; with every agent logged off the
+    gauge sums to 0 while contacts wait in the hopper: DialerNoAgents can fire."""
+    await make_campaign(database_url, tmp_path, numbers(300), agents=3)
+    async with PbxSimulator(sim_config(agents=3)) as sim:
+        engine = engine_for(database_url, sim, "gauge")
+        metrics = DialerMetrics()
+        engine.observer = EngineEvents(metrics, None)
+        port = await metrics.start(0, host="127.0.0.1")
+        task = asyncio.create_task(engine.run())
+        try:
+            async def logged_in(count: int) -> bool:
+                return _agents_logged_in(await _scrape(port)) == count
+
+            await wait_for(lambda: logged_in(3), 20, "three agents in the gauge")
+            sim.agent_logoff_by_id("1003")
+            await wait_for(lambda: logged_in(2), 20, "the gauge to drop to two")
+            sim.agent_logoff_by_id("1001")
+            sim.agent_logoff_by_id("1002")
+            await wait_for(lambda: logged_in(0), 20, "the gauge to drop to zero")
+            samples = await _scrape(port)
+            assert not any(dict(labels).get("state") == "logged_out" for (_, labels) in samples)
+            hopper = sum(v for (name, _), v in samples.items() if name == "dialer_hopper_depth")
+            assert hopper > 0, "the alert's other half: contacts waiting to be dialled"
+        finally:
+            engine.request_stop()
+            await task
+            await metrics.stop()

@@ -198,6 +198,19 @@ async def test_label_values_are_never_numbers_names_or_attempt_ids() -> None:
     assert safe_label("1001") == "1001"  # short ids like a state code pass; agents never label
 
 
+async def test_logged_out_agents_are_not_counted() -> None:
+    """dialer_agents counts logged-in agents: with everyone logged out it sums to 0 (what
+    DialerNoAgents looks for), and a state nobody is in any more reads 0."""
+    metrics = DialerMetrics()
+    metrics.set_agents({"ready": 2, "on_call": 1, "logged_out": 1})
+    samples = parse_exposition(metrics.render().decode())
+    agents = {labels: v for (name, labels), v in samples.items() if name == "dialer_agents"}
+    assert agents == {(("state", "ready"),): 2, (("state", "on_call"),): 1}
+    metrics.set_agents({"logged_out": 4})
+    samples = parse_exposition(metrics.render().decode())
+    assert sum(v for (name, _), v in samples.items() if name == "dialer_agents") == 0
+
+
 def test_window_labels() -> None:
     assert window_label(timedelta(days=30)) == "30d"
     assert window_label(timedelta(hours=24)) == "24h"

@@ -20,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from compliance.abandonment import AbandonmentRule
 from compliance.outcomes import Outcome
 from dialer.db.database import Database
+from dialer.engine.agents import AgentState
 from dialer.outputs.metrics.definitions import (
     ABANDON_OUTCOMES,
     ANSWERED_OUTCOMES,
@@ -141,8 +142,10 @@ class DialerMetrics:
         self._f.dialable.labels(safe_label(campaign)).set(count)
 
     def set_agents(self, counts_by_state: Mapping[str, int]) -> None:
-        """Agents per state (ready, not_ready, on_call, wrapup...); states absent now read 0."""
-        states = {safe_label(s): n for s, n in counts_by_state.items()}
+        """Logged-in agents per state (ready, paused, on_call, wrap_up...); states absent now
+        read 0. Logged-out agents are not counted: with nobody logged in the gauge sums to 0,
+        which is what the DialerNoAgents alert looks for."""
+        states = {safe_label(s): n for s, n in counts_by_state.items() if s != AgentState.LOGGED_OUT}
         for gone in self._agent_states - states.keys():
             self._f.agents.labels(gone).set(0)
         for state, n in states.items():
