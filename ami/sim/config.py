@@ -48,6 +48,9 @@ class SimConfig:
     queues: tuple[str, ...] = ("campaign1",)
     #: create a queue the first time QueueAdd or an Originate names it
     auto_create_queues: bool = False
+    #: the AMI user has the `config` write class (UpdateConfig, Reload); False answers
+    #: "Permission denied" like an Asterisk whose manager.conf lacks it
+    config_write: bool = True
     #: fixed wrap-up seconds per queue; queues not listed sample world.wrap
     wrapuptime: dict[str, float] = field(default_factory=dict)
     #: Queue() timeout when DIALER_QUEUE_TIMEOUT is not set (asterisk-conf's

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from ami.sim.actions import ActionRouter, SystemActions
 from ami.sim.actions_calls import CallActions
+from ami.sim.actions_config import ConfigActions
 from ami.sim.actions_queues import QueueActions
 from ami.sim.callflow import CallFlow
 from ami.sim.calls import SimCall
@@ -48,6 +49,7 @@ class PbxSimulator:
             **SystemActions(self._core).handlers(),
             **CallActions(self._core, self._pool, self._flow).handlers(),
             **QueueActions(self._core, self._pool, self._flow).handlers(),
+            **ConfigActions(self._core, self._pool).handlers(),
         }
         self._router = ActionRouter(self._core, handlers)
         self._server: asyncio.Server | None = None
