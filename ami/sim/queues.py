@@ -98,7 +98,7 @@ class AgentPool:
                 self.queues[exten] = Queue(exten, cfg.wrapuptime.get(exten))
             # [dialer-connect]'s `_[0-9a-z].` takes any name of two or more characters,
             # whether or not the queue exists (Queue() then fails: QUEUESTATUS=UNKNOWN).
-            return exten in self.queues or _CONNECT_EXTEN.match(exten) is not None
+            return exten in self.queues or (cfg.connect_any_exten and _CONNECT_EXTEN.match(exten) is not None)
         return False
 
     def leave_queue(self, call: SimCall, q: Queue, *, abandon: bool) -> None:
