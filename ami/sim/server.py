@@ -19,6 +19,7 @@ from ami.sim.actions_queues import QueueActions
 from ami.sim.callflow import CallFlow
 from ami.sim.calls import SimCall
 from ami.sim.channels import Chan
+from ami.sim.conffile import ConfFiles
 from ami.sim.config import SimConfig
 from ami.sim.connect import ConnectFlow
 from ami.sim.core import PbxCore
@@ -116,6 +117,11 @@ class PbxSimulator:
     @property
     def queues(self) -> dict[str, Queue]:
         return self._pool.queues
+
+    @property
+    def queue_files(self) -> ConfFiles:
+        """queues_dialer.conf and queues.conf as UpdateConfig left them."""
+        return self._pool.conf
 
     @property
     def sessions(self) -> set[Session]:
