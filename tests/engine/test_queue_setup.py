@@ -16,7 +16,14 @@ from ami.simulator import PbxSimulator
 from dialer.campaigns import service as campaign_service
 from dialer.db.database import Database
 from dialer.engine.engine import Engine
-from tests.engine.harness import definition, engine_for, make_campaign, numbers, sim_config, wait_for
+from tests.engine.harness import (
+    definition,
+    engine_for,
+    make_campaign,
+    numbers,
+    sim_config,
+    wait_for,
+)
 
 QUEUE = "spring-renewals"
 
