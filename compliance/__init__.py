@@ -29,6 +29,7 @@ from compliance.attempts import (
 from compliance.check import CheckResult, ClaimCandidate, ClaimChecker, pre_originate_check
 from compliance.dnc import DncEntry, DncHit, DncList, DncScope, DncSource
 from compliance.numbers import (
+    ContactZonePolicy,
     InvalidNumber,
     is_e164,
     normalise,
@@ -38,6 +39,7 @@ from compliance.numbers import (
     zones_for_number,
 )
 from compliance.outcomes import (
+    ABANDON_OUTCOMES,
     DEFAULT_DISPOSITIONS,
     HUMAN_ANSWERED,
     Disposition,
@@ -74,10 +76,10 @@ __all__ = [
     "RetryDecision", "RetryRule", "Verdict", "may_dial_now", "next_action", "resolve_local_time",
     "CheckResult", "ClaimCandidate", "ClaimChecker", "pre_originate_check",
     "DncEntry", "DncHit", "DncList", "DncScope", "DncSource",
-    "InvalidNumber", "is_e164", "normalise", "region_for_number", "us_state_for_number",
+    "ContactZonePolicy", "InvalidNumber", "is_e164", "normalise", "region_for_number", "us_state_for_number",
     "zones_for_contact",
     "zones_for_number",
-    "DEFAULT_DISPOSITIONS", "HUMAN_ANSWERED", "Disposition", "DispositionSet", "DncAction",
+    "ABANDON_OUTCOMES", "DEFAULT_DISPOSITIONS", "HUMAN_ANSWERED", "Disposition", "DispositionSet", "DncAction",
     "Outcome", "OutcomeFlags",
     "PROFILES", "US_STATE_HOURS", "OverrideError", "RegulationProfile", "apply_overrides",
     "campaign_problems", "get_profile",

@@ -13,7 +13,10 @@ Rules applied (all from :class:`AttemptPolicy`):
 * maximum attempts per contact per local day (``day_zone``) and in total;
 * minimum gap between two calls to the same number across campaigns;
 * no call within ``no_repeat_after_abandon`` of an abandoned call to the number
-  (UK: 72 h) unless an agent is reserved for the call;
+  (UK: 72 h; abandoned, hung up while queued or opted out:
+  :data:`~compliance.outcomes.ABANDON_OUTCOMES`) unless an agent is reserved for the call;
+* no call within ``no_repeat_after_machine`` of a call to the number that AMD classified
+  as a machine (UK: 24 h, Ofcom) unless an agent is reserved for the call;
 * callbacks booked by an agent for a local time the customer chose, personal
   (reserved for that agent) or for any agent; they obey windows and DNC too.
 """
@@ -28,7 +31,7 @@ from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 from compliance.dnc import DncScope
-from compliance.outcomes import DispositionSet, DncAction, Outcome, OutcomeFlags
+from compliance.outcomes import ABANDON_OUTCOMES, DispositionSet, DncAction, Outcome, OutcomeFlags
 from compliance.reasons import Reason
 from compliance.windows import WindowEvaluator
 
@@ -103,6 +106,7 @@ class AttemptPolicy:
     max_attempts_total: int | None = 10
     min_gap_same_number: timedelta = timedelta(minutes=30)
     no_repeat_after_abandon: timedelta | None = None
+    no_repeat_after_machine: timedelta | None = None
     refusal_dnc_scope: DncScope = DncScope.CAMPAIGN
     callbacks_bypass_limits: bool = True
     personal_callback_grace: timedelta = timedelta(minutes=30)
@@ -115,9 +119,22 @@ class AttemptPolicy:
                 raise ValueError(f"{name} must be >= 1 or None")
         if self.min_gap_same_number < timedelta(0):
             raise ValueError("min_gap_same_number must be >= 0")
+        for name in ("no_repeat_after_abandon", "no_repeat_after_machine"):
+            v = getattr(self, name)
+            if v is not None and v < timedelta(0):
+                raise ValueError(f"{name} must be >= 0 or None")
 
     def rule_for(self, key: str) -> RetryRule:
         return self.retry_rules.get(key, self.default_rule)
+
+    def no_repeat_after(self, outcome: Outcome | str) -> timedelta | None:
+        """How long the number may not be called after an attempt ending in ``outcome``
+        (the floor under any retry delay for it), or None."""
+        if outcome in ABANDON_OUTCOMES:
+            return self.no_repeat_after_abandon
+        if outcome == Outcome.MACHINE:
+            return self.no_repeat_after_machine
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +155,8 @@ class NumberHistory:
     """What is known about the number across *all* campaigns."""
 
     last_attempt_at: datetime | None = None
-    last_abandon_at: datetime | None = None
+    last_abandon_at: datetime | None = None  # last call ending in one of ABANDON_OUTCOMES
+    last_machine_at: datetime | None = None  # last call AMD classified as a machine
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,20 +277,36 @@ def _limit_checks(
         clear = last + policy.min_gap_same_number
         if now < clear:
             blocks.append(Verdict(False, Reason.MIN_GAP, clear))
-    if policy.no_repeat_after_abandon is not None and not agent_reserved:
-        ab = number_history.last_abandon_at
-        for a in reversed(history):
-            if a.outcome is Outcome.ABANDONED or a.outcome is Outcome.OPT_OUT:
-                ab = a.at if ab is None or a.at > ab else ab
-                break
-        if ab is not None:
-            clear = ab + policy.no_repeat_after_abandon
-            if now < clear:
-                blocks.append(Verdict(False, Reason.ABANDON_COOLDOWN, clear))
+    if not agent_reserved:
+        cooldowns = (
+            (policy.no_repeat_after_abandon, number_history.last_abandon_at, ABANDON_OUTCOMES,
+             Reason.ABANDON_COOLDOWN),
+            (policy.no_repeat_after_machine, number_history.last_machine_at, _MACHINE,
+             Reason.MACHINE_COOLDOWN),
+        )
+        for period, last_at, outcomes, reason in cooldowns:
+            if period is None:
+                continue
+            since = _last_of(history, outcomes, last_at)
+            if since is not None and now < since + period:
+                blocks.append(Verdict(False, reason, since + period))
     if not blocks:
         return _OK
     # report the block that clears last (it is the binding one)
     return max(blocks, key=lambda v: v.not_before or now)
+
+
+_MACHINE = frozenset({Outcome.MACHINE})
+
+
+def _last_of(
+    history: Sequence[AttemptRecord], outcomes: frozenset[Outcome], known: datetime | None
+) -> datetime | None:
+    """The later of ``known`` and the contact's last attempt ending in one of ``outcomes``."""
+    for a in reversed(history):
+        if a.outcome in outcomes:
+            return a.at if known is None or a.at > known else known
+    return known
 
 
 def may_dial_now(
@@ -290,8 +324,8 @@ def may_dial_now(
 
     Checks, in order: not before ``next_attempt_at``; total attempts; attempts
     today (local day in ``day_zone``); minimum gap since the last call to the
-    number (any campaign); no repeat after an abandoned call unless
-    ``agent_reserved``. Callbacks skip the attempt-count limits when
+    number (any campaign); no repeat after an abandoned call or an AMD-detected
+    machine unless ``agent_reserved``. Callbacks skip the attempt-count limits when
     ``policy.callbacks_bypass_limits``; gaps and the abandon rule still apply.
     Windows and DNC are checked elsewhere (:mod:`compliance.check`).
     """
@@ -335,8 +369,8 @@ def next_action(
     customer opted out); the contact then becomes final.
 
     The earliest next attempt is the latest of: the retry delay; the minimum
-    gap; the abandon no-repeat period (unless a callback reserved for an
-    agent); the next local midnight in ``day_zone`` when today's limit is used
+    gap; the no-repeat periods after an abandoned call and after a machine
+    (unless a callback reserved for an agent); the next local midnight in ``day_zone`` when today's limit is used
     up; then, with ``window``, the next opening of the calling window in all
     ``zones``. Nothing open within the horizon makes the contact final
     (``no_open_window``).
@@ -363,10 +397,10 @@ def next_action(
     if flags.final:
         return RetryDecision(DecisionKind.FINAL, None, Reason.FINAL_OUTCOME, contact_made=cm)
 
-    abandoned_now = outcome in (Outcome.ABANDONED, Outcome.OPT_OUT)
     nh = NumberHistory(
         last_attempt_at=now,
-        last_abandon_at=now if abandoned_now else number_history.last_abandon_at,
+        last_abandon_at=now if outcome in ABANDON_OUTCOMES else number_history.last_abandon_at,
+        last_machine_at=now if outcome is Outcome.MACHINE else number_history.last_machine_at,
     )
     hist = (*history, AttemptRecord(now, outcome, disposition))
 

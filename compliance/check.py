@@ -31,8 +31,8 @@ __all__ = ["ClaimCandidate", "CheckResult", "ClaimChecker", "pre_originate_check
 class ClaimCandidate(NamedTuple):
     """A contact as the claim query returns it.
 
-    ``zones``: from :func:`compliance.numbers.zones_for_contact` (the record's
-    zone, else the number's). ``subdivision``: the contact's state/region code
+    ``zones``: from :meth:`RegulationProfile.zones_for` (the number's zones, and
+    the record's zone under the profile's contact-zone policy). ``subdivision``: the contact's state/region code
     when known (``"FL"``), for stricter state hours; ``"FL,GA"`` applies both
     (e.g. address state and area-code state).
     """
@@ -146,7 +146,7 @@ def pre_originate_check(
     3. ``unknown_timezone`` / ``outside_window`` (``not_before`` = next opening);
     4. attempt policy (:func:`compliance.attempts.may_dial_now`): ``not_due``,
        ``max_attempts_total``, ``max_attempts_day``, ``min_gap``,
-       ``abandon_cooldown``;
+       ``abandon_cooldown``, ``machine_cooldown``;
     5. ``abandon_cap`` — with a ledger and no agent reserved for the call: the
        campaign's rate over the profile window is already at or above the cap
        (``D > 0``, ``N > 0`` and ``N >= cap × D``; a cap of 1.0 means no cap). The pacer sizes dialling with

@@ -3,12 +3,14 @@
 Every number the dialer stores, checks against DNC or dials is in E.164 form
 (``+<country code><national number>``, digits only after the plus). This module
 turns raw input into that form and maps a number to the time zones its
-numbering range may be in (via ``phonenumbers.timezone``).
+numbering range may be in (via ``phonenumbers.timezone``), and a contact to the zones its
+calling window is evaluated in (:class:`ContactZonePolicy`).
 """
 
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 from functools import lru_cache
 
 import phonenumbers
@@ -21,6 +23,7 @@ __all__ = [
     "is_e164",
     "zones_for_number",
     "zones_for_contact",
+    "ContactZonePolicy",
     "region_for_number",
     "us_state_for_number",
 ]
@@ -151,11 +154,37 @@ def zones_for_number(e164: str) -> tuple[str, ...]:
     return tuple(sorted(z for z in zones if z != _UNKNOWN_ZONE))
 
 
-def zones_for_contact(contact_zone: str | None, e164: str) -> tuple[str, ...]:
-    """Zones to evaluate for a contact: its record's zone if set, else the number's."""
-    if contact_zone:
+class ContactZonePolicy(StrEnum):
+    """What a contact record's own time zone does to the zones its window is evaluated in.
+
+    The record's zone (an address) and the number's zones (its area code) disagree for
+    people who moved or kept a mobile from elsewhere; nobody knows which is right.
+    """
+
+    INTERSECT = "intersect"  # the record's zone AND every zone of the number must be open
+    TRUST = "trust"  # the record's zone alone replaces the number's (address data trusted)
+
+
+def zones_for_contact(
+    contact_zone: str | None, e164: str, policy: ContactZonePolicy = ContactZonePolicy.INTERSECT
+) -> tuple[str, ...]:
+    """Zones to evaluate for a contact; it is callable only when all of them are open.
+
+    Without a record zone: the number's zones. With one: under ``INTERSECT`` the record's
+    zone first, then the number's other zones (the safe window: open only where every
+    place the person may be is open); under ``TRUST`` the record's zone alone. The
+    record's zone always comes first, so ``zones[0]`` is the contact's local day.
+    """
+    if not contact_zone:
+        return zones_for_number(e164)
+    if policy is ContactZonePolicy.TRUST:
         return (contact_zone,)
-    return zones_for_number(e164)
+    return _with_number_zones(contact_zone, e164)
+
+
+@lru_cache(maxsize=200_000)
+def _with_number_zones(contact_zone: str, e164: str) -> tuple[str, ...]:
+    return (contact_zone, *(z for z in zones_for_number(e164) if z != contact_zone))
 
 
 @lru_cache(maxsize=200_000)

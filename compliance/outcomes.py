@@ -23,6 +23,7 @@ __all__ = [
     "SYSTEM_OUTCOME_FLAGS",
     "DEFAULT_DISPOSITIONS",
     "HUMAN_ANSWERED",
+    "ABANDON_OUTCOMES",
 ]
 
 
@@ -45,6 +46,12 @@ class Outcome(StrEnum):
 HUMAN_ANSWERED: frozenset[Outcome] = frozenset(
     {Outcome.ANSWERED, Outcome.ABANDONED, Outcome.QUEUE_HANGUP, Outcome.OPT_OUT}
 )
+
+#: A person answered and no agent took the call: dropped, gave up waiting in the queue, or
+#: pressed the opt-out key on the abandoned-call message. Each starts the no-repeat period
+#: after an abandoned call (UK 72 h), as the ledger counts each as an abandon (a queue
+#: hang-up never reached an agent, so its wait is always over the deadline).
+ABANDON_OUTCOMES: frozenset[Outcome] = frozenset({Outcome.ABANDONED, Outcome.QUEUE_HANGUP, Outcome.OPT_OUT})
 
 
 class DncAction(StrEnum):

@@ -3,7 +3,8 @@
 ========  =============================================================================
 profile   defaults
 ========  =============================================================================
-``us``    08:00–21:00 called party's local time every day; stricter state hours where
+``us``    08:00–21:00 called party's local time every day (every zone the person may be
+          in: the number's and the record's); stricter state hours where
           the contact's state is known (:data:`US_STATE_HOURS`); abandoned = a person
           answered and was not connected to an agent within 2 s; cap 3 % of calls
           answered by a person, per campaign, over every rolling 30 days; ring ≥ 15 s;
@@ -11,13 +12,28 @@ profile   defaults
 ``uk``    3 % of live calls per campaign over any rolling 24 h, AMD-detected machines
           counted by an estimated false-positive rate (default 2 %, *configure it from
           your own AMD tests*); no further call within 72 h of an abandoned call unless
-          an agent is reserved; information message within 2 s; presentable caller id;
+          an agent is reserved (an abandoned call, a hang-up while queued or an
+          opt-out); no further call within 24 h of an AMD-detected machine unless an
+          agent is reserved; information message within 2 s; presentable caller id;
           default hours 08:00–21:00 (industry practice, not law).
 ``cn``    refusals and opt-outs are permanent, global (cross-campaign) DNC entries;
           09:00–12:00 and 14:00–20:00 every day; public holidays (CN) closed;
           recordings kept ≥ 30 days.
-``none``  nothing beyond what the campaign sets (open 00:00–24:00, no cap).
+``none``  nothing beyond what the campaign sets (open 00:00–24:00, no cap); a
+          contact record's zone is trusted over its number's.
 ========  =============================================================================
+
+Contact zone (``contact_zone_policy``, campaign key ``contact_zone``): when a contact
+record carries its own time zone and the number's area code says another, ``us``, ``uk``
+and ``cn`` call only while *both* are open (``intersect``, the safe window the major
+contact-centre suites use: the law protects the called party wherever they are, and
+neither an address nor an area code proves where that is). ``none`` has no hours of
+law to protect, so it keeps the operator's record (``trust``), as before. A campaign
+whose address data is verified may set ``contact_zone = "trust"``.
+
+Minimums: a campaign may not shorten the no-repeat periods of its profile (UK 72 h after
+an abandoned call, 24 h after a machine), neither directly nor by a retry delay for those
+outcomes; :func:`apply_overrides` refuses it, naming the key.
 
 Every field can be overridden per campaign with :func:`apply_overrides`, which
 takes a flat mapping (as parsed from a TOML campaign file) and raises
@@ -38,8 +54,10 @@ from types import MappingProxyType
 from typing import Any
 
 from compliance.abandonment import AbandonmentRule
-from compliance.attempts import AttemptPolicy, RetryRule
+from compliance.attempts import DEFAULT_RETRY_RULES, AttemptPolicy, RetryRule
 from compliance.dnc import DncEntry, DncScope, DncSource
+from compliance.numbers import ContactZonePolicy, zones_for_contact
+from compliance.outcomes import Outcome
 from compliance.windows import (
     CallingWindow,
     HolidayCalendar,
@@ -97,6 +115,7 @@ class RegulationProfile:
     presentable_cli_required: bool = False
     recording_retention_days: int | None = None
     dnc_expiry: timedelta | None = None  # for DNC entries this profile creates; None = never
+    contact_zone_policy: ContactZonePolicy = ContactZonePolicy.INTERSECT
     _state_windows: dict[str, CallingWindow] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -109,6 +128,11 @@ class RegulationProfile:
     @property
     def abandon_cap(self) -> float:
         return self.abandonment.cap
+
+    def zones_for(self, contact_zone: str | None, number: str) -> tuple[str, ...]:
+        """The zones a contact's window is evaluated in (all must be open), under this
+        profile's :attr:`contact_zone_policy`; the record's zone, if any, first."""
+        return zones_for_contact(contact_zone, number, self.contact_zone_policy)
 
     def window_for(self, *subdivisions: str | None) -> CallingWindow:
         """The calling window for a contact in the given subdivisions (e.g. ``"FL"``
@@ -187,7 +211,18 @@ UK = RegulationProfile(
         count_amd_false_positives=True,
         amd_fp_rate=0.02,
     ),
-    attempts=AttemptPolicy(no_repeat_after_abandon=timedelta(hours=72)),
+    attempts=AttemptPolicy(
+        # Ofcom: no repeat within 72 h of an abandoned call, 24 h of an AMD-detected machine;
+        # the retry delays say so too (the periods hold whatever the delays say).
+        retry_rules={
+            **DEFAULT_RETRY_RULES,
+            Outcome.ABANDONED.value: RetryRule(True, (timedelta(hours=72),), 2),
+            Outcome.QUEUE_HANGUP.value: RetryRule(True, (timedelta(hours=72),), 2),
+            Outcome.MACHINE.value: RetryRule(True, (timedelta(hours=24),), 3),
+        },
+        no_repeat_after_abandon=timedelta(hours=72),
+        no_repeat_after_machine=timedelta(hours=24),
+    ),
     min_ring_s=15.0,
     safe_harbour_message=True,
     info_message_within_s=2.0,
@@ -213,6 +248,7 @@ NONE = RegulationProfile(
     attempts=AttemptPolicy(
         max_attempts_per_day=None, max_attempts_total=None, min_gap_same_number=timedelta(0)
     ),
+    contact_zone_policy=ContactZonePolicy.TRUST,
 )
 
 PROFILES: Mapping[str, RegulationProfile] = MappingProxyType(
@@ -350,6 +386,14 @@ def _fallback_zone(v: Any) -> str | None:
     return v
 
 
+def _contact_zone(v: Any) -> ContactZonePolicy:
+    try:
+        return ContactZonePolicy(v)
+    except ValueError:
+        raise ValueError("must be 'intersect' (the number's zones and the record's) or 'trust' "
+                         "(the record's zone alone)") from None
+
+
 def _scope(v: Any) -> DncScope:
     try:
         return DncScope(v)
@@ -365,6 +409,7 @@ OVERRIDE_FIELDS: Mapping[str, _Setter] = MappingProxyType(
         "holidays": lambda p, v: _w(p, holidays=_calendars(v)),
         "holiday_hours": lambda p, v: _w(p, holiday_spans=parse_spans(v)),
         "fallback_zone": lambda p, v: _w(p, fallback_zone=_fallback_zone(v)),
+        "contact_zone": lambda p, v: replace(p, contact_zone_policy=_contact_zone(v)),
         "state_hours": lambda p, v: p.with_state_hours(_state_table(v)),
         "abandon_cap": lambda p, v: _a(p, cap=_number(v, 0, 1)),
         "abandon_window_hours": lambda p, v: _a(p, window=timedelta(hours=_number(v, 1 / 60))),
@@ -390,6 +435,9 @@ OVERRIDE_FIELDS: Mapping[str, _Setter] = MappingProxyType(
         "min_gap_minutes": lambda p, v: _t(p, min_gap_same_number=timedelta(minutes=_number(v, 0))),
         "no_repeat_after_abandon_hours": lambda p, v: _t(
             p, no_repeat_after_abandon=_hours_delta(v)
+        ),
+        "no_repeat_after_machine_hours": lambda p, v: _t(
+            p, no_repeat_after_machine=_hours_delta(v)
         ),
         "callbacks_bypass_limits": lambda p, v: _t(p, callbacks_bypass_limits=_bool(v)),
         "retry": lambda p, v: _t(
@@ -420,9 +468,43 @@ def apply_overrides(profile: RegulationProfile, overrides: Mapping[str, Any]) ->
             p = setter(p, value)
         except (ValueError, TypeError, KeyError) as exc:
             errors.append((key, str(exc).strip("'\"")))
+    if not errors:
+        errors = _below_minimums(profile, p, overrides)
     if errors:
         raise OverrideError(errors)
     return p
+
+
+_PERIODS = (
+    ("no_repeat_after_abandon_hours", "no_repeat_after_abandon", "an abandoned call"),
+    ("no_repeat_after_machine_hours", "no_repeat_after_machine", "an AMD-detected machine"),
+)
+
+
+def _below_minimums(
+    base: RegulationProfile, p: RegulationProfile, overrides: Mapping[str, Any]
+) -> list[tuple[str, str]]:
+    """Overrides that shorten a no-repeat period of ``base`` (a legal minimum), directly or
+    by a retry delay for an outcome the period follows (``retry.<outcome>``)."""
+    errors: list[tuple[str, str]] = []
+    for key, attr, after in _PERIODS:
+        floor, got = getattr(base.attempts, attr), getattr(p.attempts, attr)
+        if key in overrides and floor is not None and (got is None or got < floor):
+            errors.append((key, f"must be >= {_hours(floor)} under profile {base.name} "
+                                f"(no repeat within {_hours(floor)} of {after})"))
+    for key in overrides.get("retry") or {}:
+        floor = base.attempts.no_repeat_after(key)
+        rule = p.attempts.rule_for(key)
+        if floor is None or not rule.retry or min(rule.delays) >= floor:
+            continue
+        errors.append((f"retry.{key}", f"delays must be >= {floor // timedelta(minutes=1)} minutes under "
+                                       f"profile {base.name} (no repeat within {_hours(floor)} of a "
+                                       f"call ending in {key})"))
+    return errors
+
+
+def _hours(delta: timedelta) -> str:
+    return f"{delta / timedelta(hours=1):g} h"
 
 
 def campaign_problems(

@@ -27,6 +27,7 @@ class Reason(StrEnum):
     MAX_ATTEMPTS_DAY = "max_attempts_day"
     MIN_GAP = "min_gap"
     ABANDON_COOLDOWN = "abandon_cooldown"
+    MACHINE_COOLDOWN = "machine_cooldown"  # UK: no repeat within 24 h of an AMD-detected machine
     # abandonment
     ABANDON_CAP = "abandon_cap"
     # decisions after an outcome

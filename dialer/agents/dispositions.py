@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dialer.agents import queries
 from dialer.campaigns.definition import CampaignDefinition
@@ -29,7 +31,7 @@ class DispositionError(UserError):
 
 
 async def record_disposition(
-    conn: Any,
+    tx: AsyncConnection,
     attempt_id: uuid.UUID,
     code: str,
     *,
@@ -39,11 +41,12 @@ async def record_disposition(
     note: str | None = None,
     by: str = "cli",
 ) -> str:
-    """Check and store a disposition inside the caller's transaction; returns the campaign name
-    is not needed, so it returns the code stored. Raises DispositionError."""
+    """Check and store a disposition inside the caller's transaction (`Database.transaction()`):
+    the attempt locked, the disposition, any callback and the NOTIFY commit together.
+    Returns the code stored. Raises DispositionError."""
     from dialer.engine.rules import CampaignRules
 
-    row = await conn.fetchrow(queries.ATTEMPT_FOR_DISPOSITION, attempt_id)
+    row = (await tx.execute(text(queries.ATTEMPT_FOR_DISPOSITION), {"attempt": attempt_id})).mappings().first()
     if row is None:
         raise DispositionError("unknown_attempt", f"no attempt {attempt_id}")
     if row["connected_at"] is None:
@@ -69,11 +72,12 @@ async def record_disposition(
             raise DispositionError("not_allowed", "the callback time is in the past")
     elif callback_at is not None:
         raise DispositionError("not_allowed", f"{code} is not a callback disposition")
-    await conn.execute(queries.SET_DISPOSITION, attempt_id, code, by, note)
+    await tx.execute(text(queries.SET_DISPOSITION), {"attempt": attempt_id, "code": code, "by": by, "note": note})
     if flags.callback and callback_at is not None:
         agent = agent_id or row["agent_id"] if personal_callback else None
-        await conn.execute(
-            queries.INSERT_CALLBACK, row["campaign_id"], row["contact_id"], attempt_id, agent, callback_at, note
-        )
-    await conn.execute("SELECT pg_notify($1, $2)", DISPOSITION_CHANNEL, str(attempt_id))
+        await tx.execute(text(queries.INSERT_CALLBACK), {
+            "campaign_id": row["campaign_id"], "contact_id": row["contact_id"], "attempt": attempt_id,
+            "agent": agent, "at": callback_at, "note": note,
+        })
+    await tx.execute(text(queries.NOTIFY), {"channel": DISPOSITION_CHANNEL, "payload": str(attempt_id)})
     return code

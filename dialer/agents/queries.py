@@ -1,7 +1,7 @@
 """Every SQL statement the agent commands and dispositions run, named.
 
-Parameters are positional: these run on a raw asyncpg connection (`record_disposition` on
-the one its caller holds: the CLI's, the MQTT bus's, the demo's).
+SQLAlchemy text() with named parameters, in `Database.transaction()` (`record_disposition`
+in the one its caller holds: the CLI's, the MQTT bus's, the demo's).
 """
 
 # Every agent with its latest state, since when, and the campaigns it works (`agents list`).
@@ -13,25 +13,27 @@ SELECT a.id, a.name, a.active,
 FROM agents a ORDER BY a.id
 """
 
-# An agent, added or renamed ($3: the new name, NULL keeps the old one).
+# An agent, added or renamed (:new_name NULL keeps the old one).
 UPSERT_AGENT = (
-    "INSERT INTO agents (id, name) VALUES ($1, $2)"
-    " ON CONFLICT (id) DO UPDATE SET name = coalesce($3, agents.name)"
+    "INSERT INTO agents (id, name) VALUES (:agent, :name)"
+    " ON CONFLICT (id) DO UPDATE SET name = coalesce(:new_name, agents.name)"
 )
 
 # Whether the agent exists.
-AGENT_EXISTS = "SELECT 1 FROM agents WHERE id = $1"
+AGENT_EXISTS = "SELECT 1 FROM agents WHERE id = :agent"
 
 # A campaign's settings by name, locked while its agents list changes.
-CAMPAIGN_FOR_UPDATE = "SELECT id, state, settings FROM campaigns WHERE name = $1 FOR UPDATE"
+CAMPAIGN_FOR_UPDATE = "SELECT id, state, settings FROM campaigns WHERE name = :name FOR UPDATE"
 
 # A campaign's settings with its new agents list.
-UPDATE_CAMPAIGN_SETTINGS = "UPDATE campaigns SET settings = $2::jsonb, updated_at = now() WHERE id = $1"
+UPDATE_CAMPAIGN_SETTINGS = (
+    "UPDATE campaigns SET settings = CAST(:settings AS jsonb), updated_at = now() WHERE id = :id"
+)
 
 # The campaign's audit row of an agent assigned or removed (the state unchanged).
 INSERT_STATE_CHANGE = (
     "INSERT INTO campaign_state_changes (campaign_id, from_state, to_state, changed_by, note)"
-    " VALUES ($1, $2, $2, $3, $4)"
+    " VALUES (:id, :state, :state, :by, :note)"
 )
 
 # --- dispositions ----------------------------------------------------------------------
@@ -41,19 +43,24 @@ ATTEMPT_FOR_DISPOSITION = """
 SELECT a.id, a.campaign_id, a.agent_id, a.connected_at, a.ended_at, a.disposition,
        a.disposition_by, a.decided_at, a.contact_id, c.settings
 FROM call_attempts a JOIN campaigns c ON c.id = a.campaign_id
-WHERE a.id = $1
+WHERE a.id = :attempt
 FOR UPDATE OF a
 """
 
 # The attempt's disposition, who gave it, and the agent's note.
 SET_DISPOSITION = """
-UPDATE call_attempts SET disposition = $2, disposition_at = now(), disposition_by = $3,
-    note = coalesce($4, note)
-WHERE id = $1
+UPDATE call_attempts SET disposition = :code, disposition_at = now(), disposition_by = :by,
+    note = coalesce(:note, note)
+WHERE id = :attempt
 """
 
-# A callback the agent booked ($4: the agent for a personal callback, else NULL).
+# A callback the agent booked (:agent for a personal callback, else NULL).
 INSERT_CALLBACK = """
 INSERT INTO callbacks (campaign_id, contact_id, attempt_id, agent_id, scheduled_at, note)
-VALUES ($1, $2, $3, $4, $5, $6)
+VALUES (:campaign_id, :contact_id, :attempt, :agent, :at, :note)
 """
+
+# --- notifications ---------------------------------------------------------------------
+
+# A NOTIFY sent with the transaction that made the change (channels in dialer.db.notify).
+NOTIFY = "SELECT pg_notify(:channel, :payload)"

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sqlalchemy import text
+
 from dialer.agents import queries
 from dialer.campaigns.definition import CampaignDefinition
 from dialer.db.database import Database
@@ -22,19 +24,20 @@ def _check_id(agent_id: str) -> None:
 
 
 async def list_agents(db: Database) -> list[dict[str, Any]]:
-    async with db.raw_transaction() as conn:
-        return [dict(r) for r in await conn.fetch(queries.LIST_AGENTS)]
+    async with db.transaction() as tx:
+        return [dict(r) for r in (await tx.execute(text(queries.LIST_AGENTS))).mappings()]
 
 
 async def assign(db: Database, agent_id: str, name: str | None, campaigns: list[str], by: str, remove: bool = False) -> None:
     _check_id(agent_id)
-    async with db.raw_transaction() as conn:
+    async with db.transaction() as tx:
         if not remove:
-            await conn.execute(queries.UPSERT_AGENT, agent_id, name or f"Agent {agent_id}", name)
-        elif not await conn.fetchval(queries.AGENT_EXISTS, agent_id):
+            await tx.execute(text(queries.UPSERT_AGENT),
+                             {"agent": agent_id, "name": name or f"Agent {agent_id}", "new_name": name})
+        elif not (await tx.execute(text(queries.AGENT_EXISTS), {"agent": agent_id})).scalar():
             raise UserError(f"no agent {agent_id}")
         for campaign in campaigns:
-            row = await conn.fetchrow(queries.CAMPAIGN_FOR_UPDATE, campaign)
+            row = (await tx.execute(text(queries.CAMPAIGN_FOR_UPDATE), {"name": campaign})).mappings().first()
             if row is None:
                 raise UserError(unknown_campaign(campaign))
             settings = row["settings"] if isinstance(row["settings"], dict) else json.loads(row["settings"])
@@ -43,20 +46,26 @@ async def assign(db: Database, agent_id: str, name: str | None, campaigns: list[
                 continue  # already as asked
             agents = [a for a in agents if a != agent_id] if remove else [*agents, agent_id]
             definition = CampaignDefinition.model_validate({**settings, "agents": agents})
-            await conn.execute(
-                queries.UPDATE_CAMPAIGN_SETTINGS, row["id"], json.dumps(definition.model_dump(mode="json"))
+            await tx.execute(
+                text(queries.UPDATE_CAMPAIGN_SETTINGS),
+                {"id": row["id"], "settings": json.dumps(definition.model_dump(mode="json"))},
             )
             note = f"agent {agent_id} {'removed' if remove else 'assigned'}"
-            await conn.execute(queries.INSERT_STATE_CHANGE, row["id"], row["state"], by, note)
-            await conn.execute("SELECT pg_notify($1, $2)", CAMPAIGN_CHANNEL,
-                               json.dumps({"campaign_id": row["id"], "state": row["state"]}))
+            await tx.execute(text(queries.INSERT_STATE_CHANGE),
+                             {"id": row["id"], "state": row["state"], "by": by, "note": note})
+            await tx.execute(text(queries.NOTIFY), {
+                "channel": CAMPAIGN_CHANNEL,
+                "payload": json.dumps({"campaign_id": row["id"], "state": row["state"]}),
+            })
 
 
 async def pause(db: Database, agent_id: str, paused: bool, reason: str | None) -> None:
     """Ask the engines to pause (with a reason: break, meeting, training) or unpause an agent."""
     _check_id(agent_id)
-    async with db.raw_transaction() as conn:
-        if not await conn.fetchval(queries.AGENT_EXISTS, agent_id):
+    async with db.transaction() as tx:
+        if not (await tx.execute(text(queries.AGENT_EXISTS), {"agent": agent_id})).scalar():
             raise UserError(f"no agent {agent_id} (see `dialer agents list`)")
-        await conn.execute("SELECT pg_notify($1, $2)", AGENT_CHANNEL,
-                           json.dumps({"agent": agent_id, "paused": paused, "reason": reason}))
+        await tx.execute(text(queries.NOTIFY), {
+            "channel": AGENT_CHANNEL,
+            "payload": json.dumps({"agent": agent_id, "paused": paused, "reason": reason}),
+        })

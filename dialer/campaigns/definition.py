@@ -176,7 +176,7 @@ class CampaignDefinition(_Strict):
     retry: RetrySettings = Field(default_factory=RetrySettings)
     dispositions: list[DispositionSetting] | None = None
     # Any other regulation-profile override (compliance.profiles.OVERRIDE_FIELDS),
-    # e.g. abandon_cap, state_hours, no_repeat_after_abandon_hours.
+    # e.g. abandon_cap, state_hours, no_repeat_after_abandon_hours, contact_zone.
     compliance: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("name")

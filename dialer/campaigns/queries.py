@@ -59,3 +59,6 @@ AUDIT_TRAIL = (
 
 # A campaign's attempts so far (`campaign show`).
 ATTEMPT_COUNT = "SELECT count(*) FROM call_attempts WHERE campaign_id = :id"
+
+# A NOTIFY sent with the transaction that made the change (channels in dialer.db.notify).
+NOTIFY = "SELECT pg_notify(:channel, :payload)"

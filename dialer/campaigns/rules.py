@@ -35,7 +35,7 @@ def compile_profile(
     try:
         profile = apply_overrides(get_profile(regulation), overrides)
     except OverrideError as exc:
-        return None, [(f"compliance.{key}", message) for key, message in exc.errors]
+        return None, [(_file_key(key), message) for key, message in exc.errors]
     problems = campaign_problems(
         profile,
         ring_timeout_s=ring_timeout_s,
@@ -52,3 +52,12 @@ def compile_profile(
         problems.append(("pacing.abandon_target", f"{abandon_target:g} must be below the abandon cap of profile "
                          f"{profile.name} ({cap:g}); aim under it, e.g. {cap * 5 / 6:.3g}"))
     return profile, problems
+
+
+def _file_key(key: str) -> str:
+    """Where an override refused by the profile sits in the campaign file: a retry rule
+    refused for one outcome (``retry.machine``) is the file's ``[retry.rules.machine]``."""
+    head, _, outcome = key.partition(".")
+    if head == "retry" and outcome:
+        return f"retry.rules.{outcome}"
+    return f"compliance.{key}"

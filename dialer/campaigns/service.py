@@ -177,6 +177,6 @@ async def _audit(
 
 async def _notify(tx: Any, campaign_id: int, state: CampaignState) -> None:
     await tx.execute(
-        text("SELECT pg_notify(:channel, :payload)"),
+        text(queries.NOTIFY),
         {"channel": CAMPAIGN_CHANNEL, "payload": json.dumps({"campaign_id": campaign_id, "state": state.value})},
     )

@@ -15,6 +15,7 @@ import typer
 from rich.console import Group
 from rich.live import Live
 from rich.table import Table
+from sqlalchemy import text
 
 from ami.client import AuthenticationError, ClientConfig
 from dialer.agents.dispositions import record_disposition
@@ -127,9 +128,9 @@ def disposition_command(
     when = parse_when("--callback-at", callback_at)
 
     async def main(db: Database) -> str:
-        async with db.raw_transaction() as conn:
+        async with db.transaction() as tx:
             return await record_disposition(
-                conn, attempt_id, code, agent_id=agent, callback_at=when,
+                tx, attempt_id, code, agent_id=agent, callback_at=when,
                 personal_callback=personal, note=note, by=agent or who(),
             )
 
@@ -211,9 +212,9 @@ def status_command(
     long it lasts) and engines (health, loops failing or stalled)."""
 
     async def snapshot(db: Database) -> Group:
-        async with db.raw_transaction() as conn:
-            engines = await conn.fetch(queries.ENGINES)
-            campaigns = await conn.fetch(queries.CAMPAIGNS)
+        async with db.transaction() as tx:
+            engines = (await tx.execute(text(queries.ENGINES))).mappings().all()
+            campaigns = (await tx.execute(text(queries.CAMPAIGNS))).mappings().all()
         return Group(_status_table(list(engines), list(campaigns)), _engines_table(list(engines)))
 
     if not watch:

@@ -1,4 +1,4 @@
-"""Every SQL statement `dialer status` runs, named; positional parameters (raw asyncpg)."""
+"""Every SQL statement `dialer status` runs, named (SQLAlchemy text(), in `Database.transaction()`)."""
 
 # Engines heard from in the last day, with their live view and its age.
 ENGINES = """

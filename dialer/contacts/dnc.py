@@ -157,6 +157,8 @@ async def import_registry(
     rejects_path = rejects_path or path.with_name(path.name + ".rejected.csv")
     rejects_file = None
     rejects_writer: Any = None
+    # Raw asyncpg for the bulk COPY; the statements around it share its connection (the
+    # staging table is a temporary one) and its transaction (all or nothing).
     async with db.raw_transaction() as conn:
         campaign_id = None
         if campaign is not None:

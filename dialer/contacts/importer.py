@@ -311,6 +311,8 @@ async def import_contacts(
     rejects_path = options.rejects_path or path.with_name(path.name + ".rejected.csv")
     workers = options.workers or os.cpu_count() or 1
 
+    # Raw asyncpg for the bulk COPY; the statements around it share its connection (the
+    # staging table is a temporary one) and its transaction (all or nothing).
     async with db.raw_transaction() as conn:
         row = await conn.fetchrow(queries.CAMPAIGN_FOR_IMPORT, campaign)
         if row is None:

@@ -6,9 +6,9 @@ How code reaches the database:
   statement a named constant in dialer/engine/queries.py.
 - Everything else (operator commands, reports, export, import, metrics recompute) goes through
   `dialer.db.database.Database`: SQLAlchemy 2 `text()` with named parameters (:name) in
-  `Database.transaction()`; raw asyncpg (`Database.raw_transaction()`) only for bulk COPY,
-  LISTEN and cursors. Some older commands (agents, disposition, status, demo) still run
-  positional statements there; new code uses text().
+  `Database.transaction()`; raw asyncpg (`Database.raw_transaction()`) only for bulk COPY
+  (with the statements that share its staging table) and server-side cursors. LISTEN is the
+  engine's alone, on a connection of its own pool (dialer/engine/store.py).
 - Every statement is a module-level constant with a one-line comment in its package's
   `queries.py` (dialer/campaigns/queries.py, dialer/contacts/queries.py, ...), never inline;
   SQL shaped by the input (a CSV's column count) is built by a small function there.

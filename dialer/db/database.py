@@ -1,4 +1,4 @@
-"""The dialer's handle on PostgreSQL: one AsyncEngine, and raw asyncpg for COPY and LISTEN."""
+"""The dialer's handle on PostgreSQL: one AsyncEngine, and raw asyncpg for bulk COPY and cursors."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ class Database:
 
     @asynccontextmanager
     async def raw_transaction(self) -> AsyncIterator[Any]:
-        """An asyncpg connection inside a transaction (COPY, bulk work)."""
+        """An asyncpg connection inside a transaction: only for bulk COPY and server-side cursors."""
         async with self.engine.connect() as connection:
             raw = await connection.get_raw_connection()
             driver: asyncpg.Connection = raw.driver_connection

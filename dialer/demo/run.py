@@ -23,6 +23,7 @@ from typing import Any
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
+from sqlalchemy import text
 
 from ami.client import ClientConfig
 from ami.simulator import PbxSimulator, SimConfig
@@ -57,11 +58,13 @@ class DemoOptions:
 
 
 class DemoEvents(EngineEvents):
-    """Metrics as in production, plus simulated agents who disposition their calls."""
+    """Metrics as in production, plus simulated agents who disposition their calls (through
+    `db`, as `dialer disposition` does)."""
 
-    def __init__(self, engine: Engine, metrics: Any, rng: random.Random, time_scale: float) -> None:
+    def __init__(self, engine: Engine, db: Database, metrics: Any, rng: random.Random, time_scale: float) -> None:
         super().__init__(metrics, None)
         self.engine = engine
+        self.db = db
         self.rng = rng
         self.time_scale = time_scale
         self.dispositions = 0
@@ -80,9 +83,9 @@ class DemoEvents(EngineEvents):
             callback_at = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)
         for _ in range(20):  # the close may still be in the writer's batch
             try:
-                async with self.engine.store.db.acquire() as conn, conn.transaction():
+                async with self.db.transaction() as tx:
                     await record_disposition(
-                        conn, uuid.UUID(closed.call.attempt_id), code, agent_id=closed.call.agent_id,
+                        tx, uuid.UUID(closed.call.attempt_id), code, agent_id=closed.call.agent_id,
                         callback_at=callback_at, by=f"demo agent {closed.call.agent_id}",
                     )
                 self.dispositions += 1
@@ -98,8 +101,8 @@ async def prepare(db_url: str, options: DemoOptions, workdir: Path, console: Con
     console.print("[bold]1.[/] database schema is up to date")
     db = Database(db_url)
     try:
-        async with db.raw_transaction() as conn:
-            rows = await conn.fetch(queries.DEMO_CAMPAIGNS)
+        async with db.transaction() as tx:
+            rows = (await tx.execute(text(queries.DEMO_CAMPAIGNS))).mappings().all()
         taken = {r["name"] for r in rows}
         for row in rows:  # an earlier demo that was interrupted must not dial along
             if row["state"] in ("draft", "approved", "pilot", "running", "paused"):
@@ -161,7 +164,8 @@ async def run_demo(settings: Settings, db_url: str, options: DemoOptions, consol
             from dialer.outputs.metrics import DialerMetrics
 
             metrics = DialerMetrics()
-        events = DemoEvents(engine, metrics, random.Random(options.seed), options.time_scale)
+        dispositions_db = Database(db_url, pool_size=2)
+        events = DemoEvents(engine, dispositions_db, metrics, random.Random(options.seed), options.time_scale)
         engine.observer = events
         port = None
         if metrics is not None:
@@ -192,6 +196,7 @@ async def run_demo(settings: Settings, db_url: str, options: DemoOptions, consol
             await windows.close()
         engine.request_stop()
         await task
+        await dispositions_db.close()
         await _stop_unless_finished(db_url, name)
         if metrics is not None:
             await metrics.stop()
@@ -229,8 +234,8 @@ class WindowCounts:
         if time.monotonic() - self._at < self.EVERY_S:
             return
         self._at = time.monotonic()
-        async with self.db.raw_transaction() as conn:
-            rows = await conn.fetch(queries.DIALABLE_CONTACTS, self.name)
+        async with self.db.transaction() as tx:
+            rows = (await tx.execute(text(queries.DIALABLE_CONTACTS), {"name": self.name})).mappings().all()
         now = datetime.now(UTC)
         inside = sum(1 for r in rows if self.rules.window(r["number"]).is_callable(
             self.rules.zones(r["timezone"], r["number"]), now))
@@ -295,10 +300,10 @@ async def summary(db_url: str, name: str, dispositions: int, console: Console,
                   last: dict[str, Any] | None = None) -> None:
     db = Database(db_url)
     try:
-        async with db.raw_transaction() as conn:
-            rows = await conn.fetch(queries.OUTCOME_COUNTS, name)
-            totals = await conn.fetchrow(queries.ATTEMPT_TOTALS, name)
-            state = await conn.fetchval(queries.CAMPAIGN_STATE, name)
+        async with db.transaction() as tx:
+            rows = (await tx.execute(text(queries.OUTCOME_COUNTS), {"name": name})).mappings().all()
+            totals = (await tx.execute(text(queries.ATTEMPT_TOTALS), {"name": name})).mappings().one()
+            state = (await tx.execute(text(queries.CAMPAIGN_STATE), {"name": name})).scalar()
     finally:
         await db.close()
     table = Table("outcome", "attempts", title="summary")

@@ -209,6 +209,7 @@ class Call:
     member: tuple[str, str] | None = None  # (queue, interface) while connected
     campaign: str = ""
     fields: dict[str, object] = field(default_factory=dict)  # the contact's, for the screen pop
+    contact_zone: str | None = None  # the record's own time zone: the retry's window uses it too
     attempt_no: int = 0
     script: str = ""  # the campaign's script, for the screen pop
     wall: dict[str, datetime] = field(default_factory=dict)  # UTC instants of each step

@@ -109,7 +109,7 @@ class Closing:
                     continue  # an answered call is decided when the agent's disposition arrives
                 self.pending_decisions.append(campaign_rules.decide(
                     attempt_id=call.attempt_id, campaign_id=call.campaign_id, contact_id=call.contact_id,
-                    number=call.number, contact_zone=None, outcome=item.outcome,
+                    number=call.number, contact_zone=call.contact_zone, outcome=item.outcome,
                     history=histories.get(call.contact_id, []),
                     number_history=NumberHistory(last_attempt_at=now), now=now,
                 ))

@@ -63,7 +63,7 @@ SELECT count(*) FROM closed
 OPEN_ATTEMPTS_OF_ENGINE = """
 SELECT a.id, a.campaign_id, c.name AS campaign, a.contact_id, a.number, a.attempt_no,
        a.originated_at, a.answered_at, a.queued_at, a.connected_at, a.agent_id, a.amd_result,
-       ct.fields
+       ct.fields, ct.timezone
 FROM call_attempts a JOIN campaigns c ON c.id = a.campaign_id JOIN contacts ct ON ct.id = a.contact_id
 WHERE a.engine_id = $1 AND a.ended_at IS NULL
 """
@@ -126,7 +126,8 @@ WHERE contact_id = ANY($1::bigint[]) AND done_at IS NULL AND scheduled_at <= now
 """
 
 # Today's attempts per contact (the calendar day in UTC) and, across all campaigns, the
-# last call to each number and the last abandoned one (minimum gap, 72 h rule).
+# last call to each number, the last abandoned one ($2: compliance.outcomes.ABANDON_OUTCOMES;
+# 72 h rule) and the last machine (24 h rule).
 CONTACT_HISTORY = """
 SELECT contact_id, count(*) AS today
 FROM call_attempts WHERE contact_id = ANY($1::bigint[]) AND created_at >= date_trunc('day', now())
@@ -135,7 +136,8 @@ GROUP BY contact_id
 
 NUMBER_HISTORY = """
 SELECT number, max(created_at) AS last_attempt_at,
-       max(ended_at) FILTER (WHERE outcome = 'abandoned') AS last_abandon_at
+       max(ended_at) FILTER (WHERE outcome = ANY($2::text[])) AS last_abandon_at,
+       max(ended_at) FILTER (WHERE outcome = 'machine') AS last_machine_at
 FROM call_attempts WHERE number = ANY($1::text[])
 GROUP BY number
 """

@@ -20,7 +20,7 @@ from compliance.attempts import (
     next_action,
 )
 from compliance.dnc import DncScope
-from compliance.numbers import us_state_for_number, zones_for_contact
+from compliance.numbers import us_state_for_number
 from compliance.outcomes import Disposition, DispositionSet, DncAction, Outcome, OutcomeFlags
 from compliance.profiles import RegulationProfile
 from compliance.reasons import Reason
@@ -58,7 +58,9 @@ class CampaignRules:
         self.dispositions = _dispositions(self.definition)
 
     def zones(self, contact_zone: str | None, number: str) -> tuple[str, ...]:
-        return zones_for_contact(contact_zone, number)
+        """Where the contact's window must be open (all of them), under the profile's
+        contact-zone policy: by default the number's zones and the record's."""
+        return self.profile.zones_for(contact_zone, number)
 
     def window(self, number: str) -> WindowEvaluator:
         state = us_state_for_number(number) if self.profile.state_hours else None

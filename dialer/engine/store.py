@@ -19,11 +19,13 @@ from typing import Any
 import asyncpg
 
 from compliance.attempts import AttemptRecord, NumberHistory
-from compliance.outcomes import Outcome
+from compliance.outcomes import ABANDON_OUTCOMES, Outcome
 from dialer.db.connection import asyncpg_dsn
 from dialer.engine import queries as Q
 
 log = logging.getLogger(__name__)
+# The outcomes that start the no-repeat period after an abandoned call, for NUMBER_HISTORY.
+_ABANDONS = sorted(o.value for o in ABANDON_OUTCOMES)
 
 
 @dataclass
@@ -196,8 +198,8 @@ class EngineStore:
             ]
             today = dict(await conn.fetch(Q.CONTACT_HISTORY, [c.contact_id for c in contacts]))
             numbers = {
-                r["number"]: NumberHistory(r["last_attempt_at"], r["last_abandon_at"])
-                for r in await conn.fetch(Q.NUMBER_HISTORY, [c.number for c in contacts])
+                r["number"]: NumberHistory(r["last_attempt_at"], r["last_abandon_at"], r["last_machine_at"])
+                for r in await conn.fetch(Q.NUMBER_HISTORY, [c.number for c in contacts], _ABANDONS)
             }
         for contact in contacts:
             contact.today = today.get(contact.contact_id, 0)

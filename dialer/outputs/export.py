@@ -47,6 +47,7 @@ async def export_attempts(
     if fmt not in ("csv", "jsonl"):
         raise UserError(f"unknown format {fmt!r} (csv or jsonl)")
     count = 0
+    # Raw asyncpg for its server-side cursor: the attempts stream without being held in memory.
     async with db.raw_transaction() as conn:
         if campaign is not None and not await conn.fetchval(queries.EXPORT_CAMPAIGN_EXISTS, campaign):
             raise UserError(unknown_campaign(campaign))

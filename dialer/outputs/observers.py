@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from dialer.agents.dispositions import DispositionError, record_disposition
+from dialer.db.database import Database
 from dialer.engine.agents import AgentStateChange
 from dialer.engine.call_life import Call, ClosedCall
 from dialer.engine.engine import Engine
@@ -103,16 +104,17 @@ class EngineEvents(EngineObserver):
 
 
 class DatabaseDispositionSink:
-    """MQTT dispositions through the same checks as the CLI."""
+    """MQTT dispositions through the same checks as the CLI, on a `Database` of their own
+    (the engine's asyncpg pool is for its hot path); the caller closes it."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     async def apply(self, agent_id: str, request: DispositionRequest) -> None:
         try:
-            async with self.engine.store.db.acquire() as conn, conn.transaction():
+            async with self.db.transaction() as tx:
                 await record_disposition(
-                    conn, request.attempt_id, request.code, agent_id=agent_id,
+                    tx, request.attempt_id, request.code, agent_id=agent_id,
                     callback_at=request.callback_at, note=request.note, by=f"agent {agent_id}",
                 )
         except DispositionError as exc:
@@ -126,14 +128,14 @@ async def start_observers(engine: Engine, settings: Settings) -> AsyncIterator[E
     """Start the metrics endpoint and the MQTT bus the settings ask for, for one engine run."""
     metrics = DialerMetrics() if settings.metrics_port else None
     bus = None
+    sink_db = None
     if settings.mqtt_url:
-        bus = MqttBus(settings.mqtt_url, settings.engine_id, sink=DatabaseDispositionSink(engine))
+        sink_db = Database(engine.config.database_url, pool_size=1)  # connects at the first disposition
+        bus = MqttBus(settings.mqtt_url, settings.engine_id, sink=DatabaseDispositionSink(sink_db))
     events = EngineEvents(metrics, bus)
     engine.observer = events
     try:
         if metrics is not None:
-            from dialer.db.database import Database
-
             db = Database(engine.config.database_url, pool_size=1)
             try:
                 await metrics.recompute_from_database(db)
@@ -154,3 +156,6 @@ async def start_observers(engine: Engine, settings: Settings) -> AsyncIterator[E
         if metrics is not None:
             with contextlib.suppress(Exception):
                 await metrics.stop()
+        if sink_db is not None:
+            with contextlib.suppress(Exception):
+                await sink_db.close()

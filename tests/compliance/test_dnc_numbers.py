@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from compliance.dnc import DncEntry, DncList, DncScope, DncSource
 from compliance.numbers import (
+    ContactZonePolicy,
     InvalidNumber,
     is_e164,
     normalise,
@@ -56,7 +57,10 @@ def test_normalise_rejects_with_reason(raw: str, region: str | None, reason: str
 def test_zones() -> None:
     assert zones_for_number("+12125551234") == ("America/New_York",)
     assert zones_for_number("+17015551234") == ("America/Denver", "America/North_Dakota/Center")
-    assert zones_for_contact("Europe/Paris", "+12125551234") == ("Europe/Paris",)
+    # The record's zone and the number's: both must be open (the default), or the record's alone.
+    assert zones_for_contact("Europe/Paris", "+12125551234") == ("Europe/Paris", "America/New_York")
+    assert zones_for_contact("Europe/Paris", "+12125551234", ContactZonePolicy.TRUST) == ("Europe/Paris",)
+    assert zones_for_contact("America/New_York", "+12125551234") == ("America/New_York",)
     assert zones_for_contact(None, "+12125551234") == ("America/New_York",)
     assert zones_for_number("+999") == ()
 

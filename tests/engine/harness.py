@@ -51,8 +51,11 @@ def definition(name: str = "c1", agents: int = 3, **extra: Any) -> Any:
 
 
 async def make_campaign(
-    url: str, tmp: Path, numbers: list[str], *, start: bool = True, **extra: Any
+    url: str, tmp: Path, numbers: list[str], *, start: bool = True,
+    record_zone: str | None = None, **extra: Any
 ) -> str:
+    """A campaign with `numbers` as its contacts; with `record_zone`, every contact record
+    carries that time zone (imported as the record's own zone)."""
     db = Database(url)
     try:
         d = definition(**extra)
@@ -62,8 +65,9 @@ async def make_campaign(
             writer = csv.writer(handle)
             writer.writerow(["phone", "timezone", "name"])
             for i, number in enumerate(numbers):
-                writer.writerow([number, "America/New_York", f"Contact {i}"])
-        await import_contacts(db, d.name, path, ImportOptions(workers=1))
+                writer.writerow([number, record_zone or "America/New_York", f"Contact {i}"])
+        options = ImportOptions(workers=1, timezone_column="timezone" if record_zone else None)
+        await import_contacts(db, d.name, path, options)
         if start:
             for command in ("approve", "start"):
                 await campaign_service.change_state(db, d.name, command, "test")

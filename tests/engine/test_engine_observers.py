@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import aiomqtt
 
 from ami.simulator import PbxSimulator
+from dialer.db.database import Database
 from dialer.outputs.bus import MqttBus
 from dialer.outputs.metrics import DialerMetrics, parse_exposition
 from dialer.outputs.observers import DatabaseDispositionSink, EngineEvents
@@ -64,7 +65,8 @@ async def test_metrics_and_mqtt_during_a_run(database_url: str, tmp_path: Path) 
         listening = asyncio.create_task(listen())
         engine = engine_for(database_url, sim, engine_id, disposition_timeout_s=60.0)
         metrics = DialerMetrics()
-        bus = MqttBus(MQTT_URL, engine_id, sink=DatabaseDispositionSink(engine), share_group=None)
+        sink_db = Database(database_url, pool_size=1)
+        bus = MqttBus(MQTT_URL, engine_id, sink=DatabaseDispositionSink(sink_db), share_group=None)
         engine.observer = EngineEvents(metrics, bus)
         port = await metrics.start(0, host="127.0.0.1")
         await bus.start()
@@ -121,6 +123,7 @@ async def test_metrics_and_mqtt_during_a_run(database_url: str, tmp_path: Path) 
             engine.request_stop()
             await task
             await bus.stop()
+            await sink_db.close()
             await metrics.stop()
             listening.cancel()
     by_outcome = dict(await fetch(database_url, "SELECT outcome, count(*) FROM call_attempts GROUP BY 1"))

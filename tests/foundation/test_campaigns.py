@@ -7,6 +7,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from compliance.numbers import ContactZonePolicy
 from dialer.campaigns.definition import (
     DefinitionError,
     IllegalTransition,
@@ -50,6 +51,14 @@ def test_example_file_is_valid() -> None:
         ({"dial_mode": "ratio", "pacing": {"dial_level": 2.0, "max_occupancy": 0.8}},
          "pacing.max_occupancy: dial_mode ratio does not use it"),
         ({"colour": "blue"}, "colour: is not a known key"),
+        # Ofcom's periods are the uk profile's minimums: a retry delay may not shorten them.
+        ({"regulation": "uk", "retry": {"rules": {"machine": {"delays_min": [240]}}}},
+         "retry.rules.machine: delays must be >= 1440 minutes under profile uk"),
+        ({"regulation": "uk", "retry": {"rules": {"queue_hangup": {"delays_min": [120]}}}},
+         "retry.rules.queue_hangup: delays must be >= 4320 minutes under profile uk"),
+        ({"regulation": "uk", "compliance": {"no_repeat_after_machine_hours": 4}},
+         "compliance.no_repeat_after_machine_hours: must be >= 24 h under profile uk"),
+        ({"compliance": {"contact_zone": "address"}}, "compliance.contact_zone: must be 'intersect'"),
         (
             {"dispositions": [{"code": "ok", "label": "OK"}, {"code": "ok", "label": "again"}]},
             "disposition codes repeated: ok",
@@ -89,6 +98,15 @@ def test_pacing_settings_each_mode_uses_are_accepted() -> None:
         assert definition.pacing.model_dump(include=set(pacing)) == pacing
     # Under a lower cap a lower target is fine.
     parse_definition({**MINIMAL, "compliance": {"abandon_cap": 0.02}, "pacing": {"abandon_target": 0.015}})
+
+
+def test_contact_zone_setting_and_uk_retry_rules_that_keep_the_minimums() -> None:
+    assert parse_definition(MINIMAL).profile.contact_zone_policy is ContactZonePolicy.INTERSECT
+    trusting = parse_definition({**MINIMAL, "compliance": {"contact_zone": "trust"}})
+    assert trusting.profile.contact_zone_policy is ContactZonePolicy.TRUST
+    uk = parse_definition({**MINIMAL, "regulation": "uk", "retry": {"rules": {
+        "machine": {"delays_min": [1440, 2880]}, "queue_hangup": {"delays_min": [4320], "max": 2}}}})
+    assert uk.profile.attempts.rule_for("machine").delays[0].total_seconds() == 86400
 
 
 def test_missing_required_key() -> None:
