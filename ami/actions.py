@@ -179,5 +179,50 @@ def user_event(name: str, headers: Iterable[tuple[str, str]] = ()) -> Action:
     return Action("UserEvent", (("UserEvent", name), *headers))
 
 
+@dataclass(frozen=True, slots=True)
+class ConfigChange:
+    """One numbered change of an UpdateConfig: ``NewCat``, ``Update``, ``Append``, ``Delete``,
+    ``DelCat`` … on category ``cat`` (``options`` e.g. ``inherit="dialer-campaign"``)."""
+
+    action: str
+    cat: str
+    var: str | None = None
+    value: str | None = None
+    options: str | None = None
+
+
+def update_config(filename: str, changes: Iterable[ConfigChange], reload: str | None = None) -> Action:
+    """Edit one configuration file in place (needs the ``config`` write class). Asterisk
+    applies every change or none; ``reload`` names a module to reload afterwards."""
+    h: list[tuple[str, str]] = [("SrcFilename", filename), ("DstFilename", filename)]
+    if reload:
+        h.append(("Reload", reload))
+    for n, change in enumerate(changes):
+        key = f"{n:06d}"
+        h += [(f"Action-{key}", change.action), (f"Cat-{key}", change.cat)]
+        if change.var is not None:
+            h.append((f"Var-{key}", change.var))
+        if change.value is not None:
+            h.append((f"Value-{key}", change.value))
+        if change.options is not None:
+            h.append((f"Options-{key}", change.options))
+    return Action("UpdateConfig", tuple(h))
+
+
+def queue_reload(queue: str | None = None, *, parameters: bool = True, members: bool = False,
+                 rules: bool = False) -> Action:
+    """Reload app_queue's configuration of one queue (all when None): a queue new in the
+    file is created, a changed setting applied; dynamic members stay. Needs no write class."""
+    h: list[tuple[str, str]] = [("Queue", queue)] if queue else []
+    # Only the parts asked for, each as "yes" (what was captured: 04-queue-config.txt).
+    h += [(name, "yes") for name, wanted in (("Members", members), ("Rules", rules),
+                                             ("Parameters", parameters)) if wanted]
+    return Action("QueueReload", tuple(h))
+
+
+def reload(module: str | None = None) -> Action:
+    return Action("Reload", (("Module", module),) if module else ())
+
+
 def core_status() -> Action:
     return Action("CoreStatus")

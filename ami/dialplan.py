@@ -11,6 +11,8 @@ Call flow (DESIGN.md §3):
   answered -> [AMD() -> UserEvent DialerAMD] -> [MixMonitor] -> Queue(<queue>,,,,timeout)
            -> UserEvent DialerQueueResult (QUEUESTATUS)
            -> on TIMEOUT: safe-harbour message, Read one digit -> UserEvent DialerOptOut
+Campaign queues live in QUEUE_FILE (included from queues.conf), each inheriting
+QUEUE_TEMPLATE; the engine adds them with UpdateConfig and loads them with QueueReload.
 """
 
 from __future__ import annotations
@@ -38,6 +40,17 @@ USEREVENT_OPT_OUT = "DialerOptOut"  # AttemptId, Digit ('' when none pressed)
 
 # The opt-out key offered by the safe-harbour message.
 OPT_OUT_DIGIT = "9"
+
+# QUEUESTATUS values that mean no agent took the answered call: each one plays the
+# safe-harbour message, so each is an abandoned call. UNKNOWN: the queue does not exist.
+NO_AGENT_STATUSES = frozenset({"TIMEOUT", "FULL", "JOINEMPTY", "LEAVEEMPTY", "JOINUNAVAIL",
+                               "LEAVEUNAVAIL", "UNKNOWN"})
+
+# The dialer-owned queue file (asterisk-conf/queues_dialer.conf, #included from queues.conf)
+# and the template every campaign queue in it inherits. UpdateConfig reads that one file,
+# so the template must be defined in it.
+QUEUE_FILE = "queues_dialer.conf"
+QUEUE_TEMPLATE = "dialer-campaign"
 
 
 def agent_interface(agent_id: str) -> str:

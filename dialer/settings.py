@@ -11,7 +11,7 @@ import os
 import socket
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     log_format: str = Field(default="text", description="text, or json (one object per line)")
     loop_failure_limit_s: float = Field(
         default=60.0, gt=0, description="an engine loop failing or stalled this long stops the engine"
+    )
+    queue_setup: Literal["create", "check"] = Field(
+        default="create",
+        description="create: the engine adds campaign queues to queues_dialer.conf over AMI;"
+                    " check: it only checks that they exist",
     )
 
     @field_validator("database_url")

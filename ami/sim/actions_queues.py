@@ -140,7 +140,7 @@ class QueueActions:
                 f"Event: QueueParams\r\nQueue: {q.name}\r\nMax: 0\r\nStrategy: leastrecent\r\n"
                 f"Calls: {len(q.waiting)}\r\nHoldtime: 0\r\nTalkTime: 0\r\n"
                 f"Completed: {q.completed}\r\nAbandoned: {q.abandoned}\r\nServiceLevel: 20\r\n"
-                f"ServicelevelPerf: 0.0\r\nServicelevelPerf2: 0.0\r\nWeight: 0\r\n{a}\r\n")
+                f"ServicelevelPerf: 0.0\r\nServicelevelPerf2: 0.0\r\nWeight: {q.weight}\r\n{a}\r\n")
             for mem in q.members.values():
                 if member and mem.interface != member and mem.member_name != member:
                     continue

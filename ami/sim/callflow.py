@@ -257,7 +257,7 @@ class CallFlow:
         while True:
             try:
                 if (call.context == dialplan.CONNECT_CONTEXT
-                        and (call.exten or "") in self._pool.queues):
+                        and self._pool.exten_exists(call.context, call.exten)):
                     await self._connect.run(call)
                 else:
                     await core.sleep(1.0)

@@ -46,8 +46,15 @@ class SimConfig:
     first_agent: int = 1001
     #: queues that exist (Originate Exten in CONNECT_CONTEXT must name one)
     queues: tuple[str, ...] = ("campaign1",)
+    #: [dialer-connect] routes any name (asterisk-conf's `_[0-9a-z].` pattern; a missing queue
+    #: then fails inside Queue()); False: only queues that exist, like the dialplan of the
+    #: 03-* captures' rig (one extension per queue: "Extension does not exist.")
+    connect_any_exten: bool = True
     #: create a queue the first time QueueAdd or an Originate names it
     auto_create_queues: bool = False
+    #: the AMI user has the `config` write class (UpdateConfig, Reload); False answers
+    #: "Permission denied" like an Asterisk whose manager.conf lacks it
+    config_write: bool = True
     #: fixed wrap-up seconds per queue; queues not listed sample world.wrap
     wrapuptime: dict[str, float] = field(default_factory=dict)
     #: Queue() timeout when DIALER_QUEUE_TIMEOUT is not set (asterisk-conf's

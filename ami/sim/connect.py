@@ -48,7 +48,13 @@ class ConnectFlow:
                 core.end_both(call, 16)
                 return
         queue_name = call.exten or ""
-        q = pool.queues[queue_name]
+        q = pool.queues.get(queue_name)
+        if q is None:
+            # Queue() into a queue app_queue does not have: no Queue* event, it returns at
+            # once with QUEUESTATUS=UNKNOWN and the dialplan plays the safe-harbour message.
+            core.stats.outcomes["queue_unknown"] += 1
+            await self._safe_harbour(call, "UNKNOWN", result)
+            return
         timeout = call.float_variable(dialplan.VAR_QUEUE_TIMEOUT)
         if timeout is None:
             timeout = cfg.queue_timeout
@@ -90,12 +96,19 @@ class ConnectFlow:
             core.end_both(call, 16)
             return
         core.stats.outcomes["queue_timeout"] += 1
+        await self._safe_harbour(call, "TIMEOUT", result)
+
+    async def _safe_harbour(self, call: SimCall, queue_status: str, result: LineResult) -> None:
+        """No agent took the answered call: DialerQueueResult, the message, the opt-out key."""
+        core, cfg, rng = self._core, self._core.config, call.rng
+        ch1 = call.ch1
+        assert ch1 is not None
         call.stage = SAFE_HARBOUR
         attempt = call.variables.get(dialplan.VAR_ATTEMPT, "")
         ch1.priority = "3"
         core.emit_chan("UserEvent", ch1,
                        f"UserEvent: {dialplan.USEREVENT_QUEUE_RESULT}\r\nAttemptId: {attempt}\r\n"
-                       f"QueueStatus: TIMEOUT\r\n", "user,all")
+                       f"QueueStatus: {queue_status}\r\n", "user,all")
         ch1.app, ch1.appdata = "Read", "DIGIT,beep,1,,1,4"
         await self._stage_sleep(call, cfg.safe_harbour_time)
         forced_digit = call.variables.get("SIM_OPTOUT")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -11,7 +12,10 @@ from dataclasses import dataclass, field
 from ami import dialplan
 from ami.sim.calls import SimCall
 from ami.sim.channels import Chan, Member, member_block
+from ami.sim.conffile import Category, ConfFiles
 from ami.sim.core import PbxCore
+
+_CONNECT_EXTEN = re.compile(r"^[0-9a-z].+$")
 
 
 @dataclass
@@ -35,6 +39,7 @@ class Queue:
 
     name: str
     wrapuptime: float | None = None
+    weight: int = 0  # app_queue weight (QueueParams Weight)
     members: dict[str, Member] = field(default_factory=dict)  # by interface
     waiting: list[SimCall] = field(default_factory=list)
     completed: int = 0
@@ -48,6 +53,8 @@ class AgentPool:
         self._core = core
         self.agents: dict[str, Agent] = {}
         self.queues: dict[str, Queue] = {}
+        # queues_dialer.conf and queues.conf: they outlive a restart, like files on disk
+        self.conf = ConfFiles(core.config.queues)
         # app_agent_pool keeps every idle logged-in agent in one holding bridge.
         self.holding_bridge = str(uuid.UUID(
             int=random.Random(f"{core.config.seed}:holding").getrandbits(128), version=4))
@@ -59,7 +66,22 @@ class AgentPool:
         for i in range(cfg.agents):
             aid = str(cfg.first_agent + i)
             self.agents[aid] = Agent(aid)
-        self.queues = {q: Queue(q, cfg.wrapuptime.get(q)) for q in cfg.queues}
+        self.queues = {}
+        self.load_queues()  # what the queue file holds (cfg.queues, and queues added over AMI)
+
+    def load_queues(self, name: str | None = None) -> None:
+        """app_queue (re)reading its configuration: the queue `name` (all when None) is
+        created when new, its weight applied when not; dynamic members stay."""
+        for cat in self.conf.queue_file.queues():
+            if name is None or cat.name == name:
+                self._load(cat)
+
+    def _load(self, cat: Category) -> None:
+        weight = cat.get("weight") or "0"
+        q = self.queues.get(cat.name)
+        if q is None:
+            q = self.queues[cat.name] = Queue(cat.name, self._core.config.wrapuptime.get(cat.name))
+        q.weight = int(weight) if weight.isdigit() else 0
 
     # ------------------------------------------------------------------ queues
     def find_queue(self, name: str) -> Queue | None:
@@ -74,7 +96,9 @@ class AgentPool:
         if context == dialplan.CONNECT_CONTEXT and exten is not None:
             if exten not in self.queues and cfg.auto_create_queues:
                 self.queues[exten] = Queue(exten, cfg.wrapuptime.get(exten))
-            return exten in self.queues
+            # [dialer-connect]'s `_[0-9a-z].` takes any name of two or more characters,
+            # whether or not the queue exists (Queue() then fails: QUEUESTATUS=UNKNOWN).
+            return exten in self.queues or (cfg.connect_any_exten and _CONNECT_EXTEN.match(exten) is not None)
         return False
 
     def leave_queue(self, call: SimCall, q: Queue, *, abandon: bool) -> None:

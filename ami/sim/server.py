@@ -14,10 +14,12 @@ from collections.abc import Callable
 
 from ami.sim.actions import ActionRouter, SystemActions
 from ami.sim.actions_calls import CallActions
+from ami.sim.actions_config import ConfigActions
 from ami.sim.actions_queues import QueueActions
 from ami.sim.callflow import CallFlow
 from ami.sim.calls import SimCall
 from ami.sim.channels import Chan
+from ami.sim.conffile import ConfFiles
 from ami.sim.config import SimConfig
 from ami.sim.connect import ConnectFlow
 from ami.sim.core import PbxCore
@@ -48,6 +50,7 @@ class PbxSimulator:
             **SystemActions(self._core).handlers(),
             **CallActions(self._core, self._pool, self._flow).handlers(),
             **QueueActions(self._core, self._pool, self._flow).handlers(),
+            **ConfigActions(self._core, self._pool).handlers(),
         }
         self._router = ActionRouter(self._core, handlers)
         self._server: asyncio.Server | None = None
@@ -114,6 +117,11 @@ class PbxSimulator:
     @property
     def queues(self) -> dict[str, Queue]:
         return self._pool.queues
+
+    @property
+    def queue_files(self) -> ConfFiles:
+        """queues_dialer.conf and queues.conf as UpdateConfig left them."""
+        return self._pool.conf
 
     @property
     def sessions(self) -> set[Session]:

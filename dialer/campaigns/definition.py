@@ -159,6 +159,7 @@ class CampaignDefinition(_Strict):
     dial_mode: DialMode = "predictive"
     regulation: Regulation = "us"
     queue: str | None = Field(default=None, description="Asterisk queue; defaults to the name")
+    priority: int = Field(default=0, ge=0, le=100)
     caller_id: str = Field(min_length=1)
     dial_template: str = Field(default="PJSIP/{number}@carrier")
     ring_timeout_s: int = Field(default=25, ge=5, le=120)

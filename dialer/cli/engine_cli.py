@@ -62,6 +62,7 @@ def engine_config(config: Settings, url: str, **overrides: Any) -> EngineConfig:
         secret=config.ami_secret.get_secret_value(),
     )
     overrides.setdefault("loop_failure_limit_s", config.loop_failure_limit_s)
+    overrides.setdefault("queue_setup", config.queue_setup)
     return EngineConfig(engine_id=config.engine_id, database_url=url, ami=ami, **overrides)
 
 
@@ -167,9 +168,12 @@ def _status_table(engines: list[Any], campaigns: list[Any]) -> Table:
         abandon = f"{rate:.1%} / {info.get('abandon_cap', 0):.0%} ({info.get('abandon_window_h', 0):g}h)" if rate is not None else "-"
         per_hour = row["attempts_hour"]
         lasts = f"{row['dialable'] / per_hour:.1f} h" if per_hour else "-"
+        why = dial_level_text(info.get("dial_level"), info.get("pacing_reason")) if info else "-"
+        queue = info.get("queue") or {}
+        if queue and not queue.get("ready"):  # the engine holds the campaign: say why
+            why = f"[bold red]queue {queue.get('name')} not ready[/]: {queue.get('error') or 'not checked yet'}"
         table.add_row(
-            row["name"], row["state"], engine_id, calls, agents,
-            dial_level_text(info.get("dial_level"), info.get("pacing_reason")) if info else "-", abandon,
+            row["name"], row["state"], engine_id, calls, agents, why, abandon,
             str(info.get("hopper", "-")), f"{row['dialable']:,}", lasts,
         )
     return table

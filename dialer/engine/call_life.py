@@ -313,7 +313,7 @@ def classify_unobserved(call: Call, why: str) -> tuple[Outcome, str]:
         return Outcome.MACHINE, f"{why}; AMD had detected a machine"
     if call.opt_out_digit and call.opt_out_digit == dialplan.OPT_OUT_DIGIT:
         return Outcome.OPT_OUT, why
-    if call.queue_status == "TIMEOUT":
+    if call.queue_status in dialplan.NO_AGENT_STATUSES:  # the safe-harbour message played
         return Outcome.ABANDONED, f"{why}; no agent in time (opt-out key not observed)"
     if call.queued_at is not None:
         known = "answered and waiting for an agent"
@@ -331,7 +331,7 @@ def classify_answered(call: Call) -> tuple[Outcome, str | None]:
         return Outcome.OPT_OUT, None
     if call.connected_at is not None:
         return Outcome.ANSWERED, None
-    if call.queue_status == "TIMEOUT":
+    if call.queue_status in dialplan.NO_AGENT_STATUSES:  # the safe-harbour message played
         return Outcome.ABANDONED, None
     if call.queued_at is not None:
         return Outcome.QUEUE_HANGUP, None

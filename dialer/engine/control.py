@@ -20,6 +20,7 @@ from dialer.db.notify import AGENT_CHANNEL, CAMPAIGN_CHANNEL, DISPOSITION_CHANNE
 from dialer.engine.closing import Closing, RulesByCampaign
 from dialer.engine.membership import Membership
 from dialer.engine.ports import RunnerHost
+from dialer.engine.queue_setup import QueueSetup
 from dialer.engine.runner import CampaignRunner, UnsupportedMode
 from dialer.engine.supervisor import Supervisor
 from dialer.errors import UserError
@@ -33,7 +34,7 @@ POLL_S = 5.0
 class Control:
     def __init__(
         self, host: RunnerHost, runners: dict[int, CampaignRunner], rules: RulesByCampaign,
-        membership: Membership, closing: Closing, supervisor: Supervisor,
+        membership: Membership, closing: Closing, supervisor: Supervisor, queue_setup: QueueSetup,
     ) -> None:
         self.host = host
         self.runners = runners
@@ -41,6 +42,7 @@ class Control:
         self.membership = membership
         self.closing = closing
         self.supervisor = supervisor
+        self.queue_setup = queue_setup
         self._reloads: set[int] = set()
         self._reload_wake = asyncio.Event()
 
@@ -64,16 +66,35 @@ class Control:
                 if row["state"] not in ("pilot", "running"):
                     return
                 runner = CampaignRunner(self.host, row["id"], row["name"], row["state"], settings)
+                # Its queue first: the agents join it when the runner starts.
+                await self.queue_setup.ensure(runner.queue, self._weight(runner.queue, runner.definition.priority))
                 await runner.start()
                 self.runners[row["id"]] = runner
                 log.info("campaign %s: %s (%s)", row["name"], row["state"], runner.definition.dial_mode)
             else:
                 await runner.update(row["state"], settings)
+                await self.ensure_queues([runner])
             self.rules.set(row["id"], runner.rules)
         except UnsupportedMode as exc:
             log.error("campaign %s not dialled: %s", row["name"], exc)
         except (UserError, ValueError) as exc:
             log.error("campaign %s not dialled: invalid settings: %s", row["name"], exc)
+
+    def _weight(self, queue: str, priority: int = 0) -> int:
+        """A queue's weight: the highest priority among the campaigns dialling into it."""
+        return max([priority, *(r.definition.priority for r in self.runners.values() if r.queue == queue)])
+
+    async def ensure_queues(self, runners: list[CampaignRunner] | None = None) -> None:
+        """Make the queues of `runners` (default: every campaign) ready where they are due
+        (new, a changed priority, or failed before); a queue that turns ready gets its agents."""
+        self.queue_setup.forget({r.queue for r in self.runners.values()})
+        for runner in list(self.runners.values()) if runners is None else runners:
+            weight = self._weight(runner.queue)
+            if not self.queue_setup.due(runner.queue, weight):
+                continue
+            was_ready = self.queue_setup.ready(runner.queue)
+            if await self.queue_setup.ensure(runner.queue, weight) and not was_ready:
+                self.host.spawn(runner.add_members())
 
     def _on_campaign_notify(self, payload: str) -> None:
         try:
@@ -100,6 +121,7 @@ class Control:
             if time.monotonic() - last_poll >= POLL_S:  # a missed NOTIFY is caught here
                 last_poll = time.monotonic()
                 await self.load_campaigns()
+                await self.ensure_queues()  # queues that failed are tried again
                 for runner in list(self.runners.values()):
                     row = await store.campaign(runner.id)
                     if row is not None and row["state"] != runner.state:

@@ -30,7 +30,7 @@ from typing import Any
 
 import asyncpg
 
-from ami.client import AMIClient, ClientConfig, ConnectionState
+from ami.client import AMIClient, ClientConfig, ConnectionState, ResyncSnapshot
 from dialer.db.connection import DatabaseUnavailable
 from dialer.db.migrate import SchemaOutOfDate, head_revision
 from dialer.engine.agents import AgentTracker
@@ -40,6 +40,7 @@ from dialer.engine.closing import Closing, RulesByCampaign
 from dialer.engine.control import Control
 from dialer.engine.membership import Membership
 from dialer.engine.ports import EngineObserver
+from dialer.engine.queue_setup import QueueSetup, QueueSetupMode
 from dialer.engine.recovery import CHECK_DELAYS_S, Recovery
 from dialer.engine.runner import CampaignRunner
 from dialer.engine.store import EngineStore
@@ -66,6 +67,9 @@ class EngineConfig:
     writer_interval_s: float = 0.1
     loop_failure_limit_s: float = 60.0  # a loop failing (or stalled) this long stops the engine
     loop_stall_s: float = 30.0  # a loop with no progress this long is stalled
+    # "create": campaign queues are written to queues_dialer.conf over AMI; "check": only
+    # checked (queues managed outside the dialer). See dialer/engine/queue_setup.py.
+    queue_setup: QueueSetupMode = "create"
 
 
 class Engine:
@@ -86,6 +90,7 @@ class Engine:
         self.agents = AgentTracker()
         self.runners: dict[int, CampaignRunner] = {}
         self.membership = Membership(self, self.runners)
+        self.queue_setup = QueueSetup(lambda: self.ami, config.queue_setup)
         self.rules = RulesByCampaign(self.store)
         self.observer: EngineObserver = observer or EngineObserver()
         self.calls.on_answered = lambda call: self.observer.answered(call)
@@ -102,7 +107,8 @@ class Engine:
             disposition_timeout_s=config.disposition_timeout_s, writer_interval_s=config.writer_interval_s,
         )
         self.recovery = Recovery(self, self.runners, self.rules, self.membership, self.closing)
-        self.control = Control(self, self.runners, self.rules, self.membership, self.closing, self.supervisor)
+        self.control = Control(self, self.runners, self.rules, self.membership, self.closing, self.supervisor,
+                               self.queue_setup)
 
     # --- plumbing ------------------------------------------------------------------------
 
@@ -167,7 +173,7 @@ class Engine:
             await self.control.listen()
             self.ami = AMIClient(self.config.ami)
             self.ami.on_state(self._on_ami_state)
-            self.ami.set_resync_hook(self.recovery.resync)
+            self.ami.set_resync_hook(self._resync)
             events = self.ami.subscribe(maxsize=200_000)
             log.info("connecting to AMI at %s:%d", self.config.ami.host, self.config.ami.port)
             # Asterisk may be down at start: keep trying, but a stop request still stops.
@@ -243,6 +249,8 @@ class Engine:
             started = time.monotonic()
             failed: BaseException | None = None
             for runner in list(self.runners.values()):
+                if not self.queue_setup.ready(runner.queue):
+                    continue  # never a call into a missing queue (the status says why)
                 try:
                     await runner.tick(started)
                 except Exception as exc:  # noqa: BLE001 - the other campaigns still tick
@@ -312,6 +320,13 @@ class Engine:
 
     # --- AMI connection ----------------------------------------------------------------
 
+    async def _resync(self, snap: ResyncSnapshot) -> None:
+        """After every (re)connect: the campaign queues first (Asterisk may have restarted,
+        or be another box), so the members the reconciliation re-adds have a queue to join."""
+        self.queue_setup.mark_unchecked()
+        await self.control.ensure_queues()
+        await self.recovery.resync(snap)
+
     def _on_ami_state(self, state: ConnectionState, exc: BaseException | None) -> None:
         if state is ConnectionState.SYNCING:
             log.info("AMI logged in: reconciling calls before dialling")
@@ -360,6 +375,7 @@ class Engine:
                 "refused": dict(runner.stats.refused or {}),
                 "dialable_left": runner.dialable_left,
                 "agents": {s.value: n for s, n in self.agents.counts(runner.queue).items()},
+                "queue": self.queue_setup.view(runner.queue),
             }
         return {
             "at": now.isoformat(),

@@ -142,8 +142,10 @@ async def test_originate_outcomes_and_typed_events(sim: PbxSimulator, client: AM
 
 
 async def test_originate_error_reply_raises_without_outcome(client: AMIClient) -> None:
+    # A context with no such extension (the shipped [dialer-connect] pattern takes any queue
+    # name; 03-05 a-8: a missing context gets the same refusal).
     bad = A.OriginateRequest(channel="Local/1@sim-pstn", channel_id="att-e",
-                             context="dialer-connect", exten="nosuchqueue")
+                             context="no-such-context", exten="nosuchqueue")
     with pytest.raises(ActionFailed) as err:
         await client.originate(bad)
     assert err.value.message == "Extension does not exist."

@@ -23,7 +23,7 @@ from tests.deploy.asterisk_conf import (
     user_events,
 )
 
-CONF_FILES = ("manager.conf", "pjsip.conf", "agents.conf", "queues.conf", "extensions.conf")
+CONF_FILES = ("manager.conf", "pjsip.conf", "agents.conf", "queues.conf", "queues_dialer.conf", "extensions.conf")
 AGENTS = [str(n) for n in range(1001, 1011)]
 
 # Applications Asterisk 22 ships that asterisklint 0.4 does not know (app_amd).
@@ -245,6 +245,7 @@ def test_manager_is_loopback_with_the_classes_the_engine_needs() -> None:
     write = set(user.get("write")[0].split(","))
     assert {"system", "call", "agent", "user"} <= read
     assert {"originate", "call", "agent", "reporting"} <= write
+    assert "config" in write, "UpdateConfig of queues_dialer.conf (campaign queues without hand edits)"
     assert "all" not in read | write
     assert user.get("permit") == ["127.0.0.1/255.255.255.255"]
 
@@ -270,6 +271,14 @@ def test_agents_and_queues() -> None:
     template = agents["dialer-agent"][0]
     assert template.get("ackcall") == ["no"] and int(template.get("wrapuptime")[0]) > 0
     queues = sections("queues.conf")
+    dialer_owned = sections(contract.QUEUE_FILE)
+    assert not set(queues) & set(dialer_owned), "a queue defined in both files"
+    # queues.conf ends by including the file the engine writes, whose template it inherits
+    lines = [line.strip() for line in (CONF_DIR / "queues.conf").read_text().splitlines()]
+    assert f"#include {contract.QUEUE_FILE}" in lines
+    assert contract.QUEUE_TEMPLATE in dialer_owned and dialer_owned[contract.QUEUE_TEMPLATE][0].template
+    assert not dialer_owned[contract.QUEUE_TEMPLATE][0].get("weight"), "weight is per campaign queue"
+    queues.update(dialer_owned)
     campaign = queues["dialer-campaign"][0]
     assert campaign.template and campaign.get("wrapuptime") == ["0"]
     assert campaign.get("ringinuse") == ["no"] and campaign.get("joinempty") == ["yes"]
