@@ -176,12 +176,12 @@ def share_floor(agents: Sequence[FloorAgent], campaigns: Sequence[FloorCampaign]
 
     given: dict[int, list[str]] = {c: [] for c in known}
     given_busy: dict[int, list[str]] = {c: [] for c in known}
-    for agent, c in on_ready.owner.items():
-        given[c].append(agent)
-    for agent, c in on_busy.owner.items():
-        given_busy[c].append(agent)
+    for agent_id, owner in on_ready.owner.items():
+        given[owner].append(agent_id)
+    for agent_id, owner in on_busy.owner.items():
+        given_busy[owner].append(agent_id)
     # 3. The rest to the dialling campaigns: priority, then weight against what each has.
-    load = {c: covered[c] + due[c] for c in known}
+    load = {cid: covered[cid] + due[cid] for cid in known}
     for a in agents:
         if a.busy_with in load:
             load[a.busy_with] += 1
