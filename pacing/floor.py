@@ -86,6 +86,11 @@ class FloorShare:
     covered: int = 0
     uncovered: int = 0
 
+    @property
+    def agents(self) -> frozenset[str]:
+        """Every agent of the share, ready or busy."""
+        return frozenset(self.ready) | frozenset(self.busy)
+
 
 @dataclass
 class _Matching:
