@@ -50,6 +50,12 @@ def test_example_file_is_valid() -> None:
         ({"dial_mode": "ratio", "pacing": {"dial_level": 2.0, "max_occupancy": 0.8}},
          "pacing.max_occupancy: dial_mode ratio does not use it"),
         ({"colour": "blue"}, "colour: is not a known key"),
+        # Campaigns sharing agents: priority 0..100, weight 1..100, group names as stored.
+        ({"priority": 101}, "priority: Input should be less than or equal to 100"),
+        ({"priority": -1}, "priority: Input should be greater than or equal to 0"),
+        ({"weight": 0}, "weight: Input should be greater than or equal to 1"),
+        ({"agent_groups": ["Senior Staff"]}, "agent_groups: group 'Senior Staff': use lowercase"),
+        ({"agent_groups": ["senior", "senior"]}, "agent_groups: a group is named twice"),
         (
             {"dispositions": [{"code": "ok", "label": "OK"}, {"code": "ok", "label": "again"}]},
             "disposition codes repeated: ok",
