@@ -28,6 +28,14 @@ def test_example_file_is_valid() -> None:
     assert definition.retry.rules["busy"].delays_min == [10, 30]
 
 
+def test_the_two_campaign_floor_example_is_valid() -> None:
+    floor = EXAMPLE.parent / "floor"
+    retention = load_definition(floor / "retention.toml")
+    survey = load_definition(floor / "survey.toml")
+    assert retention.priority > survey.priority
+    assert set(retention.agent_groups) & set(survey.agent_groups) == {"senior"}
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
