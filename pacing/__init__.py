@@ -6,6 +6,8 @@ Public API (see `pacing.policy` for the per-tick engine loop):
 - `PacingDecision`, `Policy`, `PacingReason` (pacing.policy): what it answers.
 - `make_policy(name, **settings)`, `POLICY_NAMES` (pacing.policies): progressive, ratio,
   adaptive (VICIdial ADAPT_AVERAGE), pi (UNICOM overdial), predictive (model-based).
+- `share_floor`, `FloorAgent`, `FloorCampaign`, `FloorShare` (pacing.floor): one pool of
+  agents shared among campaigns, each campaign's share for its snapshot.
 - `Estimators` (pacing.estimators): online hit rate, outcome shares, ring, talk and
   wrap-up distributions, agent-free forecasts; the engine feeds it outcomes.
 - `Scenario`, `simulate` (pacing.simulator): the discrete-event call-centre simulator.

@@ -17,6 +17,9 @@
 
     [wrapuptime]               # per-queue wrap-up seconds (else world.wrap is sampled)
     campaign1 = 5
+
+    [queue_weights]            # queues.conf weight per queue (heavier: agents first)
+    retention = 10
 """
 
 from __future__ import annotations
@@ -57,6 +60,9 @@ class SimConfig:
     config_write: bool = True
     #: fixed wrap-up seconds per queue; queues not listed sample world.wrap
     wrapuptime: dict[str, float] = field(default_factory=dict)
+    #: queues.conf `weight` per queue (default 0): a free agent in several queues goes to
+    #: the waiting caller of the heaviest
+    queue_weights: dict[str, int] = field(default_factory=dict)
     #: Queue() timeout when DIALER_QUEUE_TIMEOUT is not set (asterisk-conf's
     #: DIALER_DEFAULT_QUEUE_TIMEOUT); whole seconds are used, like the shipped dialplan
     queue_timeout: float = 2.0

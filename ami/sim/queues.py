@@ -1,4 +1,9 @@
-"""The simulated agent pool and queues: member status, which agent gets a call, wrap-up, login."""
+"""The simulated agent pool and queues: member status, which agent gets a call, wrap-up, login.
+
+Queue weight as app_queue applies it (queues.conf `weight`): a member who is also in a
+heavier queue with callers waiting is not offered to a lighter queue's caller, so when
+campaigns share agents the heavier queue's callers get the free agent first.
+"""
 
 from __future__ import annotations
 
@@ -39,7 +44,7 @@ class Queue:
 
     name: str
     wrapuptime: float | None = None
-    weight: int = 0  # app_queue weight (QueueParams Weight)
+    weight: int = 0  # queues.conf `weight`: heavier queues get shared members first
     members: dict[str, Member] = field(default_factory=dict)  # by interface
     waiting: list[SimCall] = field(default_factory=list)
     completed: int = 0
@@ -77,17 +82,19 @@ class AgentPool:
                 self._load(cat)
 
     def _load(self, cat: Category) -> None:
-        weight = cat.get("weight") or "0"
+        cfg = self._core.config
+        weight = cat.get("weight") or str(cfg.queue_weights.get(cat.name, 0))
         q = self.queues.get(cat.name)
         if q is None:
-            q = self.queues[cat.name] = Queue(cat.name, self._core.config.wrapuptime.get(cat.name))
+            q = self.queues[cat.name] = Queue(cat.name, cfg.wrapuptime.get(cat.name))
         q.weight = int(weight) if weight.isdigit() else 0
 
     # ------------------------------------------------------------------ queues
     def find_queue(self, name: str) -> Queue | None:
         q = self.queues.get(name)
         if q is None and self._core.config.auto_create_queues and name:
-            q = self.queues[name] = Queue(name, self._core.config.wrapuptime.get(name))
+            q = self.queues[name] = Queue(name, self._core.config.wrapuptime.get(name),
+                                          self._core.config.queue_weights.get(name, 0))
         return q
 
     def exten_exists(self, context: str, exten: str | None) -> bool:
@@ -95,7 +102,7 @@ class AgentPool:
         cfg = self._core.config
         if context == dialplan.CONNECT_CONTEXT and exten is not None:
             if exten not in self.queues and cfg.auto_create_queues:
-                self.queues[exten] = Queue(exten, cfg.wrapuptime.get(exten))
+                self.queues[exten] = Queue(exten, cfg.wrapuptime.get(exten), cfg.queue_weights.get(exten, 0))
             # [dialer-connect]'s `_[0-9a-z].` takes any name of two or more characters,
             # whether or not the queue exists (Queue() then fails: QUEUESTATUS=UNKNOWN).
             return exten in self.queues or (cfg.connect_any_exten and _CONNECT_EXTEN.match(exten) is not None)
@@ -143,15 +150,27 @@ class AgentPool:
                 if status != m.status or in_call != m.in_call:
                     m.status, m.in_call = status, in_call
                     self._core.emit("QueueMemberStatus", "agent,all", member_block(m))
-        for q in list(self.queues.values()):
+        for q in sorted(self.queues.values(), key=lambda q: -q.weight):
             self.assign(q)
 
     def free(self, m: Member) -> bool:
         return not m.paused and self.member_status(m) == 1 and not m.ringing
 
+    @staticmethod
+    def _has_callers(q: Queue) -> bool:
+        return any(c.agent_future is not None and not c.agent_future.done() for c in q.waiting)
+
+    def _held_for_heavier(self, q: Queue, m: Member) -> bool:
+        """app_queue's compare_weight: the member is in a heavier queue with callers waiting."""
+        return any(
+            other.weight > q.weight and self._has_callers(other)
+            and any(o.agent_id == m.agent_id for o in other.members.values())
+            for other in self.queues.values()
+        )
+
     def assign(self, q: Queue) -> None:
         while q.waiting:
-            free = [m for m in q.members.values() if self.free(m)]
+            free = [m for m in q.members.values() if self.free(m) and not self._held_for_heavier(q, m)]
             if not free:
                 return
             member = min(free, key=lambda m: (m.last_call, m.interface))

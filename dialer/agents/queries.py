@@ -4,12 +4,14 @@ SQLAlchemy text() with named parameters, in `Database.transaction()` (`record_di
 in the one its caller holds: the CLI's, the MQTT bus's, the demo's).
 """
 
-# Every agent with its latest state, since when, and the campaigns it works (`agents list`).
+# Every agent with its latest state, since when, its groups and the campaigns it works, by
+# name or through a group (`agents list`).
 LIST_AGENTS = """
-SELECT a.id, a.name, a.active,
+SELECT a.id, a.name, a.active, a.groups,
        (SELECT s.state FROM agent_state_changes s WHERE s.agent_id = a.id ORDER BY s.at DESC, s.id DESC LIMIT 1) AS state,
        (SELECT s.at FROM agent_state_changes s WHERE s.agent_id = a.id ORDER BY s.at DESC, s.id DESC LIMIT 1) AS since,
-       ARRAY(SELECT c.name FROM campaigns c WHERE c.settings->'agents' ? a.id ORDER BY c.name) AS campaigns
+       ARRAY(SELECT c.name FROM campaigns c WHERE c.settings->'agents' ? a.id
+             OR c.settings->'agent_groups' ?| a.groups::text[] ORDER BY c.name) AS campaigns
 FROM agents a ORDER BY a.id
 """
 
@@ -64,3 +66,16 @@ VALUES (:campaign_id, :contact_id, :attempt, :agent, :at, :note)
 
 # A NOTIFY sent with the transaction that made the change (channels in dialer.db.notify).
 NOTIFY = "SELECT pg_notify(:channel, :payload)"
+# --- agent groups (SQLAlchemy text(), named parameters) ---------------------------------
+
+# An agent's groups, locked while they change.
+AGENT_GROUPS_FOR_UPDATE = "SELECT groups FROM agents WHERE id = :agent FOR UPDATE"
+
+# The agent's new groups.
+SET_AGENT_GROUPS = "UPDATE agents SET groups = CAST(:groups AS varchar(32)[]) WHERE id = :agent"
+
+# The campaigns whose agent_groups name any of :groups (their engines re-read the members).
+CAMPAIGNS_USING_GROUPS = (
+    "SELECT id, state FROM campaigns WHERE settings->'agent_groups' ?| CAST(:groups AS text[])"
+    " AND state NOT IN ('stopped', 'completed')"
+)

@@ -30,6 +30,8 @@ Regulation = Literal["us", "uk", "cn", "none"]
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _SPAN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+# An agent group (skill) name, as `dialer agents group` stores it (agents.groups).
+GROUP_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 # The regulation profile's short day names (compliance.profiles calling_hours keys).
 _DAY_KEYS = {
     "monday": "mon",
@@ -159,7 +161,6 @@ class CampaignDefinition(_Strict):
     dial_mode: DialMode = "predictive"
     regulation: Regulation = "us"
     queue: str | None = Field(default=None, description="Asterisk queue; defaults to the name")
-    priority: int = Field(default=0, ge=0, le=100)
     caller_id: str = Field(min_length=1)
     dial_template: str = Field(default="PJSIP/{number}@carrier")
     ring_timeout_s: int = Field(default=25, ge=5, le=120)
@@ -171,6 +172,13 @@ class CampaignDefinition(_Strict):
     default_region: str = Field(default="US", min_length=2, max_length=2)
     script: str = ""
     agents: list[str] = Field(default_factory=list)
+    # Agent groups (skills) whose members work this campaign too (`dialer agents group`).
+    agent_groups: list[str] = Field(default_factory=list)
+    # Campaigns sharing agents: a higher priority is served first (its queue's weight in
+    # Asterisk, its share of the floor in pacing); among equal priorities, agents are
+    # shared in proportion to weight.
+    priority: int = Field(default=0, ge=0, le=100)
+    weight: int = Field(default=1, ge=1, le=100)
     pacing: PacingSettings = Field(default_factory=PacingSettings)
     windows: WindowSettings = Field(default_factory=WindowSettings)
     retry: RetrySettings = Field(default_factory=RetrySettings)
@@ -196,6 +204,16 @@ class CampaignDefinition(_Strict):
             if bad is not None:
                 raise ValueError(f"must not contain control characters such as line breaks (found {bad!r})")
         return value
+
+    @field_validator("agent_groups")
+    @classmethod
+    def _check_groups(cls, groups: list[str]) -> list[str]:
+        for group in groups:
+            if not GROUP_NAME.match(group):
+                raise ValueError(f"group {group!r}: use lowercase letters, digits, '-' or '_', at most 32 characters")
+        if len(set(groups)) != len(groups):
+            raise ValueError("a group is named twice")
+        return groups
 
     @field_validator("dial_template")
     @classmethod

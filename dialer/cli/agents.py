@@ -7,11 +7,12 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from dialer.agents import groups as agent_groups
 from dialer.agents import service as agent_service
 from dialer.cli.common import console, run, who, with_database
 from dialer.db.database import Database
 
-agents_app = typer.Typer(help="Agents: list them, assign them to campaigns.", no_args_is_help=True)
+agents_app = typer.Typer(help="Agents: list them, assign them to campaigns and groups.", no_args_is_help=True)
 
 
 @agents_app.command("list")
@@ -21,11 +22,11 @@ def list_() -> None:
     if not rows:
         console.print("no agents yet: `dialer agents add 1001 --campaign NAME`")
         return
-    table = Table("agent", "name", "state", "since (UTC)", "campaigns")
+    table = Table("agent", "name", "state", "since (UTC)", "groups", "campaigns")
     for row in rows:
         table.add_row(row["id"], row["name"], row["state"] or "-",
                       row["since"].strftime("%Y-%m-%d %H:%M:%S") if row["since"] else "-",
-                      ", ".join(row["campaigns"]) or "-")
+                      ", ".join(row["groups"] or []) or "-", ", ".join(row["campaigns"]) or "-")
     console.print(table)
 
 
@@ -56,6 +57,21 @@ def remove(
 
     run(lambda: with_database(main))
     console.print(f"agent {agent_id} taken off {', '.join(campaign)}")
+
+
+@agents_app.command("group")
+def group(
+    agent_id: str = typer.Argument(...),
+    groups: list[str] = typer.Argument(..., help="groups (skills), e.g. senior key-accounts"),
+    remove: bool = typer.Option(False, "--remove", help="take the agent out of these groups"),
+) -> None:
+    """Put an agent in groups (or take him out); campaigns whose agent_groups name one use him."""
+
+    async def main(db: Database) -> list[str]:
+        return await agent_groups.change_groups(db, agent_id, groups, remove=remove)
+
+    now: list[str] = run(lambda: with_database(main))
+    console.print(f"agent {agent_id}: groups {', '.join(now) or '-'}")
 
 
 @agents_app.command("pause")

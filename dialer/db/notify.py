@@ -10,7 +10,8 @@ from __future__ import annotations
 CAMPAIGN_CHANNEL = "dialer_campaign"
 """A campaign's state or settings changed. Payload: JSON `{"campaign_id": int, "state": str}`.
 Sent by `dialer campaign ...` (`dialer.campaigns.service`), `dialer agents add|remove`
-(`dialer.agents.service`) and by an engine that pauses a finished pilot or completes a
+(`dialer.agents.service`), `dialer agents group` (`dialer.agents.groups`, to the campaigns
+using the groups changed) and by an engine that pauses a finished pilot or completes a
 campaign (`dialer.engine.store`). Heard by every engine, which reloads that campaign."""
 
 AGENT_CHANNEL = "dialer_agent"

@@ -38,6 +38,7 @@ from dialer.engine.call_life import Call, ClosedCall
 from dialer.engine.calls import CallTracker
 from dialer.engine.closing import Closing, RulesByCampaign
 from dialer.engine.control import Control
+from dialer.engine.floor import Floor
 from dialer.engine.membership import Membership
 from dialer.engine.ports import EngineObserver
 from dialer.engine.queue_setup import QueueSetup, QueueSetupMode
@@ -45,6 +46,7 @@ from dialer.engine.recovery import CHECK_DELAYS_S, Recovery
 from dialer.engine.runner import CampaignRunner
 from dialer.engine.store import EngineStore
 from dialer.engine.supervisor import Supervisor, cancel_and_wait, describe
+from pacing.floor import FloorShare
 
 log = logging.getLogger("dialer.engine")
 
@@ -76,7 +78,7 @@ class Engine:
     """The process: its parts, the named loops it supervises, start and stop.
 
     Its parts: `calls` and `agents` (trackers fed by AMI events), `membership` (queue
-    membership follows agent login), `runners` (one `CampaignRunner` per dialling
+    membership follows agent login), `floor` (the agents shared among the campaigns), `runners` (one `CampaignRunner` per dialling
     campaign, each using the engine only through `ports.RunnerHost`), `closing` (ended
     calls, dispositions, the writer), `recovery` (reconciling with Asterisk) and
     `control` (LISTEN/NOTIFY from the operator commands).
@@ -91,6 +93,7 @@ class Engine:
         self.runners: dict[int, CampaignRunner] = {}
         self.membership = Membership(self, self.runners)
         self.queue_setup = QueueSetup(lambda: self.ami, config.queue_setup)
+        self.floor = Floor(self.agents, self.calls, self.runners)
         self.rules = RulesByCampaign(self.store)
         self.observer: EngineObserver = observer or EngineObserver()
         self.calls.on_answered = lambda call: self.observer.answered(call)
@@ -111,6 +114,9 @@ class Engine:
                                self.queue_setup)
 
     # --- plumbing ------------------------------------------------------------------------
+
+    def floor_share(self, campaign_id: int) -> FloorShare | None:
+        return self.floor.share(campaign_id)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
@@ -248,6 +254,8 @@ class Engine:
         while True:
             started = time.monotonic()
             failed: BaseException | None = None
+            # One share of the agents per campaign for the whole pass: no two count one agent.
+            self.floor.refresh(started)
             for runner in list(self.runners.values()):
                 if not self.queue_setup.ready(runner.queue):
                     continue  # never a call into a missing queue (the status says why)

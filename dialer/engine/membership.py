@@ -4,7 +4,7 @@ only while logged in to the agent pool.
 An agent whose softphone hangs up is logged off (AgentLogoff) but stays a member shown
 Unavailable (Status 5) until QueueRemove; so on AgentLogoff he is removed from this
 engine's campaign queues, and on AgentLogin added back to the queues of the campaigns he
-is assigned to. After every (re)connect the `Agents` action says who is logged in
+is assigned to (by name, or through one of his agent groups). After every (re)connect the `Agents` action says who is logged in
 (AGENT_IDLE, AGENT_ONCALL; AGENT_LOGGEDOFF is not): only those are added.
 """
 
@@ -59,7 +59,7 @@ class Membership:
     def _login(self, agent_id: str) -> None:
         if self.logged_in is not None:
             self.logged_in.add(agent_id)
-        runners = [r for r in self.runners.values() if agent_id in r.definition.agents]
+        runners = [r for r in self.runners.values() if r.serves(agent_id)]
         log.info("agent %s logged in: joins %d campaign queues", agent_id, len(runners))
         for runner in runners:
             self.host.spawn(runner.add_members())
@@ -76,4 +76,4 @@ class Membership:
         """This engine's campaigns the agent is assigned to or is a member of."""
         agent = self.host.agents.agents.get(agent_id)
         queues = agent.queues if agent is not None else set()
-        return [r for r in self.runners.values() if agent_id in r.definition.agents or r.queue in queues]
+        return [r for r in self.runners.values() if r.serves(agent_id) or r.queue in queues]

@@ -2,7 +2,7 @@
 
 `RunnerHost` is all a campaign runner (and the queue membership) uses of the engine:
 the AMI client, the store, the call and agent trackers, the membership view, the
-observer, `stopping`, and three actions (spawn a side task, close ended calls, check
+observer, `stopping`, its share of the floor, and three actions (spawn a side task, close ended calls, check
 later on an Originate whose outcome was lost). `dialer.engine.engine.Engine` is one;
 the runner never imports the engine, so the two can be read (and tested) apart.
 """
@@ -18,6 +18,7 @@ from dialer.engine.agents import AgentStateChange, AgentTracker
 from dialer.engine.call_life import Call, ClosedCall
 from dialer.engine.calls import CallTracker
 from dialer.engine.store import EngineStore
+from pacing.floor import FloorShare
 
 
 class EngineObserver:
@@ -68,6 +69,10 @@ class RunnerHost(Protocol):
     @property
     def stopping(self) -> bool:
         """True once a stop was asked for: no new calls."""
+
+    def floor_share(self, campaign_id: int) -> FloorShare | None:
+        """The agents the campaign may count on this tick (the floor is shared with the
+        engine's other campaigns), or None before the first share: every queue member."""
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run `coro` as a side task the engine cancels when it stops."""

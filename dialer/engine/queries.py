@@ -301,6 +301,9 @@ INSERT INTO agents (id, name) SELECT a, 'Agent ' || a FROM unnest($1::text[]) AS
 ON CONFLICT (id) DO NOTHING
 """
 
+# The active agents in any of the groups $1 (a campaign's agent_groups), by id.
+AGENTS_IN_GROUPS = "SELECT id FROM agents WHERE active AND groups::text[] && $1::text[] ORDER BY id"
+
 AGENT_STATE_CHANGE = """
 INSERT INTO agent_state_changes (agent_id, state, reason, at) VALUES ($1, $2, $3, $4)
 """

@@ -7,7 +7,9 @@ attempt limits, abandonment headroom), write the attempt rows (with the DNC chec
 spacing rules and limits read again in the same transaction), and only then send the
 Originates.
 It sees its engine only through `ports.RunnerHost` (store, AMI client, trackers,
-membership, observer), never the engine module itself.
+membership, observer), never the engine module itself. Campaigns sharing agents pace from
+their share of the floor (`pacing.floor`, refreshed by the engine every tick), so no two
+count the same free agent.
 """
 
 from __future__ import annotations
@@ -116,6 +118,9 @@ class CampaignRunner:
         self._empty_since: float | None = None
         self._last_exhaust_check = 0.0
         self._members_added: set[str] = set()
+        # The agents who work this campaign: its `agents` and the members of its
+        # `agent_groups` (resolved from the database at start and every reload).
+        self.agent_ids: tuple[str, ...] = tuple(self.definition.agents)
         # Claims to hand back that a failed query could not: retried with the next release.
         self._unreleased: list[tuple[int, datetime | None]] = []
         self._unfinished: list[tuple[int, str]] = []  # likewise, contacts to finish
@@ -128,12 +133,26 @@ class CampaignRunner:
     def dialling(self) -> bool:
         return self.state in ("pilot", "running")
 
+    @property
+    def wants_agents(self) -> bool:
+        """Dialling with contacts left (as far as it knows): it may use free agents now."""
+        return self.dialling and (bool(self.hopper) or self.dialable_left != 0)
+
+    def serves(self, agent_id: str) -> bool:
+        return agent_id in self.agent_ids
+
+    async def resolve_agents(self, definition: CampaignDefinition) -> tuple[str, ...]:
+        """The campaign's own agents, then the members of its agent groups."""
+        grouped = await self.host.store.agents_in_groups(definition.agent_groups)
+        return tuple(dict.fromkeys([*definition.agents, *grouped]))
+
     # --- life cycle ----------------------------------------------------------------------
 
     async def start(self) -> None:
         self.ledger = await self.load_ledger(self.rules.profile.abandonment)
         if self.state == "pilot":
             self.pilot_done = await self.host.store.attempts_made(self.id)
+        self.agent_ids = await self.resolve_agents(self.definition)
         await self.host.store.ensure_agents(self.definition.agents)
         await self.add_members()
 
@@ -157,7 +176,7 @@ class CampaignRunner:
         if client is None or not client.connected:
             return
         absent = set()
-        for agent_id in self.definition.agents:
+        for agent_id in self.agent_ids:
             if not self.host.membership.may_join(agent_id):
                 agent = self.host.agents.agents.get(agent_id)
                 if agent is not None and self.queue in agent.queues:
@@ -202,16 +221,18 @@ class CampaignRunner:
 
     async def update(self, state: str, settings: dict[str, Any]) -> None:
         definition = CampaignDefinition.model_validate(settings)
-        if definition != self.definition:
+        agent_ids = await self.resolve_agents(definition)
+        if definition != self.definition or agent_ids != self.agent_ids:
             rules = CampaignRules(definition)
             wanted = policy_settings(definition)
             if rules.profile.abandonment != self.rules.profile.abandonment:
                 # A new cap, window or deadline counts the past anew (before anything
                 # changes: a failed query leaves the update to be retried whole).
                 self.ledger = await self.load_ledger(rules.profile.abandonment)
-            gone = set(self.definition.agents) - set(definition.agents)
+            gone = set(self.agent_ids) - set(agent_ids)
             if gone:
                 await self.remove_members(gone)
+            self.agent_ids = agent_ids
             self.definition = definition
             self.rules = rules
             if wanted != self.policy_settings:
@@ -259,9 +280,13 @@ class CampaignRunner:
         )
 
     def snapshot(self, now_mono: float) -> CampaignSnapshot:
-        agents = self.host.agents.in_queue(self.queue)
+        members = self.host.agents.in_queue(self.queue)
+        paused = sum(1 for a in members if a.state is AgentState.PAUSED)
+        share = self.host.floor_share(self.id)
+        # Only the agents of its share: a free agent other campaigns' calls will take, or
+        # one given to another campaign, is not this campaign's to dial for.
+        agents = members if share is None else [a for a in members if a.agent_id in share.agents]
         ready = sum(1 for a in agents if a.state is AgentState.READY)
-        paused = sum(1 for a in agents if a.state is AgentState.PAUSED)
         talk = [now_mono - a.since for a in agents if a.state is AgentState.ON_CALL]
         wrap = [now_mono - a.since for a in agents if a.state is AgentState.WRAP_UP]
         phases = self.host.calls.by_phase(self.id)

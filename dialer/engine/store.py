@@ -415,6 +415,12 @@ class EngineStore:
         if agent_ids:
             await self.db.execute(Q.ENSURE_AGENTS, list(agent_ids))
 
+    async def agents_in_groups(self, groups: Sequence[str]) -> list[str]:
+        """The active agents in any of `groups` (a campaign's agent_groups)."""
+        if not groups:
+            return []
+        return [r["id"] for r in await self.db.fetch(Q.AGENTS_IN_GROUPS, list(groups))]
+
     async def agent_changes(self, changes: Sequence[tuple[str, str, str | None, datetime, str]]) -> None:
         """(agent, state, reason, at, previous state) rows; sessions open and close with login."""
         if not changes:

@@ -127,3 +127,34 @@ async def test_last_digit_number_plan_like_asterisk_conf() -> None:
         await c.close()
     assert got == {0: (True, 4), 1: (True, 4), 2: (True, 4), 3: (True, 4), 4: (False, 5),
                    5: (False, 5), 6: (False, 3), 7: (False, 3), 8: (False, 8), 9: (True, 4)}
+
+
+async def test_a_shared_agent_goes_to_the_heavier_queue_first() -> None:
+    """app_queue's queue weight: a free agent in two queues takes the heavier queue's caller,
+    even one who joined later."""
+    cfg = SimConfig(seed=1, time_scale=50.0, agents=1, member_ready_delay=0.0, queues=("light", "heavy"),
+                    wrapuptime={"light": 0.0, "heavy": 0.0}, queue_weights={"heavy": 10})
+    async with PbxSimulator(cfg) as sim:
+        c = client_for(sim)
+        sub = c.subscribe({"QueueCallerJoin", "AgentConnect"})
+        await c.connect()
+        for queue in ("light", "heavy"):
+            await c.queue_add(queue, "Local/1001@agent-request", member_name="Agent/1001",
+                              state_interface="Agent:1001")
+        waiting = {"SIM_RESULT": "human", "SIM_RING": "0", "SIM_PATIENCE": "1000", "SIM_TALK": "2",
+                   "DIALER_QUEUE_TIMEOUT": "1000"}
+
+        async def call(queue: str, talk: str) -> None:
+            await c.originate(A.OriginateRequest(
+                channel=f"Local/555{queue}@sim-pstn", channel_id=f"w-{queue}-{talk}", context="dialer-connect",
+                exten=queue, variables={**waiting, "SIM_TALK": talk}))
+            await next_event(sub, lambda e: e.name == "QueueCallerJoin" and e.get("Queue") == queue)
+
+        await call("light", "20")  # the agent takes it at once and talks a while
+        first = await next_event(sub, lambda e: isinstance(e, AgentConnect))
+        assert first.get("Queue") == "light"
+        await call("light", "1")
+        await call("heavy", "1")
+        second = await next_event(sub, lambda e: isinstance(e, AgentConnect))
+        assert second.get("Queue") == "heavy", "the lighter queue's caller took the shared agent"
+        await c.close()

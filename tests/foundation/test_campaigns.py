@@ -29,6 +29,14 @@ def test_example_file_is_valid() -> None:
     assert definition.retry.rules["busy"].delays_min == [10, 30]
 
 
+def test_the_two_campaign_floor_example_is_valid() -> None:
+    floor = EXAMPLE.parent / "floor"
+    retention = load_definition(floor / "retention.toml")
+    survey = load_definition(floor / "survey.toml")
+    assert retention.priority > survey.priority
+    assert set(retention.agent_groups) & set(survey.agent_groups) == {"senior"}
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -59,6 +67,12 @@ def test_example_file_is_valid() -> None:
         ({"regulation": "uk", "compliance": {"no_repeat_after_machine_hours": 4}},
          "compliance.no_repeat_after_machine_hours: must be >= 24 h under profile uk"),
         ({"compliance": {"contact_zone": "address"}}, "compliance.contact_zone: must be 'intersect'"),
+        # Campaigns sharing agents: priority 0..100, weight 1..100, group names as stored.
+        ({"priority": 101}, "priority: Input should be less than or equal to 100"),
+        ({"priority": -1}, "priority: Input should be greater than or equal to 0"),
+        ({"weight": 0}, "weight: Input should be greater than or equal to 1"),
+        ({"agent_groups": ["Senior Staff"]}, "agent_groups: group 'Senior Staff': use lowercase"),
+        ({"agent_groups": ["senior", "senior"]}, "agent_groups: a group is named twice"),
         (
             {"dispositions": [{"code": "ok", "label": "OK"}, {"code": "ok", "label": "again"}]},
             "disposition codes repeated: ok",
