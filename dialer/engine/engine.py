@@ -214,10 +214,7 @@ class Engine:
             await self._shutdown()
 
     async def _check_schema(self) -> None:
-        try:
-            current = await self.store.db.fetchval("SELECT version_num FROM alembic_version")
-        except Exception:
-            current = None
+        current = await self.store.schema_version()
         if current != head_revision():
             raise SchemaOutOfDate(
                 f"database schema is at {current or 'empty database'}, this dialer needs"

@@ -320,3 +320,12 @@ WHERE agent_id = $1 AND engine_id = $2 AND logout_at IS NULL
 CLOSE_ALL_AGENT_SESSIONS = """
 UPDATE agent_sessions SET logout_at = now() WHERE engine_id = $1 AND logout_at IS NULL
 """
+
+# Every ended attempt of these contacts, oldest first: their history for the attempt policy.
+CONTACT_ATTEMPTS = """
+SELECT contact_id, created_at, outcome, disposition FROM call_attempts
+WHERE contact_id = ANY($1::bigint[]) AND ended_at IS NOT NULL ORDER BY created_at
+"""
+
+# The schema revision the database is at (`dialer run` refuses an out-of-date schema).
+SCHEMA_VERSION = "SELECT version_num FROM alembic_version"

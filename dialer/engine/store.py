@@ -129,6 +129,14 @@ class EngineStore:
 
     # --- heartbeat and recovery --------------------------------------------------------
 
+    async def schema_version(self) -> str | None:
+        """The Alembic revision the database is at (None when it has none)."""
+        try:
+            version: str | None = await self.db.fetchval(Q.SCHEMA_VERSION)
+        except asyncpg.PostgresError:
+            return None
+        return version
+
     async def register(self) -> None:
         await self.db.execute(Q.REGISTER_ENGINE, self.engine_id, socket.gethostname(), os.getpid())
 
@@ -328,11 +336,7 @@ class EngineStore:
     async def contact_histories(
         self, contact_ids: Sequence[int], conn: asyncpg.Connection | None = None
     ) -> dict[int, list[AttemptRecord]]:
-        rows = await (conn or self.db).fetch(
-            "SELECT contact_id, created_at, outcome, disposition FROM call_attempts"
-            " WHERE contact_id = ANY($1::bigint[]) AND ended_at IS NOT NULL ORDER BY created_at",
-            list(contact_ids),
-        )
+        rows = await (conn or self.db).fetch(Q.CONTACT_ATTEMPTS, list(contact_ids))
         history: dict[int, list[AttemptRecord]] = {}
         for r in rows:
             try:
