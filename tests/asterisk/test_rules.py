@@ -100,19 +100,23 @@ async def _called(url: str, count: int) -> bool:
 
 
 async def _hang_up_queued_callers(events: Recorder, pbx: AMIClient, done: list[str]) -> None:
-    """The customer hangs up while queued: every caller still waiting 0.7 s after joining."""
-    seen = 0
+    """The customer hangs up while queued: each caller who joins the queue while the one agent
+    is taken by another caller (seen by an AgentConnect of another Uniqueid) hangs up then."""
+    seen, waiting = 0, []
     while True:
-        for join in [e for e in events.events[seen:] if e.name == "QueueCallerJoin"]:
-            await asyncio.sleep(0.7)
-            uid = join.get("Uniqueid")
-            if not any(e.name == "AgentConnect" and e.get("Uniqueid") == uid for e in events.events):
-                # The customer's half of the Local channel (`;2`) puts the phone down.
-                with contextlib.suppress(Exception):  # gone already: not ours to hang up
-                    await pbx.hangup((join.get("Channel") or "").removesuffix(";1") + ";2")
-                    done.append(uid or "")
+        waiting += [e for e in events.events[seen:] if e.name == "QueueCallerJoin"]
         seen = len(events.events)
-        await asyncio.sleep(0.05)
+        connected = {e.get("Uniqueid") for e in events.events if e.name == "AgentConnect"}
+        for join in list(waiting):
+            if join.get("Uniqueid") in connected:
+                waiting.remove(join)
+            elif connected:
+                waiting.remove(join)
+                with contextlib.suppress(Exception):  # gone already: not ours to hang up
+                    # The customer's half of the Local channel (`;2`) puts the phone down.
+                    await pbx.hangup((join.get("Channel") or "").removesuffix(";1") + ";2")
+                    done.append(join.get("Uniqueid") or "")
+        await asyncio.sleep(0.02)
 
 
 async def test_uk_queue_hangup_and_machine_not_called_again_within_their_periods(
