@@ -30,6 +30,20 @@ class DispositionError(UserError):
         self.code = code
 
 
+def _check_agent(attempt_id: uuid.UUID, handled_by: str | None, agent_id: str | None) -> None:
+    """Refuse (`wrong_agent`) an agent speaking for a call that is not his.
+
+    `agent_id` is who speaks: the agent named by the MQTT topic the desktop published on
+    (`dialer/agents/<agent_id>/...`), or `--agent` at the CLI; None is a supervisor at the
+    CLI, who may disposition any call. `handled_by` is `call_attempts.agent_id`. An attempt
+    that names no agent belongs to no desktop. This is the engine's own guard whatever the
+    broker's ACL allows (defence in depth, and brokers run without one); preview answers
+    use it too.
+    """
+    if agent_id is not None and handled_by != agent_id:
+        raise DispositionError("wrong_agent", f"attempt {attempt_id} was handled by another agent")
+
+
 async def record_disposition(
     tx: AsyncConnection,
     attempt_id: uuid.UUID,
@@ -51,8 +65,7 @@ async def record_disposition(
         raise DispositionError("unknown_attempt", f"no attempt {attempt_id}")
     if row["connected_at"] is None:
         raise DispositionError("not_allowed", f"attempt {attempt_id} never reached an agent")
-    if agent_id is not None and row["agent_id"] not in (None, agent_id):
-        raise DispositionError("wrong_agent", f"attempt {attempt_id} was handled by another agent")
+    _check_agent(attempt_id, row["agent_id"], agent_id)
     if row["decided_at"] is not None or (row["disposition"] and row["disposition_by"] != "system"):
         raise DispositionError("already_disposed", f"attempt {attempt_id} already has a disposition")
     settings = row["settings"]

@@ -79,3 +79,6 @@ CAMPAIGNS_USING_GROUPS = (
     "SELECT id, state FROM campaigns WHERE settings->'agent_groups' ?| CAST(:groups AS text[])"
     " AND state NOT IN ('stopped', 'completed')"
 )
+
+# Every agent and whether active, for the broker's password file (`agents mqtt-passwords`).
+AGENTS_FOR_LOGINS = "SELECT id, active FROM agents ORDER BY id"

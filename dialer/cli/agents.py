@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import typer
 from rich.table import Table
 
 from dialer.agents import groups as agent_groups
+from dialer.agents import mqtt_logins
 from dialer.agents import service as agent_service
-from dialer.cli.common import console, run, who, with_database
+from dialer.cli.common import console, fail, run, settings, who, with_database
 from dialer.db.database import Database
+from dialer.outputs.bus import MqttSettings
 
 agents_app = typer.Typer(help="Agents: list them, assign them to campaigns and groups.", no_args_is_help=True)
 
@@ -97,6 +100,41 @@ def unpause(agent_id: str = typer.Argument(...)) -> None:
 
     run(lambda: with_database(main))
     console.print(f"agent {agent_id}: unpause sent to the running engines")
+
+
+@agents_app.command("mqtt-passwords")
+def mqtt_passwords(
+    out: Path = typer.Option(..., "--out", help="the Mosquitto password file (created or updated)"),
+    reset: list[str] = typer.Option([], "--reset", help="give this agent a new password (repeatable)"),
+) -> None:
+    """The broker's password file: one login per active agent (username = agent id).
+
+    New agents get a random password, shown once here; existing logins are kept, inactive
+    agents' removed, and the engine's login (user and password of DIALER_MQTT_URL) written.
+    Reload the broker afterwards (SIGHUP).
+    """
+    engine_login = None
+    if settings().mqtt_url:
+        try:
+            mqtt = MqttSettings.from_url(settings().mqtt_url or "")
+        except ValueError as exc:
+            fail(f"DIALER_MQTT_URL: {exc}")
+        if mqtt.username and mqtt.password:
+            engine_login = (mqtt.username, mqtt.password)
+
+    async def main(db: Database) -> mqtt_logins.LoginChanges:
+        return await mqtt_logins.make_password_file(db, out, reset=set(reset), engine_login=engine_login)
+
+    changes: mqtt_logins.LoginChanges = run(lambda: with_database(main))
+    if changes.engine_login:
+        console.print(f"engine login {changes.engine_login}: from DIALER_MQTT_URL")
+    for agent_id in changes.removed:
+        console.print(f"agent {agent_id}: inactive, login removed")
+    if changes.new_passwords:
+        console.print("new MQTT passwords (shown only now; give each to its agent):")
+        for agent_id, password in changes.new_passwords.items():
+            console.print(f"  {agent_id}  {password}", soft_wrap=True)
+    console.print(f"{out}: {len(changes.entries)} logins; reload the broker (SIGHUP) to use them")
 
 
 def register(app: typer.Typer) -> None:

@@ -161,3 +161,21 @@ def test_dockerfile_installs_the_packages() -> None:
     assert 'ENTRYPOINT ["dialer"]' in text
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert ".git" in ignored and ".venv" in ignored
+
+
+def test_compose_mosquitto_logins() -> None:
+    """The broker gets the whole deploy/mosquitto/ folder (config, acl, the passwd you make),
+    nobody logs in anonymously, and the engine's login is the ACL's engine user."""
+    compose = load_yaml(ROOT / "docker-compose.yml")
+    assert "./deploy/mosquitto:/mosquitto/config:ro" in compose["services"]["mosquitto"]["volumes"]
+    conf = (DEPLOY / "mosquitto" / "mosquitto.conf").read_text()
+    settings = dict(line.split(None, 1) for line in conf.splitlines() if line and not line.startswith(("#", "listener")))
+    assert settings["allow_anonymous"] == "false" and settings["per_listener_settings"] == "false"
+    assert settings["acl_file"] == "/mosquitto/config/acl" and (DEPLOY / "mosquitto" / "acl").exists()
+    assert settings["password_file"] == "/mosquitto/config/passwd"
+    assert "/deploy/mosquitto/passwd" in (ROOT / ".gitignore").read_text().splitlines()
+    url = compose["x-dialer-env"]["DIALER_MQTT_URL"]
+    engine_user = re.fullmatch(r"mqtt://(\w+):\$\{DIALER_MQTT_PASSWORD:-\w+\}@127\.0\.0\.1:1883", url)
+    assert engine_user, url
+    acl = (DEPLOY / "mosquitto" / "acl").read_text().splitlines()
+    assert f"user {engine_user.group(1)}" in acl and "topic readwrite dialer/#" in acl
