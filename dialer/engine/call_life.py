@@ -257,10 +257,13 @@ class ClosedCall:
     @property
     def recording_s(self) -> float | None:
         """Recorded seconds: from the recording's start (its DialerRecording event, sent
-        right after MixMonitor) to the call's end; None when the call was not recorded or
-        its start was not seen (a call re-tracked after a restart)."""
+        right after MixMonitor) to the call's end (its Hangup); None when the call was not
+        recorded, or its start or its hang-up was not seen (re-tracked after a restart, closed
+        unobserved): never a guessed length."""
         c = self.call
         if c.recording_path is None or c.recording_at is None or c.ended_at is None:
+            return None
+        if c.hangup_cause is None:  # no Hangup: the end is when the engine noticed, not the call's
             return None
         return max(0.0, c.ended_at - c.recording_at)
 
