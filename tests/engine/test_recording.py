@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import uuid
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from tests.engine.harness import (
     sim_config,
     wait_for,
 )
+from tests.engine.test_engine_failures import _engine_process
 
 MQTT_URL = os.environ.get("DIALER_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
 RECORDINGS = "/srv/recordings/dialer"
@@ -130,3 +132,45 @@ async def test_screen_pop_and_call_ended_carry_the_recording(database_url: str, 
         else:
             assert abs(ended["recording_seconds"] - row["recording_seconds"]) <= 0.05
     assert any(p["recording_path"] is None for _, p in received if p.get("event") == "ended")
+
+
+async def test_a_restart_keeps_the_path_and_guesses_no_length(database_url: str, tmp_path: Path) -> None:
+    """An engine killed while a recorded call is up: the restarted engine closes it with the
+    path stored during the call, and no recorded seconds (the start was heard by the dead one)."""
+    people = WorldModel(human_rate=1.0, machine_rate=0.0, busy_rate=0.0, congestion_rate=0.0,
+                        invalid_rate=0.0, talk=Duration.fixed(60.0), wrap=Duration.fixed(1.0),
+                        patience=Duration.fixed(600.0))
+    name = await make_campaign(database_url, tmp_path, numbers(4), agents=2, record=True)
+    async with PbxSimulator(sim_config(agents=2, world=people, recording_dir=RECORDINGS, time_scale=10.0)) as sim:
+        async def stored_while_up() -> bool:
+            return bool(await fetch(database_url, "SELECT 1 FROM call_attempts WHERE ended_at IS NULL"
+                                    " AND connected_at IS NOT NULL AND recording_path IS NOT NULL"))
+
+        first = await _engine_process(database_url, sim.port, "k1")
+        try:
+            await wait_for(stored_while_up, 60, "a connected call's recording path stored", step=0.05)
+        finally:
+            first.send_signal(signal.SIGKILL)
+            await first.wait()
+        up = {r["id"] for r in await fetch(database_url, "SELECT id::text FROM call_attempts WHERE ended_at IS NULL"
+                                           " AND recording_path IS NOT NULL")}
+        second = engine_for(database_url, sim, "k1")
+        task = asyncio.create_task(second.run())
+        try:
+            await wait_for(lambda: campaign_state(database_url, name), 5, "engine start")
+
+            async def done() -> bool:
+                return await campaign_state(database_url, name) == "completed"
+
+            await wait_for(done, 120, "the campaign to complete")
+        finally:
+            second.request_stop()
+            await task
+    rows = {r["id"]: dict(r) for r in await fetch(database_url, ROWS)}
+    assert up
+    for attempt in up:
+        assert rows[attempt]["outcome"] == "answered", rows[attempt]
+        assert rows[attempt]["recording_path"] == f"{RECORDINGS}/{attempt}.wav"
+        assert rows[attempt]["recording_seconds"] is None, rows[attempt]
+    later = [r for a, r in rows.items() if a not in up and r["ended_at"] > r["answered_at"]]
+    assert later and all(r["recording_seconds"] is not None for r in later if r["recording_path"])
