@@ -8,7 +8,8 @@ Call flow (DESIGN.md §3):
   Originate Channel=<dial string> Context=CONNECT_CONTEXT Exten=<queue name> Priority=1
     with Variable: DIALER_ATTEMPT=<attempt uuid>, DIALER_CAMPAIGN=<campaign id>,
     DIALER_QUEUE_TIMEOUT=<connect timeout s>, DIALER_AMD=yes|no, DIALER_RECORD=yes|no
-  answered -> [AMD() -> UserEvent DialerAMD] -> [MixMonitor] -> Queue(<queue>,,,,timeout)
+  answered -> [AMD() -> UserEvent DialerAMD] -> [MixMonitor -> UserEvent DialerRecording]
+           -> Queue(<queue>,,,,timeout)
            -> UserEvent DialerQueueResult (QUEUESTATUS)
            -> on TIMEOUT: safe-harbour message, Read one digit -> UserEvent DialerOptOut
 Campaign queues live in QUEUE_FILE (included from queues.conf), each inheriting
@@ -37,6 +38,10 @@ VAR_RECORD = "DIALER_RECORD"
 USEREVENT_AMD = "DialerAMD"  # AttemptId, Status (HUMAN|MACHINE|NOTSURE|HANGUP), Cause
 USEREVENT_QUEUE_RESULT = "DialerQueueResult"  # AttemptId, QueueStatus (TIMEOUT|...)
 USEREVENT_OPT_OUT = "DialerOptOut"  # AttemptId, Digit ('' when none pressed)
+# Sent right after MixMonitor starts, by any context that records a dialer call: the file
+# as Asterisk writes it (MIXMONITOR_FILENAME). Asterisk 22's own MixMonitorStart event
+# carries only the channel, not the file, so the dialplan says it.
+USEREVENT_RECORDING = "DialerRecording"  # AttemptId, Path (the file MixMonitor writes)
 
 # The opt-out key offered by the safe-harbour message.
 OPT_OUT_DIGIT = "9"

@@ -66,6 +66,9 @@ class SimConfig:
     #: Queue() timeout when DIALER_QUEUE_TIMEOUT is not set (asterisk-conf's
     #: DIALER_DEFAULT_QUEUE_TIMEOUT); whole seconds are used, like the shipped dialplan
     queue_timeout: float = 2.0
+    #: asterisk-conf's DIALER_RECORDING_DIR: where MixMonitor "writes" <attempt>.wav (the
+    #: simulator writes no file; it reports the path as the dialplan does)
+    recording_dir: str = "/var/spool/asterisk/monitor/dialer"
     #: agent's beep: AgentCalled -> AgentConnect
     agent_answer_delay: float = 0.44
     #: app_queue's member status stays 5 this long after AgentLogin

@@ -47,6 +47,8 @@ class ConnectFlow:
                 core.stats.outcomes["amd_machine"] += 1
                 core.end_both(call, 16)
                 return
+        if call.variables.get(dialplan.VAR_RECORD, "").lower() == "yes":
+            self._record(call)
         queue_name = call.exten or ""
         q = pool.queues.get(queue_name)
         if q is None:
@@ -97,6 +99,19 @@ class ConnectFlow:
             return
         core.stats.outcomes["queue_timeout"] += 1
         await self._safe_harbour(call, "TIMEOUT", result)
+
+    def _record(self, call: SimCall) -> None:
+        """MixMonitor starts (MixMonitorStart names only the channel), then the dialplan's
+        DialerRecording says the file, as asterisk-conf's [dialer-connect] does."""
+        core, ch1 = self._core, call.ch1
+        assert ch1 is not None
+        attempt = call.variables.get(dialplan.VAR_ATTEMPT, "")
+        ch1.app, ch1.appdata = "MixMonitor", f"{core.config.recording_dir}/{attempt}.wav"
+        core.emit_chan("MixMonitorStart", ch1)
+        core.emit_chan("UserEvent", ch1,
+                       f"UserEvent: {dialplan.USEREVENT_RECORDING}\r\nAttemptId: {attempt}\r\n"
+                       f"Path: {core.config.recording_dir}/{attempt}.wav\r\n", "user,all")
+        core.stats.outcomes["recorded"] += 1
 
     async def _safe_harbour(self, call: SimCall, queue_status: str, result: LineResult) -> None:
         """No agent took the answered call: DialerQueueResult, the message, the opt-out key."""

@@ -167,6 +167,7 @@ class CampaignDefinition(_Strict):
     # Queue() takes whole seconds: below 1 s a real Asterisk times out at once.
     connect_timeout_s: float = Field(default=2.0, ge=1, le=60)
     amd: bool = False
+    # MixMonitor each answered call; the attempt stores the file Asterisk reports (DialerRecording).
     record: bool = False
     pilot_limit: int = Field(default=100, ge=1)
     default_region: str = Field(default="US", min_length=2, max_length=2)

@@ -37,6 +37,7 @@ def _table(title: str, first: str, rows: list[ReportRow]) -> Table:
     table = Table(
         first, "attempts", "connects", "connect rate", "success rate", "abandon rate",
         "avg talk s", "avg wrap-up s", "agent hours", "attempts/agent-h", "occupancy",
+        "recorded", "recorded min",
         title=title, title_justify="left",
     )
     for row in rows:
@@ -46,6 +47,7 @@ def _table(title: str, first: str, rows: list[ReportRow]) -> Table:
             _pct(row.success_rate), _pct(row.abandon_rate), _num(row.avg_talk_seconds),
             _num(row.avg_wrapup_seconds), _num(row.agent_hours, 2),
             _num(row.attempts_per_agent_hour), _pct(row.occupancy),
+            f"{row.recorded_calls:,}", _num(row.recorded_minutes),
         )
     return table
 

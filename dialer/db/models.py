@@ -20,6 +20,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -169,6 +170,9 @@ class CallAttempt(Base):
     disposition_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     disposition_by: Mapped[str | None] = mapped_column(String(64))
     recording_path: Mapped[str | None] = mapped_column(Text)
+    # Recorded seconds: from the recording's start (the dialplan's DialerRecording event,
+    # right after MixMonitor) to the call's end; NULL when not recorded or the start unseen.
+    recording_seconds: Mapped[float | None] = mapped_column(Float)
     note: Mapped[str | None] = mapped_column(Text)
     # When the attempt policy's decision (retry, callback, final) was applied to the contact.
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

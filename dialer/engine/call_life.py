@@ -46,7 +46,9 @@ Which AMI event makes which move (`AMI_MOVES`; the Uniqueid / AttemptId says whi
 - Hangup of the customer channel -> end; it waits `FAILURE_GRACE_S` for the
   OriginateResponse when nothing says the call was answered. The Local `;2` half's
   Hangup only notes its cause (busy or congestion via Local).
-- UserEvent (AMD result, queue result, opt-out key), QueueCallerAbandon: noted, no move.
+- UserEvent (AMD result, queue result, opt-out key, recording's file), QueueCallerAbandon:
+  noted, no move. The recording's UserEvent (DialerRecording, sent right after MixMonitor)
+  gives the path as Asterisk writes it and starts the recorded time (`ClosedCall.recording_s`).
 - AgentComplete: frees the agent's membership, no move.
 - At a (re)connect, CoreShowChannels (`dialer.engine.channels.ChannelFacts`): ringing ->
   ring, up or in the queue -> answer, in the queue -> seen_queued, bridged to an agent ->
@@ -204,6 +206,8 @@ class Call:
     amd_status: str | None = None
     queue_status: str | None = None
     opt_out_digit: str | None = None
+    recording_path: str | None = None  # the file MixMonitor writes, as the dialplan reported it
+    recording_at: float | None = None  # engine clock when that report arrived
     agent_id: str | None = None
     channel: str | None = None
     member: tuple[str, str] | None = None  # (queue, interface) while connected
@@ -249,6 +253,19 @@ class ClosedCall:
     def time_to_agent_s(self) -> float | None:
         c = self.call
         return connect_wait_s(c.answered_at, c.queued_at, c.connected_at)
+
+    @property
+    def recording_s(self) -> float | None:
+        """Recorded seconds: from the recording's start (its DialerRecording event, sent
+        right after MixMonitor) to the call's end (its Hangup); None when the call was not
+        recorded, or its start or its hang-up was not seen (re-tracked after a restart, closed
+        unobserved): never a guessed length."""
+        c = self.call
+        if c.recording_path is None or c.recording_at is None or c.ended_at is None:
+            return None
+        if c.hangup_cause is None:  # no Hangup: the end is when the engine noticed, not the call's
+            return None
+        return max(0.0, c.ended_at - c.recording_at)
 
     @property
     def talk_s(self) -> float | None:

@@ -14,7 +14,7 @@ DialStatus together: over a real SIP trunk busy arrives as Reason 0 with Cause 1
 Local channels report Reason 5. A failed OriginateResponse can arrive before the Hangup,
 so a failure waits briefly for the cause before it is classified.
 
-Progress (answered, queued, connected, agent, AMD) is noted in `CallTracker.progressed`
+Progress (answered, queued, connected, agent, AMD, recording) is noted in `CallTracker.progressed`
 for the engine's writer, so that a restarted engine finds it in the database. A call
 whose end was not seen is classified from what is known (`close_unobserved`), and a
 hang-up with no OriginateResponse and a cause that says nothing is `unknown`, not failed.
@@ -250,6 +250,14 @@ class CallTracker:
             call.queue_status = (fields.get("QueueStatus") or "").upper() or None
         elif name == dialplan.USEREVENT_OPT_OUT:
             call.opt_out_digit = fields.get("Digit") or ""
+        elif name == dialplan.USEREVENT_RECORDING:
+            # An empty Path: MixMonitor did not start, so nothing is recorded.
+            path = (fields.get("Path") or "").strip()
+            if path and call.recording_path is None:
+                call.recording_path = path
+                call.recording_at = now
+                call.stamp("recording")
+                self.progressed.add(call.attempt_id)
 
     def _hangup(self, event: Hangup, now: float) -> list[ClosedCall]:
         call, far = self._find(event.uniqueid)

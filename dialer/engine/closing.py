@@ -206,7 +206,7 @@ class Closing:
 def _progress_row(call: Call) -> AttemptProgress:
     wall = call.wall
     return AttemptProgress(call.attempt_id, wall.get("answered"), wall.get("queued"), wall.get("connected"),
-                           call.agent_id, call.amd_status)
+                           call.agent_id, call.amd_status, call.recording_path)
 
 
 def _close_row(item: ClosedCall) -> AttemptClose:
@@ -223,6 +223,7 @@ def _close_row(item: ClosedCall) -> AttemptClose:
         hangup_cause=call.hangup_cause,
         agent_id=call.agent_id,
         amd_result=call.amd_status,
-        recording_path=None,
+        recording_path=call.recording_path,  # None: not recorded (no DialerRecording event)
         note=item.note,
+        recording_seconds=item.recording_s,
     )

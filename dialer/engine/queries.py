@@ -63,7 +63,7 @@ SELECT count(*) FROM closed
 OPEN_ATTEMPTS_OF_ENGINE = """
 SELECT a.id, a.campaign_id, c.name AS campaign, a.contact_id, a.number, a.attempt_no,
        a.originated_at, a.answered_at, a.queued_at, a.connected_at, a.agent_id, a.amd_result,
-       ct.fields, ct.timezone
+       a.recording_path, ct.fields, ct.timezone
 FROM call_attempts a JOIN campaigns c ON c.id = a.campaign_id JOIN contacts ct ON ct.id = a.contact_id
 WHERE a.engine_id = $1 AND a.ended_at IS NULL
 """
@@ -207,15 +207,17 @@ UPDATE contacts SET state = 'ready', attempts = greatest(attempts - 1, 0), claim
 WHERE id = $1 AND state = 'in_call'
 """
 
-# Progress of calls still up (answered, queued, connected, agent, AMD), one batch per
-# statement. A fact once stored is kept: NULL never overwrites it.
+# Progress of calls still up (answered, queued, connected, agent, AMD, recording's file),
+# one batch per statement. A fact once stored is kept: NULL never overwrites it.
 ATTEMPT_PROGRESS = """
 UPDATE call_attempts a SET answered_at = coalesce(a.answered_at, v.answered_at),
     queued_at = coalesce(a.queued_at, v.queued_at),
     connected_at = coalesce(a.connected_at, v.connected_at),
-    agent_id = coalesce(v.agent_id, a.agent_id), amd_result = coalesce(v.amd_result, a.amd_result)
+    agent_id = coalesce(v.agent_id, a.agent_id), amd_result = coalesce(v.amd_result, a.amd_result),
+    recording_path = coalesce(a.recording_path, v.recording_path)
 FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::timestamptz[], $5::text[],
-            $6::text[]) AS v(id, answered_at, queued_at, connected_at, agent_id, amd_result)
+            $6::text[], $7::text[]) AS v(id, answered_at, queued_at, connected_at, agent_id,
+            amd_result, recording_path)
 WHERE a.id = v.id AND a.ended_at IS NULL
 """
 
@@ -226,7 +228,7 @@ UPDATE call_attempts SET answered_at = coalesce($2, answered_at),
     queued_at = coalesce($3, queued_at), connected_at = coalesce($4, connected_at), ended_at = $5,
     outcome = $6, originate_reason = $7, hangup_cause = $8,
     amd_result = coalesce($9, amd_result), agent_id = coalesce($10, agent_id),
-    recording_path = $11, note = $12
+    recording_path = coalesce($11, recording_path), note = $12, recording_seconds = $13
 WHERE id = $1 AND ended_at IS NULL
 """
 

@@ -112,6 +112,7 @@ class Recovery:
                 contact_zone=row["timezone"],
                 answered_at=mono(row["answered_at"]), queued_at=mono(row["queued_at"]),
                 connected_at=mono(row["connected_at"]), agent_id=row["agent_id"], amd_status=row["amd_result"],
+                recording_path=row["recording_path"],  # its start is not known: no recorded seconds
             )
             for step in ("answered", "queued", "connected"):
                 if row[f"{step}_at"] is not None:

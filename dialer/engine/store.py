@@ -68,12 +68,13 @@ class AttemptClose:
     agent_id: str | None
     recording_path: str | None
     note: str | None
+    recording_seconds: float | None = None  # call_life.ClosedCall.recording_s
 
     def params(self) -> tuple[Any, ...]:
         return (
             uuid.UUID(self.attempt_id), self.answered_at, self.queued_at, self.connected_at,
             self.ended_at, self.outcome, self.originate_reason, self.hangup_cause,
-            self.amd_result, self.agent_id, self.recording_path, self.note,
+            self.amd_result, self.agent_id, self.recording_path, self.note, self.recording_seconds,
         )
 
 
@@ -87,6 +88,7 @@ class AttemptProgress:
     connected_at: datetime | None
     agent_id: str | None
     amd_result: str | None
+    recording_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -358,7 +360,7 @@ class EngineStore:
                     Q.ATTEMPT_PROGRESS, [uuid.UUID(p.attempt_id) for p in progress],
                     [p.answered_at for p in progress], [p.queued_at for p in progress],
                     [p.connected_at for p in progress], [p.agent_id for p in progress],
-                    [p.amd_result for p in progress],
+                    [p.amd_result for p in progress], [p.recording_path for p in progress],
                 )
             if closes:
                 await conn.executemany(Q.CLOSE_ATTEMPT, [c.params() for c in closes])

@@ -185,6 +185,7 @@ class ScreenPop:
     fields: Mapping[str, Any]
     script: str = ""
     attempt_no: int | None = None
+    recording_path: str | None = None  # the file Asterisk is recording the call to; None: not recorded
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -193,6 +194,7 @@ class ScreenPop:
             "contact": {"id": self.contact_id, "number": self.number, "fields": dict(self.fields)},
             "script": self.script,
             "attempt_no": self.attempt_no,
+            "recording_path": self.recording_path,
         }
 
 

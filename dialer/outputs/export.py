@@ -26,7 +26,10 @@ COLUMNS = (
     "agent",
     "hangup_cause",
     "amd_result",
+    "recording_path",
+    "recording_seconds",
 )
+
 
 def _iso(value: Any) -> Any:
     if isinstance(value, datetime):

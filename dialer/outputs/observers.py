@@ -60,7 +60,7 @@ class EngineEvents(EngineObserver):
             self.bus.screen_pop(call.agent_id, ScreenPop(
                 attempt_id=call.attempt_id, campaign=call.campaign, contact_id=call.contact_id,
                 number=call.number, fields=call.fields, script=call.script,
-                attempt_no=call.attempt_no,
+                attempt_no=call.attempt_no, recording_path=call.recording_path,
             ))
 
     def closed(self, closed: ClosedCall) -> None:
@@ -72,7 +72,8 @@ class EngineEvents(EngineObserver):
             self.metrics.attempt_ended(call.campaign, closed.outcome.value, talk_seconds=closed.talk_s)
         if self.bus:
             self.bus.call_ended(call.campaign, call.attempt_id, call.contact_id, closed.outcome.value,
-                                agent_id=call.agent_id)
+                                agent_id=call.agent_id, recording_path=call.recording_path,
+                                recording_seconds=_rounded(closed.recording_s))
 
     def agent_changes(self, changes: list[AgentStateChange]) -> None:
         if self.bus:
@@ -101,6 +102,10 @@ class EngineEvents(EngineObserver):
             if self.bus and self._campaign_states.get(name) != info.get("state"):
                 self._campaign_states[name] = info.get("state", "")
                 self.bus.campaign_state(name, info.get("state", ""), dial_level=info.get("dial_level"))
+
+
+def _rounded(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 1)
 
 
 class DatabaseDispositionSink:

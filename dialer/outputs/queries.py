@@ -25,6 +25,7 @@ success_codes AS (
 ),
 att AS (
   SELECT a.campaign_id, a.agent_id, a.outcome, a.connected_at, a.ended_at, a.wrapup_ended_at,
+         a.recording_path, a.recording_seconds,
          EXISTS (SELECT 1 FROM success_codes s
                  WHERE s.campaign_id = a.campaign_id AND s.code = a.disposition) AS success
   FROM call_attempts a JOIN picked p ON p.id = a.campaign_id
@@ -51,7 +52,9 @@ _FIGURES = """
   coalesce(sum(extract(epoch FROM a.ended_at - a.connected_at)), 0)::float AS talk_seconds,
   avg(extract(epoch FROM a.ended_at - a.connected_at))::float AS avg_talk_seconds,
   avg(extract(epoch FROM a.wrapup_ended_at - a.ended_at))
-      FILTER (WHERE a.connected_at IS NOT NULL)::float AS avg_wrapup_seconds
+      FILTER (WHERE a.connected_at IS NOT NULL)::float AS avg_wrapup_seconds,
+  count(a.recording_path) AS recorded_calls,
+  coalesce(sum(a.recording_seconds), 0)::float AS recorded_seconds
 """
 
 # A campaign's figures over the period, one row per campaign with attempts (or the one asked for).
@@ -115,7 +118,8 @@ EXPORT_CAMPAIGN_EXISTS = "SELECT 1 FROM campaigns WHERE name = $1"
 EXPORT_ATTEMPTS = """
 SELECT a.id::text AS attempt_id, c.name AS campaign, a.contact_id, a.number,
        a.originated_at, a.answered_at, a.connected_at, a.ended_at,
-       a.outcome, a.disposition, a.agent_id AS agent, a.hangup_cause, a.amd_result
+       a.outcome, a.disposition, a.agent_id AS agent, a.hangup_cause, a.amd_result,
+       a.recording_path, a.recording_seconds
 FROM call_attempts a JOIN campaigns c ON c.id = a.campaign_id
 WHERE ($1::text IS NULL OR c.name = $1) AND ($2::timestamptz IS NULL OR a.created_at >= $2)
 ORDER BY a.created_at, a.id

@@ -23,6 +23,9 @@ Definitions (README "Reports" repeats them for operators):
   calls in the period (an agent on two campaigns counts in both).
 * attempts per agent-hour = attempts ÷ logged-in hours (for an agent: the calls he got).
 * occupancy = talk time ÷ logged-in time.
+* recorded calls: attempts with a recording (`recording_path` set); recorded minutes =
+  the sum of their recorded seconds (from the recording's start, right after MixMonitor,
+  to the call's end) ÷ 60. For an agent: the recorded calls he took.
 
 Rates whose denominator is zero are None (shown as "–", empty in CSV).
 """
@@ -108,6 +111,12 @@ class ReportRow:
     avg_talk_seconds: float | None
     avg_wrapup_seconds: float | None
     logged_in_seconds: float
+    recorded_calls: int = 0
+    recorded_seconds: float = 0.0
+
+    @property
+    def recorded_minutes(self) -> float:
+        return self.recorded_seconds / 60
 
     @property
     def connect_rate(self) -> float | None:
@@ -148,6 +157,8 @@ class ReportRow:
             avg_talk_seconds=row["avg_talk_seconds"],
             avg_wrapup_seconds=row["avg_wrapup_seconds"],
             logged_in_seconds=float(row["logged_in_seconds"]),
+            recorded_calls=int(row["recorded_calls"]),
+            recorded_seconds=float(row["recorded_seconds"]),
         )
 
 
@@ -201,7 +212,7 @@ CSV_COLUMNS = (
     "period", "period_start", "period_end", "scope", "name", "agent_name",
     "attempts", "connects", "connect_rate", "successes", "success_rate",
     "human_answered", "abandoned", "abandon_rate", "avg_talk_s", "avg_wrapup_s",
-    "agent_hours", "attempts_per_agent_hour", "occupancy",
+    "agent_hours", "attempts_per_agent_hour", "occupancy", "recorded_calls", "recorded_minutes",
 )
 
 
@@ -219,6 +230,7 @@ def csv_rows(report: Report) -> Iterable[list[str]]:
             str(row.human_answered), str(row.abandoned), _num(row.abandon_rate, 4),
             _num(row.avg_talk_seconds, 1), _num(row.avg_wrapup_seconds, 1),
             _num(row.agent_hours, 2), _num(row.attempts_per_agent_hour, 1), _num(row.occupancy, 4),
+            str(row.recorded_calls), _num(row.recorded_minutes, 1),
         ]
 
 

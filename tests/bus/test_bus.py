@@ -76,8 +76,10 @@ async def test_events_reach_subscribers(broker_url: str, engine_id: str) -> None
         bus.call_originated("sales", attempt, 42)
         bus.call_answered("sales", attempt, 42)
         bus.call_connected("sales", attempt, 42, "1001")
-        bus.screen_pop("1001", ScreenPop(attempt, "sales", 42, "+13055550123", {"name": "Ann Lee"}, "Hello!"))
-        bus.call_ended("sales", attempt, 42, "answered", agent_id="1001")
+        bus.screen_pop("1001", ScreenPop(attempt, "sales", 42, "+13055550123", {"name": "Ann Lee"}, "Hello!",
+                                         recording_path=f"/rec/{attempt}.wav"))
+        bus.call_ended("sales", attempt, 42, "answered", agent_id="1001", recording_path=f"/rec/{attempt}.wav",
+                       recording_seconds=61.5)
         bus.agent_event("1001", "state", "wrapup")
         bus.campaign_state("sales", "running", dial_level=1.8)
         received = [await engine_events.next() for _ in range(6)]
@@ -97,6 +99,8 @@ async def test_events_reach_subscribers(broker_url: str, engine_id: str) -> None
     assert pop_topic == "dialer/agents/1001/screenpop"
     assert pop["contact"] == {"id": 42, "number": "+13055550123", "fields": {"name": "Ann Lee"}}
     assert pop["script"] == "Hello!" and pop["attempt_id"] == str(attempt)
+    assert pop["recording_path"] == ended["recording_path"] == f"/rec/{attempt}.wav"
+    assert ended["recording_seconds"] == 61.5
 
     # agent and campaign state are retained for late subscribers; clear them after the test
     async with subscribe(broker_url, f"dialer/{engine_id}/campaigns/#") as late:

@@ -116,6 +116,10 @@ def test_connect_flow_follows_the_contract(contexts: dict[str, dict[str, Extensi
     order = ["AMD", "MixMonitor", "Queue", "Playback", "Read"]
     positions = [apps.index(a) for a in order]
     assert positions == sorted(positions)
+    # the recording's file is reported right after MixMonitor starts, before the queue
+    after_mix = ext.priorities[apps.index("MixMonitor") + 1]
+    assert after_mix.app == "UserEvent" and after_mix.args.startswith(contract.USEREVENT_RECORDING + ",")
+    assert "${MIXMONITOR_FILENAME}" in after_mix.args, "the path as Asterisk writes it"
     queue = ext.priorities[apps.index("Queue")]
     args = queue.args.split(",")
     assert args[0] == "${EXTEN}" and len(args) == 5 and args[1:4] == ["", "", ""]
@@ -131,6 +135,7 @@ def test_connect_flow_follows_the_contract(contexts: dict[str, dict[str, Extensi
 
 EXPECTED_USER_EVENTS = {
     contract.USEREVENT_AMD: ["AttemptId", "Status", "Cause"],
+    contract.USEREVENT_RECORDING: ["AttemptId", "Path"],
     contract.USEREVENT_QUEUE_RESULT: ["AttemptId", "QueueStatus"],
     contract.USEREVENT_OPT_OUT: ["AttemptId", "Digit"],
 }
@@ -162,7 +167,7 @@ async def test_user_events_match_the_pbx_simulator() -> None:
         try:
             variables = {
                 contract.VAR_ATTEMPT: "att-0001", contract.VAR_CAMPAIGN: "sales",
-                contract.VAR_QUEUE_TIMEOUT: "1", contract.VAR_AMD: "yes", contract.VAR_RECORD: "no",
+                contract.VAR_QUEUE_TIMEOUT: "1", contract.VAR_AMD: "yes", contract.VAR_RECORD: "yes",
                 "SIM_RESULT": "human", "SIM_RING": "0", "SIM_AMD": "HUMAN", "SIM_OPTOUT": contract.OPT_OUT_DIGIT,
             }
             response = await ami.action(

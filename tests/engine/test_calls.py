@@ -215,3 +215,34 @@ def test_progress_is_noted_for_the_writer() -> None:
     tracker.on_event(ev(Event="AgentConnect", Uniqueid="a1", Queue="q",  # type: ignore[arg-type]
                         Interface="Local/1001@agent-request", MemberName="Agent/1001"), 1.2)
     assert tracker.progressed == {"a1"}
+
+
+def _recorded(tracker: CallTracker, path: str, at: float) -> None:
+    tracker.on_event(ev(Event="UserEvent", UserEvent="DialerRecording", Uniqueid="a1",  # type: ignore[arg-type]
+                        AttemptId="a1", Path=path), at)
+
+
+def test_recording_path_and_seconds() -> None:
+    # MixMonitor started at 1.2, the customer hung up at 9.0: 7.8 recorded seconds
+    tracker, call = tracked()
+    tracker.on_originate_response("a1", response("a1", True, 4), 1.0)  # type: ignore[arg-type]
+    _recorded(tracker, "/var/spool/asterisk/monitor/dialer/a1.wav", 1.2)
+    assert call.recording_path == "/var/spool/asterisk/monitor/dialer/a1.wav"
+    assert "a1" in tracker.progressed  # stored while the call is up, for a restarted engine
+    _recorded(tracker, "/elsewhere/a1.wav", 1.3)  # the first report stands
+    tracker.on_event(ev(Event="QueueCallerJoin", Uniqueid="a1", Queue="q"), 1.4)  # type: ignore[arg-type]
+    [closed] = tracker.on_event(ev(Event="Hangup", Uniqueid="a1", Cause="16"), 9.0)  # type: ignore[arg-type]
+    assert closed.call.recording_path == "/var/spool/asterisk/monitor/dialer/a1.wav"
+    assert closed.recording_s is not None and abs(closed.recording_s - 7.8) < 1e-9
+    # MixMonitor could not start: an empty Path is no recording
+    tracker, call = tracked()
+    tracker.on_originate_response("a1", response("a1", True, 4), 1.0)  # type: ignore[arg-type]
+    _recorded(tracker, " ", 1.2)
+    [closed] = tracker.on_event(ev(Event="Hangup", Uniqueid="a1", Cause="16"), 5.0)  # type: ignore[arg-type]
+    assert (closed.call.recording_path, closed.recording_s) == (None, None)
+    # the end not seen (AMI down): the path stays, the length is not guessed
+    tracker, call = tracked()
+    tracker.on_originate_response("a1", response("a1", True, 4), 1.0)  # type: ignore[arg-type]
+    _recorded(tracker, "/r/a1.wav", 1.2)
+    closed = tracker.close_unobserved(call, 30.0, "AMI was down")
+    assert (closed.call.recording_path, closed.recording_s) == ("/r/a1.wav", None)

@@ -118,6 +118,25 @@ async def test_export_csv_and_jsonl(db: Database) -> None:
         await export_attempts(db, io.StringIO(), campaign="zz")
 
 
+async def test_export_carries_the_recording(db: Database) -> None:
+    await campaign_service.apply(db, parse_definition({"name": "c1", "caller_id": "1"}), "t")
+    recorded = await _attempt(db, "answered", datetime(2026, 6, 1, 12, tzinfo=UTC))
+    await _attempt(db, "no_answer", datetime(2026, 6, 1, 13, tzinfo=UTC))
+    async with db.raw_transaction() as conn:
+        await conn.execute("UPDATE call_attempts SET recording_path = $2, recording_seconds = 27.5"
+                           " WHERE id = $1", recorded, f"/var/spool/asterisk/monitor/dialer/{recorded}.wav")
+    out = io.StringIO()
+    await export_attempts(db, out, fmt="csv")
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert [(r["recording_path"], r["recording_seconds"]) for r in rows] == [
+        (f"/var/spool/asterisk/monitor/dialer/{recorded}.wav", "27.5"), ("", "")]
+    out = io.StringIO()
+    await export_attempts(db, out, fmt="jsonl")
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert records[0]["recording_seconds"] == 27.5 and records[0]["recording_path"].endswith(f"{recorded}.wav")
+    assert (records[1]["recording_path"], records[1]["recording_seconds"]) == (None, None)
+
+
 def test_cli_dnc_and_export(database_url: str, tmp_path: Path) -> None:
     added = dialer(database_url, "dnc", "add", "(202) 555-0143", "--reason", "asked")
     assert added.exit_code == 0 and "+12025550143 added" in added.stdout

@@ -139,6 +139,39 @@ async def test_weekly_monthly_campaign_filter_and_time_zone(db: Database) -> Non
     assert by_name(paris.campaigns)["sales"].attempts == 10
 
 
+async def _record(db: Database, outcome: str, talk_s: int, seconds: float) -> None:
+    """Give the sales call of that outcome and talk time on the 10th a recording of `seconds`."""
+    async with db.raw_transaction() as conn:
+        done = await conn.execute(
+            "UPDATE call_attempts SET recording_path = '/rec/' || id || '.wav', recording_seconds = $2"
+            " WHERE campaign_id = (SELECT id FROM campaigns WHERE name = 'sales')"
+            " AND extract(epoch FROM ended_at - coalesce(connected_at, answered_at)) = $1"
+            " AND originated_at >= '2026-06-10' AND outcome = $3", talk_s, seconds, outcome)
+        assert done == "UPDATE 1", done
+
+
+async def test_recorded_calls_and_minutes(db: Database, database_url: str) -> None:
+    await seed(db)
+    await _record(db, "answered", 180, 191.0)  # alice's first call, recorded from the queue to the end
+    await _record(db, "answered", 120, 131.0)  # alice's second
+    await _record(db, "abandoned", 20, 20.0)  # the abandoned call: recorded, no agent
+    figures = await build_report(db, "daily", DAY, now=NOW)
+    sales, survey = by_name(figures.campaigns)["sales"], by_name(figures.campaigns)["survey"]
+    assert (sales.recorded_calls, sales.recorded_minutes) == (3, pytest.approx((191 + 131 + 20) / 60))
+    assert (survey.recorded_calls, survey.recorded_minutes) == (0, 0.0)
+    agents = by_name(figures.agents)
+    assert (agents["1001"].recorded_calls, agents["1001"].recorded_minutes) == (2, pytest.approx(322 / 60))
+    assert (agents["1002"].recorded_calls, agents["1003"].recorded_calls) == (0, 0)
+
+    result = report(database_url, "daily", "--date", "2026-06-10", "--csv")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    row = next(r for r in rows if r["scope"] == "campaign" and r["name"] == "sales")
+    assert (row["recorded_calls"], row["recorded_minutes"]) == ("3", "5.7")
+    table = report(database_url, "daily", "--date", "2026-06-10")
+    assert "recorded" in table.stdout
+
+
 def test_periods() -> None:
     assert default_day("daily", DAY) == date(2026, 6, 9)
     assert period_for("weekly", default_day("weekly", DAY)).start.date() == date(2026, 6, 1)
