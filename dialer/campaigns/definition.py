@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from compliance.outcomes import DEFAULT_DISPOSITIONS, Outcome
 from compliance.profiles import RegulationProfile
 from dialer.campaigns.rules import compile_profile
 from dialer.db.models import CampaignState
@@ -42,6 +43,11 @@ _DAY_KEYS = {
     "saturday": "sat",
     "sunday": "sun",
 }
+
+
+# An invalid or disconnected number (congestion covers invalid and unallocated numbers) or
+# an agent's "wrong number": the next attempt dials the next number.
+DEFAULT_ALT_NUMBERS_ON = ("congestion", "wrong_number")
 
 
 class DefinitionError(UserError):
@@ -154,6 +160,20 @@ class DispositionSetting(_Strict):
     success: bool = False
     callback: bool = False
 
+    @model_validator(mode="after")
+    def _check_flags(self) -> DispositionSetting:
+        # Flags the attempt policy would never act on are refused rather than ignored.
+        problems = []
+        if self.retry_after_min is not None and not self.retry:
+            problems.append("retry_after_min needs retry = true")
+        if self.retry and (self.success or self.add_dnc):
+            problems.append("a success or add_dnc disposition finishes the contact: it cannot retry")
+        if not self.final and not (self.retry or self.callback):
+            problems.append("final = false needs retry = true or callback = true (else the contact is finished)")
+        if problems:
+            raise ValueError(f"disposition {self.code}: " + "; ".join(problems))
+        return self
+
 
 class CampaignDefinition(_Strict):
     name: str
@@ -169,7 +189,12 @@ class CampaignDefinition(_Strict):
     amd: bool = False
     record: bool = False
     pilot_limit: int = Field(default=100, ge=1)
+    # The region of numbers written without +country code: `dialer contacts import` (main
+    # and alternate numbers) and the DNC commands for this campaign use it.
     default_region: str = Field(default="US", min_length=2, max_length=2)
+    # Results (system outcomes or disposition codes) after which the next attempt dials the
+    # contact's next number (compliance.alternates); a final one finishes that number only.
+    alt_numbers_on: list[str] = Field(default_factory=lambda: list(DEFAULT_ALT_NUMBERS_ON))
     script: str = ""
     agents: list[str] = Field(default_factory=list)
     # Agent groups (skills) whose members work this campaign too (`dialer agents group`).
@@ -186,6 +211,16 @@ class CampaignDefinition(_Strict):
     # Any other regulation-profile override (compliance.profiles.OVERRIDE_FIELDS),
     # e.g. abandon_cap, state_hours, no_repeat_after_abandon_hours, contact_zone.
     compliance: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("default_region")
+    @classmethod
+    def _check_region(cls, region: str) -> str:
+        import phonenumbers
+
+        region = region.upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown region {region!r} (an ISO 3166 code such as US, GB, CN)")
+        return region
 
     @field_validator("name")
     @classmethod
@@ -233,6 +268,18 @@ class CampaignDefinition(_Strict):
             duplicates = sorted({code for code in codes if codes.count(code) > 1})
             if duplicates:
                 raise ValueError(f"disposition codes repeated: {', '.join(duplicates)}")
+        return self
+
+    @model_validator(mode="after")
+    def _check_alt_numbers_on(self) -> CampaignDefinition:
+        known = {o.value for o in Outcome} | {d.code for d in DEFAULT_DISPOSITIONS}
+        known |= {d.code for d in self.dispositions or []}
+        unknown = [key for key in self.alt_numbers_on if key not in known]
+        if unknown:
+            raise ValueError(
+                f"alt_numbers_on: unknown outcome or disposition {', '.join(map(repr, unknown))}"
+                f" (known: {', '.join(sorted(known))})"
+            )
         return self
 
     @model_validator(mode="after")

@@ -60,7 +60,7 @@ class EngineEvents(EngineObserver):
             self.bus.screen_pop(call.agent_id, ScreenPop(
                 attempt_id=call.attempt_id, campaign=call.campaign, contact_id=call.contact_id,
                 number=call.number, fields=call.fields, script=call.script,
-                attempt_no=call.attempt_no,
+                attempt_no=call.attempt_no, number_index=call.number_index,
             ))
 
     def closed(self, closed: ClosedCall) -> None:
