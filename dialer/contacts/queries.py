@@ -6,9 +6,6 @@ rows with COPY on a raw asyncpg connection, so their statements take positional 
 
 # --- do-not-call entries: `dnc add|remove|check` (named parameters) ---------------------
 
-# A campaign's id by name.
-CAMPAIGN_ID = "SELECT id FROM campaigns WHERE name = :n"
-
 # A campaign's id and default_region by name (numbers without +country code are read in it).
 CAMPAIGN_REGION = "SELECT id, settings->>'default_region' AS region FROM campaigns WHERE name = :n"
 
