@@ -144,6 +144,8 @@ class CampaignRules:
         )
         contact = self._to_contact(decided.decision, attempt_id, campaign_id, contact_id, number,
                                    disposition or outcome.value)
+        if contact.dnc is not None and self.profile.dnc_expiry is not None:
+            contact = replace(contact, dnc_expires_at=now + self.profile.dnc_expiry)
         if len(numbers) == 1:
             return contact
         return replace(contact, number_index=decided.numbers.current, numbers_done=tuple(sorted(decided.numbers.done)))

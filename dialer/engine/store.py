@@ -109,6 +109,7 @@ class ContactDecision:
     last_outcome: str
     dnc: tuple[str, int | None, str, str] | None = None  # number, campaign id|None, source, reason
     callback: tuple[int, int, datetime, str | None] | None = None  # campaign, contact, at, agent
+    dnc_expires_at: datetime | None = None  # the DNC entry's expiry (the profile's dnc_expiry)
     number_index: int | None = None  # the number on turn next (None: unchanged)
     numbers_done: tuple[int, ...] | None = None  # the numbers finished (None: unchanged)
 
@@ -404,7 +405,8 @@ class EngineStore:
         await conn.execute(Q.MARK_DECIDED, uuid.UUID(d.attempt_id))
         if d.dnc is not None:
             number, campaign_id, source, reason = d.dnc
-            await conn.execute(Q.INSERT_DNC, number, campaign_id, source, reason, f"engine {self.engine_id}", None)
+            await conn.execute(Q.INSERT_DNC, number, campaign_id, source, reason, f"engine {self.engine_id}",
+                               d.dnc_expires_at)
             await conn.execute(Q.BLOCK_NUMBER, number, campaign_id)
         if d.callback is not None:
             campaign_id, contact_id, at, agent = d.callback

@@ -14,7 +14,13 @@ from dialer.contacts.importer import ImportOptions, import_contacts
 from dialer.db.database import Database
 from tests.asterisk.pbx import QUEUE, engine_on, login_agents, recording, rig_numbers, set_pstn
 from tests.asterisk.rig import AsteriskRig
-from tests.engine.harness import assert_no_overlapping_attempts, campaign_state, definition, fetch, wait_for
+from tests.engine.harness import (
+    assert_no_overlapping_attempts,
+    campaign_state,
+    definition,
+    fetch,
+    wait_for,
+)
 
 
 async def _campaign(url: str, tmp: Path, rows: list[tuple[str, str]]) -> str:

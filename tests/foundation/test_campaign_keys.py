@@ -100,3 +100,61 @@ def test_retry_after_min_is_the_dispositions_retry_delay() -> None:
         outcome=Outcome.ANSWERED, history=[], disposition="later", now=now,
     )
     assert (decision.state, decision.next_attempt_at) == ("ready", now + timedelta(minutes=45))
+
+
+@pytest.mark.parametrize(
+    ("extra", "problem"),
+    [
+        ({"windows": {"holidays_subdivision": "CA"}}, "holidays_subdivision needs holidays_country"),
+        ({"retry": {"rules": {"busy": {"retry": False, "delays_min": [5]}}}}, "retry = false never retries"),
+        ({"retry": {"rules": {"bussy": {"delays_min": [5]}}}}, "retry.rules: unknown outcome or disposition 'bussy'"),
+        ({"compliance": {"retry": {"nope": {"delays_minutes": [5]}}}}, "compliance.retry: unknown outcome"),
+        ({"dispositions": [{"code": "mine", "label": "Mine", "contact_made": False}]}, "contact_made = false is not used"),
+        ({"compliance": {"safe_harbour_message": False}}, "compliance.safe_harbour_message: the shipped dialplan"),
+        ({"compliance": {"opt_out_key": False}}, "compliance.opt_out_key"),
+        ({"compliance": {"info_message_within_s": 5}}, "compliance.info_message_within_s: not enforced"),
+        ({"compliance": {"presentable_cli_required": False}}, "compliance.presentable_cli_required"),
+    ],
+)
+def test_keys_that_would_do_nothing_are_refused(extra: dict[str, Any], problem: str) -> None:
+    with pytest.raises(DefinitionError, match=problem):
+        _definition(**extra)
+    # A retry rule for a campaign's own disposition code is known.
+    own = [{"code": "mine", "label": "Mine", "final": False, "retry": True}]
+    assert _definition(dispositions=own, retry={"rules": {"mine": {"delays_min": [5]}}}).retry.rules
+
+
+def test_dnc_expiry_days_dates_the_entries_the_engine_adds() -> None:
+    rules = CampaignRules(_definition(regulation="none", compliance={"dnc_expiry_days": 30}))
+    now = datetime(2026, 6, 10, 15, 0, tzinfo=UTC)
+    decision = rules.decide(
+        attempt_id="a", campaign_id=1, contact_id=1, number="+12125550101", contact_zone=None,
+        outcome=Outcome.ANSWERED, history=[], disposition="refused", now=now,
+    )
+    assert decision.dnc is not None and decision.dnc_expires_at == now + timedelta(days=30)
+    forever = CampaignRules(_definition(regulation="none")).decide(
+        attempt_id="a", campaign_id=1, contact_id=1, number="+12125550101", contact_zone=None,
+        outcome=Outcome.ANSWERED, history=[], disposition="refused", now=now,
+    )
+    assert forever.dnc is not None and forever.dnc_expires_at is None
+
+
+def test_campaign_show_prints_description_region_and_labels(database_url: str, tmp_path: Path) -> None:
+    campaign = tmp_path / "keys.toml"
+    campaign.write_text(
+        'name = "keys"\ncaller_id = "+12025550100"\ndescription = "Spring [renewals]"\n'
+        'alt_numbers_on = ["busy"]\n'
+        '[[dispositions]]\ncode = "moved"\nlabel = "Moved away"\n'
+    )
+    assert dialer(database_url, "campaign", "apply", str(campaign)).exit_code == 0
+    shown = dialer(database_url, "campaign", "show", "keys")
+    assert "Spring [renewals]" in shown.stdout and "moved (Moved away)" in shown.stdout
+    assert "read in US; next number after: busy" in shown.stdout
+
+
+def test_stored_settings_validate_again() -> None:
+    """What `campaign apply` stores (every field, defaults included) is accepted again by the
+    engine: the value checks do not mistake a stored default for a key given."""
+    own = [{"code": "later", "label": "Later", "final": False, "retry": True, "retry_after_min": 30}]
+    d = _definition(dispositions=own, retry={"rules": {"busy": {"retry": False}}}, default_region="GB")
+    assert parse_definition(d.model_dump(mode="json")) == d
