@@ -63,7 +63,9 @@ SELECT count(*) FROM closed
 OPEN_ATTEMPTS_OF_ENGINE = """
 SELECT a.id, a.campaign_id, c.name AS campaign, a.contact_id, a.number, a.attempt_no,
        a.originated_at, a.answered_at, a.queued_at, a.connected_at, a.agent_id, a.amd_result,
-       ct.fields, ct.timezone
+       ct.fields, ct.timezone,
+       CASE WHEN a.number = ct.number THEN 0
+            ELSE array_position(ct.alt_numbers::text[], a.number::text) END AS number_index
 FROM call_attempts a JOIN campaigns c ON c.id = a.campaign_id JOIN contacts ct ON ct.id = a.contact_id
 WHERE a.engine_id = $1 AND a.ended_at IS NULL
 """
