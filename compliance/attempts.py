@@ -47,6 +47,8 @@ __all__ = [
     "next_action",
     "may_dial_now",
     "resolve_local_time",
+    "earliest_allowed",
+    "retry_delay",
     "DEFAULT_RETRY_RULES",
 ]
 
@@ -144,6 +146,9 @@ class AttemptRecord:
     at: datetime
     outcome: Outcome
     disposition: str | None = None
+    # The number dialled (None: unknown, taken as the number being checked). The spacing
+    # rules are per number; the attempt counts are per contact (the person).
+    number: str | None = None
 
     @property
     def key(self) -> str:
@@ -254,9 +259,12 @@ def _limit_checks(
     day_zone: str,
     extra_attempts: int,
     is_callback: bool,
+    number: str | None = None,
 ) -> Verdict:
     """Shared limit logic. ``extra_attempts``: attempts not yet in ``history``
-    (1 in next_action for the attempt just ended)."""
+    (1 in next_action for the attempt just ended). The attempt counts are the contact's;
+    the gap and the no-repeat periods are the number's (``number``: the one to dial; its
+    own earlier attempts only, when the records name their numbers)."""
     total = len(history) + extra_attempts
     limits = not (is_callback and policy.callbacks_bypass_limits)
     if limits and policy.max_attempts_total is not None and total >= policy.max_attempts_total:
@@ -269,8 +277,9 @@ def _limit_checks(
         if n_today >= policy.max_attempts_per_day:
             blocks.append(Verdict(False, Reason.MAX_ATTEMPTS_DAY, _next_local_midnight(now, tz)))
     last = number_history.last_attempt_at
-    if history and (last is None or history[-1].at > last):
-        last = history[-1].at
+    same = [a for a in history if number is None or a.number is None or a.number == number]
+    if same and (last is None or same[-1].at > last):
+        last = same[-1].at
     if extra_attempts:
         last = now
     if last is not None and policy.min_gap_same_number > timedelta(0):
@@ -287,7 +296,7 @@ def _limit_checks(
         for period, last_at, outcomes, reason in cooldowns:
             if period is None:
                 continue
-            since = _last_of(history, outcomes, last_at)
+            since = _last_of(same, outcomes, last_at)
             if since is not None and now < since + period:
                 blocks.append(Verdict(False, reason, since + period))
     if not blocks:
@@ -319,6 +328,7 @@ def may_dial_now(
     day_zone: str = "UTC",
     next_attempt_at: datetime | None = None,
     is_callback: bool = False,
+    number: str | None = None,
 ) -> Verdict:
     """May the contact be dialled at ``now`` under the attempt policy?
 
@@ -332,7 +342,7 @@ def may_dial_now(
     if next_attempt_at is not None and now < next_attempt_at:
         return Verdict(False, Reason.NOT_DUE, next_attempt_at)
     return _limit_checks(
-        policy, history, now, number_history, agent_reserved, day_zone, 0, is_callback
+        policy, history, now, number_history, agent_reserved, day_zone, 0, is_callback, number
     )
 
 
@@ -360,6 +370,7 @@ def next_action(
     zones: tuple[str, ...] = (),
     day_zone: str = "UTC",
     blocked_by_dnc: bool = False,
+    number: str | None = None,
 ) -> RetryDecision:
     """Decide what follows the attempt that just ended at ``now``.
 
@@ -377,6 +388,10 @@ def next_action(
 
     For an answered call pass the agent's ``disposition``; ``ANSWERED`` without
     one is final (``retry_disabled``), as the agent spoke to the customer.
+
+    ``number``: the number this attempt dialled (a contact may have alternates): the gap and
+    the no-repeat periods count that number's attempts only. A result whose flags carry a
+    ``retry_after`` (a disposition's own delay) waits that long instead of its rule's delay.
 
     Callbacks (a disposition flagged ``callback`` with a ``callback`` request):
     the requested local time is resolved to UTC; if the window is closed then,
@@ -402,12 +417,12 @@ def next_action(
         last_abandon_at=now if outcome in ABANDON_OUTCOMES else number_history.last_abandon_at,
         last_machine_at=now if outcome is Outcome.MACHINE else number_history.last_machine_at,
     )
-    hist = (*history, AttemptRecord(now, outcome, disposition))
+    hist = (*history, AttemptRecord(now, outcome, disposition, number))
 
     if flags.callback and callback is not None:
         at = resolve_local_time(callback.local_time, callback.zone)
         reserved = callback.agent_id is not None
-        settled = _settle(policy, hist, max(at, now), nh, reserved, day_zone, True, window, zones)
+        settled = earliest_allowed(policy, hist, max(at, now), nh, reserved, day_zone, True, window, zones, number)
         if settled is None:
             return RetryDecision(DecisionKind.FINAL, None, Reason.NO_OPEN_WINDOW, contact_made=cm)
         earliest = settled
@@ -423,21 +438,34 @@ def next_action(
         )
 
     rule = policy.rule_for(key)
+    occurrences = 1 + sum(1 for a in history if a.key == key)
     if not (flags.retry or flags.callback) or not rule.retry:
         return RetryDecision(DecisionKind.FINAL, None, Reason.RETRY_DISABLED, contact_made=cm)
-    occurrences = 1 + sum(1 for a in history if a.key == key)
     if rule.max_attempts is not None and occurrences >= rule.max_attempts:
         return RetryDecision(DecisionKind.FINAL, None, Reason.MAX_RETRIES_OUTCOME, contact_made=cm)
-    lim = _limit_checks(policy, history, now, number_history, False, day_zone, 1, False)
+    lim = _limit_checks(policy, history, now, number_history, False, day_zone, 1, False, number)
     if not lim.allowed and lim.reason is Reason.MAX_ATTEMPTS_TOTAL:
         return RetryDecision(DecisionKind.FINAL, None, Reason.MAX_ATTEMPTS_TOTAL, contact_made=cm)
-    retry_at = _settle(policy, hist, now + rule.delay_for(occurrences), nh, False, day_zone, False, window, zones)
+    delay = retry_delay(policy, history, key, flags)
+    retry_at = earliest_allowed(policy, hist, now + delay, nh, False, day_zone, False, window, zones, number)
     if retry_at is None:
         return RetryDecision(DecisionKind.FINAL, None, Reason.NO_OPEN_WINDOW, contact_made=cm)
     return RetryDecision(DecisionKind.RETRY, retry_at, Reason.RETRY, contact_made=cm)
 
 
-def _settle(
+def retry_delay(
+    policy: AttemptPolicy, history: Sequence[AttemptRecord], key: str, flags: OutcomeFlags
+) -> timedelta:
+    """The wait before retrying after a result ``key`` (the contact's earlier attempts in
+    ``history``): the result's own ``retry_after`` when it has one, else its rule's delay for
+    this occurrence."""
+    if flags.retry_after is not None:
+        return flags.retry_after
+    occurrences = 1 + sum(1 for a in history if a.key == key)
+    return policy.rule_for(key).delay_for(occurrences)
+
+
+def earliest_allowed(
     policy: AttemptPolicy,
     history: Sequence[AttemptRecord],
     earliest: datetime,
@@ -447,12 +475,13 @@ def _settle(
     is_callback: bool,
     window: WindowEvaluator | None,
     zones: tuple[str, ...],
+    number: str | None = None,
 ) -> datetime | None:
     """The first instant from `earliest` that every limit allows, moved to the next opening of
     the window; None when the window never opens within its horizon."""
     # Each limit may clear at a different time; re-check at the candidate until stable.
     for _ in range(8):
-        v = _limit_checks(policy, history, earliest, number_history, reserved, day_zone, 0, is_callback)
+        v = _limit_checks(policy, history, earliest, number_history, reserved, day_zone, 0, is_callback, number)
         if v.allowed or v.not_before is None:
             break
         earliest = max(earliest, v.not_before)

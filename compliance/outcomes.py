@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from enum import StrEnum
 
 __all__ = [
@@ -71,6 +72,8 @@ class OutcomeFlags:
     policy may schedule another attempt (``final`` and ``retry`` are exclusive).
     ``dnc``: DNC action. ``contact_made``: a person was reached. ``success``:
     the campaign goal was met. ``callback``: an agent books a callback.
+    ``retry_after``: the wait before the retry this result asks for (a disposition's own
+    delay), instead of the delay of its retry rule; None: the rule's.
     """
 
     final: bool = False
@@ -79,10 +82,13 @@ class OutcomeFlags:
     contact_made: bool = False
     success: bool = False
     callback: bool = False
+    retry_after: timedelta | None = None
 
     def __post_init__(self) -> None:
         if self.final and (self.retry or self.callback):
             raise ValueError("a final outcome cannot also retry or call back")
+        if self.retry_after is not None and (not self.retry or self.retry_after < timedelta(0)):
+            raise ValueError("retry_after needs a retrying result and a delay >= 0")
 
 
 SYSTEM_OUTCOME_FLAGS: Mapping[Outcome, OutcomeFlags] = {

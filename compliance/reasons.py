@@ -39,3 +39,4 @@ class Reason(StrEnum):
     DNC_ADDED = "dnc_added"
     RETRY_DISABLED = "retry_disabled"
     MAX_RETRIES_OUTCOME = "max_retries_outcome"
+    NEXT_NUMBER = "next_number"  # the next attempt dials the contact's next number

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from compliance.outcomes import DEFAULT_DISPOSITIONS, Outcome
 from compliance.profiles import RegulationProfile
 from dialer.campaigns.rules import compile_profile
 from dialer.db.models import CampaignState
@@ -41,6 +42,19 @@ _DAY_KEYS = {
     "friday": "fri",
     "saturday": "sat",
     "sunday": "sun",
+}
+
+
+# An invalid or disconnected number (congestion covers invalid and unallocated numbers) or
+# an agent's "wrong number": the next attempt dials the next number.
+DEFAULT_ALT_NUMBERS_ON = ("congestion", "wrong_number")
+# Profile fields a campaign's [compliance] may not set: what they describe is fixed by the
+# shipped dialplan or checked nowhere, so a value there would change nothing.
+NOT_OVERRIDABLE = {
+    "safe_harbour_message": "the shipped dialplan always plays the safe-harbour message; this would change nothing",
+    "opt_out_key": "the shipped dialplan always offers the opt-out key; this would change nothing",
+    "info_message_within_s": "not enforced by the dialer (the message follows Queue() at connect_timeout_s)",
+    "presentable_cli_required": "caller_id is always required; this would change nothing",
 }
 
 
@@ -118,6 +132,12 @@ class WindowSettings(_Strict):
             _check_timezone(zone)
         return zone
 
+    @model_validator(mode="after")
+    def _check_subdivision(self) -> WindowSettings:
+        if self.holidays_subdivision and not self.holidays_country:
+            raise ValueError("holidays_subdivision needs holidays_country (e.g. US and CA)")
+        return self
+
 
 class RetrySetting(_Strict):
     """A [retry.rules] entry: how one outcome or disposition is retried."""
@@ -132,6 +152,17 @@ class RetrySetting(_Strict):
         if any(delay < 0 for delay in delays):
             raise ValueError("delays must be >= 0 minutes")
         return delays
+
+    @model_validator(mode="after")
+    def _check_used(self) -> RetrySetting:
+        # By value, not by the keys given: stored settings hold every field.
+        unused = [key for key in ("delays_min", "max") if getattr(self, key) != _RETRY_DEFAULTS[key]]
+        if not self.retry and unused:
+            raise ValueError(f"retry = false never retries: {' and '.join(unused)} would do nothing; remove them")
+        return self
+
+
+_RETRY_DEFAULTS = {"delays_min": [60.0], "max": 3}
 
 
 class RetrySettings(_Strict):
@@ -154,6 +185,23 @@ class DispositionSetting(_Strict):
     success: bool = False
     callback: bool = False
 
+    @model_validator(mode="after")
+    def _check_flags(self) -> DispositionSetting:
+        # Flags the attempt policy would never act on are refused rather than ignored.
+        problems = []
+        if not self.contact_made:
+            # Every disposition follows a call an agent took: false would change nothing.
+            problems.append("contact_made = false is not used by the dialer (an agent took the call); remove it")
+        if self.retry_after_min is not None and not self.retry:
+            problems.append("retry_after_min needs retry = true")
+        if self.retry and (self.success or self.add_dnc):
+            problems.append("a success or add_dnc disposition finishes the contact: it cannot retry")
+        if not self.final and not (self.retry or self.callback):
+            problems.append("final = false needs retry = true or callback = true (else the contact is finished)")
+        if problems:
+            raise ValueError(f"disposition {self.code}: " + "; ".join(problems))
+        return self
+
 
 class CampaignDefinition(_Strict):
     name: str
@@ -170,7 +218,12 @@ class CampaignDefinition(_Strict):
     # MixMonitor each answered call; the attempt stores the file Asterisk reports (DialerRecording).
     record: bool = False
     pilot_limit: int = Field(default=100, ge=1)
+    # The region of numbers written without +country code: `dialer contacts import` (main
+    # and alternate numbers) and the DNC commands for this campaign use it.
     default_region: str = Field(default="US", min_length=2, max_length=2)
+    # Results (system outcomes or disposition codes) after which the next attempt dials the
+    # contact's next number (compliance.alternates); a final one finishes that number only.
+    alt_numbers_on: list[str] = Field(default_factory=lambda: list(DEFAULT_ALT_NUMBERS_ON))
     script: str = ""
     agents: list[str] = Field(default_factory=list)
     # Agent groups (skills) whose members work this campaign too (`dialer agents group`).
@@ -187,6 +240,16 @@ class CampaignDefinition(_Strict):
     # Any other regulation-profile override (compliance.profiles.OVERRIDE_FIELDS),
     # e.g. abandon_cap, state_hours, no_repeat_after_abandon_hours, contact_zone.
     compliance: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("default_region")
+    @classmethod
+    def _check_region(cls, region: str) -> str:
+        import phonenumbers
+
+        region = region.upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown region {region!r} (an ISO 3166 code such as US, GB, CN)")
+        return region
 
     @field_validator("name")
     @classmethod
@@ -234,6 +297,27 @@ class CampaignDefinition(_Strict):
             duplicates = sorted({code for code in codes if codes.count(code) > 1})
             if duplicates:
                 raise ValueError(f"disposition codes repeated: {', '.join(duplicates)}")
+        return self
+
+    @field_validator("compliance")
+    @classmethod
+    def _check_compliance(cls, overrides: dict[str, Any]) -> dict[str, Any]:
+        problems = [f"compliance.{key}: {why}" for key, why in NOT_OVERRIDABLE.items() if key in overrides]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return overrides
+
+    @model_validator(mode="after")
+    def _check_result_names(self) -> CampaignDefinition:
+        # A result name that matches no outcome or disposition would never act.
+        known = {o.value for o in Outcome} | {d.code for d in DEFAULT_DISPOSITIONS}
+        known |= {d.code for d in self.dispositions or []}
+        named = [("alt_numbers_on", key) for key in self.alt_numbers_on]
+        named += [("retry.rules", key) for key in self.retry.rules]
+        named += [("compliance.retry", key) for key in self.compliance.get("retry") or {}]
+        unknown = [f"{where}: unknown outcome or disposition {key!r}" for where, key in named if key not in known]
+        if unknown:
+            raise ValueError("; ".join(unknown) + f" (known: {', '.join(sorted(known))})")
         return self
 
     @model_validator(mode="after")

@@ -89,10 +89,17 @@ def show(
         return
     console.print(f"[bold]{campaign.name}[/]  {campaign.state.value}  ({campaign.dial_mode}, {campaign.regulation})")
     definition = campaign.definition
+    if definition.description:
+        console.print(definition.description, markup=False)
     console.print(
         f"queue {definition.queue_name}, dial {definition.dial_template}, ring {definition.ring_timeout_s}s,"
         f" connect {definition.connect_timeout_s}s, pilot limit {definition.pilot_limit}"
     )
+    console.print(f"numbers without +country code read in {definition.default_region}; next number after: "
+                  f"{', '.join(definition.alt_numbers_on) or 'never'}", markup=False)
+    if definition.dispositions:
+        own = ", ".join(f"{d.code} ({d.label})" for d in definition.dispositions)
+        console.print(f"own dispositions: {own}", markup=False)
     counts = info["contacts"]
     contacts = Table("contact state", "count")
     for state, count in sorted(counts.items()):

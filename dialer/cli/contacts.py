@@ -22,7 +22,10 @@ def import_(
     alt_number_column: list[str] = typer.Option([], "--alt-number-column", help="column with an alternate number (repeatable)"),
     timezone_column: str = typer.Option(None, "--timezone-column", help="column with an IANA time zone"),
     priority_column: str = typer.Option(None, "--priority-column", help="column with a priority (higher first)"),
-    default_region: str = typer.Option("US", "--default-region", help="region for numbers without +country code"),
+    default_region: str = typer.Option(
+        None, "--default-region",
+        help="region for numbers without +country code (default: the campaign's default_region)",
+    ),
     encoding: str = typer.Option("auto", "--encoding", help="auto (UTF-8, UTF-8 BOM, GBK/GB18030) or a codec name"),
     delimiter: str = typer.Option(None, "--delimiter", help="field separator (default: sniffed)"),
     rejects: Path = typer.Option(None, "--rejects", help="where rejected rows go (default FILE.rejected.csv)"),
@@ -34,7 +37,7 @@ def import_(
         alt_number_columns=tuple(alt_number_column),
         timezone_column=timezone_column,
         priority_column=priority_column,
-        default_region=default_region.upper(),
+        default_region=default_region.upper() if default_region else None,
         encoding=encoding,
         delimiter=delimiter,
         rejects_path=rejects,
@@ -52,7 +55,7 @@ def import_(
 def print_report(report: ImportReport) -> None:
     console.print(
         f"imported {report.imported:,} of {report.rows_read:,} rows into {report.campaign}"
-        f" in {report.seconds:.1f}s (encoding {report.encoding})"
+        f" in {report.seconds:.1f}s (encoding {report.encoding}, region {report.default_region})"
     )
     if report.reasons:
         table = Table("rejected because", "rows")

@@ -15,7 +15,10 @@ from dialer.db.database import Database
 dnc_app = typer.Typer(help="Do-not-call lists (global, or per campaign).", no_args_is_help=True)
 
 _CAMPAIGN = typer.Option(None, "--campaign", help="campaign list (default: the global list)")
-_REGION = typer.Option("US", "--default-region", help="region for numbers without +country code")
+_REGION = typer.Option(
+    None, "--default-region",
+    help="region for numbers without +country code (default: the campaign's default_region; global list: US)",
+)
 
 
 def _expiry(value: str | None) -> datetime | None:
@@ -36,7 +39,7 @@ def add(
     async def main(db: Database) -> tuple[str, bool]:
         return await dnc_service.add(
             db, number, campaign=campaign, source="cli", reason=reason, by=who(),
-            expires_at=expires_at, region=default_region.upper(),
+            expires_at=expires_at, region=default_region.upper() if default_region else None,
         )
 
     e164, new = run(lambda: with_database(main))
@@ -49,7 +52,7 @@ def remove(number: str, campaign: str = _CAMPAIGN, default_region: str = _REGION
     """Remove a number from a list."""
 
     async def main(db: Database) -> tuple[str, int]:
-        return await dnc_service.remove(db, number, campaign=campaign, region=default_region.upper())
+        return await dnc_service.remove(db, number, campaign=campaign, region=default_region.upper() if default_region else None)
 
     e164, removed = run(lambda: with_database(main))
     scope = campaign or "global"
@@ -63,7 +66,7 @@ def check(number: str, campaign: str = _CAMPAIGN, default_region: str = _REGION)
     """Show the lists a number is on (for --campaign: those that block it); exit code 3 when listed."""
 
     async def main(db: Database) -> tuple[str, list[dnc_service.DncMatch]]:
-        return await dnc_service.check(db, number, campaign=campaign, region=default_region.upper())
+        return await dnc_service.check(db, number, campaign=campaign, region=default_region.upper() if default_region else None)
 
     e164, matches = run(lambda: with_database(main))
     if not matches:
@@ -100,7 +103,7 @@ def import_(
         async def main(db: Database) -> dnc_service.DncImportReport:
             return await dnc_service.import_registry(
                 db, file, campaign=campaign, source=source, reason=reason, by=who(),
-                expires_at=expires_at, region=default_region.upper(), column=column,
+                expires_at=expires_at, region=default_region.upper() if default_region else None, column=column,
                 encoding=encoding, progress=progress,
             )
 

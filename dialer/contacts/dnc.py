@@ -25,6 +25,7 @@ from dialer.db.database import Database
 from dialer.errors import UserError, unknown_campaign
 
 SOURCES = ("cli", "registry", "opt_out_key", "disposition", "import")
+DEFAULT_REGION = "US"  # numbers without +country code on the global list
 CHUNK = 50_000
 
 
@@ -61,13 +62,15 @@ def normalise(raw: str, region: str) -> str:
     return number
 
 
-async def _campaign_id(tx: Any, campaign: str | None) -> int | None:
+async def _campaign_and_number(tx: Any, campaign: str | None, number: str, region: str | None) -> tuple[int | None, str]:
+    """The campaign's id (None: the global list) and `number` in E.164, read in `region`, or
+    when None in the campaign's default_region (the global list: US)."""
     if campaign is None:
-        return None
-    found = (await tx.execute(text(queries.CAMPAIGN_ID), {"n": campaign})).scalar()
+        return None, normalise(number, region or DEFAULT_REGION)
+    found = (await tx.execute(text(queries.CAMPAIGN_REGION), {"n": campaign})).mappings().first()
     if found is None:
         raise DncProblem(unknown_campaign(campaign))
-    return int(found)
+    return int(found["id"]), normalise(number, region or found["region"] or DEFAULT_REGION)
 
 
 async def add(
@@ -79,14 +82,14 @@ async def add(
     reason: str | None = None,
     by: str = "cli",
     expires_at: datetime | None = None,
-    region: str = "US",
+    region: str | None = None,
 ) -> tuple[str, bool]:
-    """Add (or refresh) a DNC entry; returns (E.164, newly added)."""
+    """Add (or refresh) a DNC entry; returns (E.164, newly added). `region`: see
+    `_campaign_and_number`."""
     if source not in SOURCES:
         raise DncProblem(f"unknown DNC source {source!r} (one of: {', '.join(SOURCES)})")
-    e164 = normalise(number, region)
     async with db.transaction() as tx:
-        campaign_id = await _campaign_id(tx, campaign)
+        campaign_id, e164 = await _campaign_and_number(tx, campaign, number, region)
         inserted = (
             await tx.execute(
                 text(queries.UPSERT_GLOBAL_DNC if campaign_id is None else queries.UPSERT_CAMPAIGN_DNC),
@@ -108,10 +111,11 @@ async def add(
     return e164, bool(inserted)
 
 
-async def remove(db: Database, number: str, *, campaign: str | None = None, region: str = "US") -> tuple[str, int]:
-    e164 = normalise(number, region)
+async def remove(
+    db: Database, number: str, *, campaign: str | None = None, region: str | None = None
+) -> tuple[str, int]:
     async with db.transaction() as tx:
-        campaign_id = await _campaign_id(tx, campaign)
+        campaign_id, e164 = await _campaign_and_number(tx, campaign, number, region)
         if campaign_id is None:
             result = await tx.execute(text(queries.DELETE_GLOBAL_DNC), {"n": e164})
         else:
@@ -120,12 +124,11 @@ async def remove(db: Database, number: str, *, campaign: str | None = None, regi
 
 
 async def check(
-    db: Database, number: str, *, campaign: str | None = None, region: str = "US"
+    db: Database, number: str, *, campaign: str | None = None, region: str | None = None
 ) -> tuple[str, list[DncMatch]]:
     """Live entries for `number`: those that block it for `campaign`, or every list when None."""
-    e164 = normalise(number, region)
     async with db.transaction() as tx:
-        campaign_id = await _campaign_id(tx, campaign)
+        campaign_id, e164 = await _campaign_and_number(tx, campaign, number, region)
         rows = await tx.execute(text(queries.LIVE_DNC_ENTRIES), {"n": e164, "c": campaign_id})
         return e164, [DncMatch(**row) for row in rows.mappings()]
 
@@ -139,7 +142,7 @@ async def import_registry(
     reason: str | None = None,
     by: str = "cli",
     expires_at: datetime | None = None,
-    region: str = "US",
+    region: str | None = None,
     column: str | None = None,
     encoding: str = "auto",
     rejects_path: Path | None = None,
@@ -162,9 +165,12 @@ async def import_registry(
     async with db.raw_transaction() as conn:
         campaign_id = None
         if campaign is not None:
-            campaign_id = await conn.fetchval(queries.DNC_IMPORT_CAMPAIGN_ID, campaign)
-            if campaign_id is None:
+            found = await conn.fetchrow(queries.DNC_IMPORT_CAMPAIGN_ID, campaign)
+            if found is None:
                 raise DncProblem(unknown_campaign(campaign))
+            campaign_id = found["id"]
+            region = region or found["region"]
+        region = region or DEFAULT_REGION
         await conn.execute(queries.DNC_STAGING)
         with open_text(path, enc, progress) as handle, ProcessPoolExecutor(workers or os.cpu_count() or 1) as pool:
             reader = csv.reader(handle)

@@ -1,8 +1,11 @@
 """`dialer contacts import`: a CSV of contacts into a campaign, all or nothing.
 
-Pipeline: detect the encoding, read rows, normalise numbers to E.164 in worker processes
+Pipeline: detect the encoding, read rows, normalise numbers (main and alternates) to E.164
+in the campaign's `default_region` unless the operator names another, in worker processes
 (phonenumbers is the slow part), drop duplicates within the file, COPY the good rows into
-a staging table, drop numbers already in the campaign or on a do-not-call list, insert
+a staging table, drop numbers already in the campaign or on a do-not-call list (a row whose
+main number is listed but has alternates is kept: DNC is per number, the listed one is
+never dialled), insert
 the rest, and record the batch, all in one transaction. Every rejected row goes to a
 rejects CSV with its line number and the reason. A failure leaves the campaign as it was.
 """
@@ -46,7 +49,7 @@ class ImportOptions:
     alt_number_columns: tuple[str, ...] = ()
     timezone_column: str | None = None
     priority_column: str | None = None
-    default_region: str = "US"
+    default_region: str | None = None  # None: the campaign's default_region
     encoding: str = "auto"
     delimiter: str | None = None  # None: sniff among , ; tab |
     rejects_path: Path | None = None  # None: <file>.rejected.csv next to the file
@@ -64,6 +67,7 @@ class ImportReport:
     rejected: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
     alt_numbers_dropped: int = 0
+    default_region: str = ""  # the region numbers without +country code were read in
     rejects_path: Path | None = None
     seconds: float = 0.0
     batch_id: int | None = None
@@ -320,6 +324,8 @@ async def import_contacts(
         if row["state"] in ("stopped", "completed"):
             raise ImportProblem(f"campaign {campaign} is {row['state']}; contacts cannot be added")
         campaign_id = row["id"]
+        region = options.default_region or row["default_region"] or "US"
+        report.default_region = region
         seen: dict[str, int] = {}
         with open_text(path, encoding, progress) as handle, ProcessPoolExecutor(workers) as pool:
             try:
@@ -329,7 +335,7 @@ async def import_contacts(
             await conn.execute(queries.staging_table(width))
             buffer = _CopyBuffer(width)
             try:
-                for chunk, numbers, alts in _normalised_chunks(rows, options.default_region, pool):
+                for chunk, numbers, alts in _normalised_chunks(rows, region, pool):
                     for item, (number, reason), alt_results in zip(chunk, numbers, alts, strict=True):
                         if number is None:
                             rejects.add(item.line, f"bad phone number: {reason}", item.raw)
@@ -341,7 +347,11 @@ async def import_contacts(
                             report.reasons["duplicate in file"] += 1
                             continue
                         seen[number] = item.line
-                        good_alts = [alt for alt, _ in alt_results if alt is not None and alt != number]
+                        # An alternate equal to the main number or to another alternate is
+                        # dropped: each number is dialled, and finished, once per contact.
+                        good_alts = list(dict.fromkeys(
+                            alt for alt, _ in alt_results if alt is not None and alt != number
+                        ))
                         report.alt_numbers_dropped += len(alt_results) - len(good_alts)
                         buffer.add(item.line, number, good_alts, item.timezone, item.priority, item.raw)
                         if buffer.rows >= COPY_ROWS:

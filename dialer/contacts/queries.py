@@ -6,8 +6,8 @@ rows with COPY on a raw asyncpg connection, so their statements take positional 
 
 # --- do-not-call entries: `dnc add|remove|check` (named parameters) ---------------------
 
-# A campaign's id by name.
-CAMPAIGN_ID = "SELECT id FROM campaigns WHERE name = :n"
+# A campaign's id and default_region by name (numbers without +country code are read in it).
+CAMPAIGN_REGION = "SELECT id, settings->>'default_region' AS region FROM campaigns WHERE name = :n"
 
 _UPSERT_DNC = """
 INSERT INTO dnc_numbers (number, campaign_id, source, reason, added_by, expires_at)
@@ -23,10 +23,11 @@ UPSERT_GLOBAL_DNC = _UPSERT_DNC.format(target="(number) WHERE campaign_id IS NUL
 # A campaign's DNC entry, added or refreshed; returns whether it is new.
 UPSERT_CAMPAIGN_DNC = _UPSERT_DNC.format(target="(campaign_id, number) WHERE campaign_id IS NOT NULL")
 
-# The number's contacts still to dial, blocked (in the campaign, or everywhere when NULL).
+# The number's contacts still to dial, blocked (in the campaign, or everywhere when NULL);
+# not those with alternate numbers: DNC is per number, the engine skips the listed one.
 BLOCK_CONTACTS = (
     "UPDATE contacts SET state = 'blocked' WHERE number = :number"
-    " AND state IN ('ready', 'claimed')"
+    " AND state IN ('ready', 'claimed') AND cardinality(alt_numbers) = 0"
     " AND (CAST(:campaign_id AS integer) IS NULL OR campaign_id = :campaign_id)"
 )
 
@@ -49,7 +50,7 @@ LIVE_DNC_ENTRIES = (
 # --- DNC registry import: `dnc import` (positional, beside COPY) ------------------------
 
 # A campaign's id by name.
-DNC_IMPORT_CAMPAIGN_ID = "SELECT id FROM campaigns WHERE name = $1"
+DNC_IMPORT_CAMPAIGN_ID = "SELECT id, settings->>'default_region' AS region FROM campaigns WHERE name = $1"
 
 # The staging table the file's numbers are copied into.
 DNC_STAGING = """
@@ -66,18 +67,21 @@ ON CONFLICT DO NOTHING
 # The distinct numbers staged.
 DNC_STAGED_COUNT = "SELECT count(DISTINCT number) FROM dnc_staging"
 
-# Contacts still to dial whose number was staged, blocked ($1: the campaign, NULL for all).
+# Contacts still to dial whose number was staged, blocked ($1: the campaign, NULL for all);
+# not those with alternate numbers (DNC is per number: the engine skips the listed one).
 DNC_BLOCK_CONTACTS = """
 UPDATE contacts k SET state = 'blocked'
 FROM dnc_staging s
-WHERE k.number = s.number AND k.state IN ('ready', 'claimed')
+WHERE k.number = s.number AND k.state IN ('ready', 'claimed') AND cardinality(k.alt_numbers) = 0
   AND ($1::integer IS NULL OR k.campaign_id = $1)
 """
 
 # --- contact import: `contacts import` (positional, beside COPY) ------------------------
 
 # The campaign's id and state by name, held while contacts are added.
-CAMPAIGN_FOR_IMPORT = "SELECT id, state FROM campaigns WHERE name = $1 FOR SHARE"
+CAMPAIGN_FOR_IMPORT = (
+    "SELECT id, state, settings->>'default_region' AS default_region FROM campaigns WHERE name = $1 FOR SHARE"
+)
 
 
 def staging_table(width: int) -> str:
@@ -105,9 +109,11 @@ WHERE c.campaign_id = $1 AND c.number = s.number AND s.reject IS NULL
 RETURNING s.line_no, s.reject, {raw} AS raw
 """
 
+# A row with alternate numbers is kept even when its main number is listed: DNC is per
+# number (the engine skips the listed one when its turn comes).
 _REJECT_DNC = """
 UPDATE import_staging s SET reject = 'on do-not-call list'
-WHERE s.reject IS NULL AND EXISTS (
+WHERE s.reject IS NULL AND coalesce(s.alt_numbers, '') = '' AND EXISTS (
     SELECT 1 FROM dnc_numbers d
     WHERE d.number = s.number
       AND (d.campaign_id IS NULL OR d.campaign_id = $1)

@@ -110,6 +110,10 @@ class Contact(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     number: Mapped[str] = mapped_column(String(20))  # E.164
     alt_numbers: Mapped[list[str]] = mapped_column(ARRAY(String(20)), server_default="{}")
+    # The number the next attempt dials: 0 the main one, i alt_numbers[i] (1-based); and the
+    # numbers finished (invalid, on a DNC list...), by the same index (compliance/alternates.py).
+    number_index: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    numbers_done: Mapped[list[int]] = mapped_column(ARRAY(SmallInteger), server_default="{}")
     timezone: Mapped[str | None] = mapped_column(String(64))
     fields: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     state: Mapped[str] = mapped_column(String(16), server_default=ContactState.READY.value)

@@ -215,6 +215,7 @@ class Call:
     fields: dict[str, object] = field(default_factory=dict)  # the contact's, for the screen pop
     contact_zone: str | None = None  # the record's own time zone: the retry's window uses it too
     attempt_no: int = 0
+    number_index: int = 0  # which of the contact's numbers `number` is: 0 the main, i its i-th alternate
     script: str = ""  # the campaign's script, for the screen pop
     wall: dict[str, datetime] = field(default_factory=dict)  # UTC instants of each step
     recovered: bool = False  # re-tracked at engine start from the database and Asterisk

@@ -93,8 +93,9 @@ class Closing:
             now = datetime.now(UTC)
             # Every query first: a failure here leaves the whole batch in the inbox.
             undecided = [c for c in batch if c.outcome is not Outcome.ANSWERED]
-            histories = (await store.contact_histories([c.call.contact_id for c in undecided])
-                         if undecided else {})
+            ids = [c.call.contact_id for c in undecided]
+            histories = await store.contact_histories(ids) if undecided else {}
+            numbers = await store.contact_numbers(ids) if undecided else {}
             rules = {c.call.campaign_id: await self.rules.get(c.call.campaign_id) for c in undecided}
             del self._inbox[:len(batch)]
             for item in batch:
@@ -112,6 +113,8 @@ class Closing:
                     number=call.number, contact_zone=call.contact_zone, outcome=item.outcome,
                     history=histories.get(call.contact_id, []),
                     number_history=NumberHistory(last_attempt_at=now), now=now,
+                    numbers=numbers.get(call.contact_id, ((), frozenset()))[0],
+                    numbers_done=numbers.get(call.contact_id, ((), frozenset()))[1],
                 ))
             self.writer_wake.set()
 
@@ -198,7 +201,8 @@ class Closing:
                 attempt_id=str(row["id"]), campaign_id=row["campaign_id"], contact_id=row["contact_id"],
                 number=row["number"], contact_zone=row["timezone"], outcome=outcome,
                 history=earlier, disposition=row["disposition"], callback_at=row["callback_at"],
-                callback_agent=row["callback_agent"],
+                callback_agent=row["callback_agent"], numbers=tuple(row["numbers"]),
+                numbers_done=frozenset(row["numbers_done"]),
             ))
         return decisions
 

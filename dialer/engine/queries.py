@@ -63,7 +63,9 @@ SELECT count(*) FROM closed
 OPEN_ATTEMPTS_OF_ENGINE = """
 SELECT a.id, a.campaign_id, c.name AS campaign, a.contact_id, a.number, a.attempt_no,
        a.originated_at, a.answered_at, a.queued_at, a.connected_at, a.agent_id, a.amd_result,
-       a.recording_path, ct.fields, ct.timezone
+       a.recording_path, ct.fields, ct.timezone,
+       CASE WHEN a.number = ct.number THEN 0
+            ELSE array_position(ct.alt_numbers::text[], a.number::text) END AS number_index
 FROM call_attempts a JOIN campaigns c ON c.id = a.campaign_id JOIN contacts ct ON ct.id = a.contact_id
 WHERE a.engine_id = $1 AND a.ended_at IS NULL
 """
@@ -103,7 +105,8 @@ SELECT count(*) FROM contacts WHERE campaign_id = $1 AND state IN ('ready', 'cla
 # --- claiming contacts ------------------------------------------------------------------
 
 # The hopper refill: the next dialable contacts in claim order, skipping rows another
-# engine holds, index-only on ix_contacts_dialable.
+# engine holds, index-only on ix_contacts_dialable. `number` is the one whose turn it is
+# (the main, or an alternate: number_index), `numbers` all of them, main first.
 CLAIM_CONTACTS = """
 WITH picked AS (
     SELECT id FROM contacts
@@ -114,7 +117,9 @@ WITH picked AS (
 )
 UPDATE contacts c SET state = 'claimed', claimed_by = $3, claimed_at = now()
 FROM picked WHERE c.id = picked.id
-RETURNING c.id, c.number, c.timezone, c.attempts, c.fields, c.last_attempt_at,
+RETURNING c.id, (ARRAY[c.number::text] || c.alt_numbers::text[])[c.number_index + 1] AS number,
+    ARRAY[c.number::text] || c.alt_numbers::text[] AS numbers, c.number_index, c.numbers_done,
+    c.timezone, c.attempts, c.fields, c.last_attempt_at,
     EXISTS (SELECT 1 FROM callbacks cb WHERE cb.contact_id = c.id AND cb.done_at IS NULL
             AND cb.scheduled_at <= now()) AS callback_due
 """
@@ -125,10 +130,12 @@ UPDATE callbacks SET done_at = now()
 WHERE contact_id = ANY($1::bigint[]) AND done_at IS NULL AND scheduled_at <= now()
 """
 
-# Each contact's attempts of the last two days ($2: now), oldest first: enough to count
+# Each contact's attempts of the last two days ($2: now), oldest first, with the number
+# each dialled (the gap is per number, the counts per contact): enough to count
 # its attempts in any local day (the policy counts them in the contact's own day zone).
 RECENT_ATTEMPTS = """
-SELECT contact_id, array_agg(created_at ORDER BY created_at) AS times
+SELECT contact_id, array_agg(created_at ORDER BY created_at) AS times,
+       array_agg(number::text ORDER BY created_at) AS numbers
 FROM call_attempts
 WHERE contact_id = ANY($1::bigint[]) AND created_at > $2::timestamptz - interval '2 days'
 GROUP BY contact_id
@@ -155,6 +162,17 @@ WHERE c.id = v.id AND c.claimed_by = $3 AND c.state = 'claimed'
 BLOCK_CONTACTS = """
 UPDATE contacts SET state = 'blocked', claimed_by = NULL, claimed_at = NULL, last_outcome = 'dnc'
 WHERE id = ANY($1::bigint[])
+"""
+
+# A claimed contact whose number on turn is on a DNC list while others are left: that number
+# is finished ($3: the finished indexes), the turn passes to the next ($2), and the contact
+# goes back to the pool, due now (DNC is per number).
+SKIP_NUMBERS = """
+UPDATE contacts c SET state = 'ready', claimed_by = NULL, claimed_at = NULL,
+    number_index = v.next_index,
+    numbers_done = ARRAY(SELECT DISTINCT unnest(c.numbers_done || v.done_index) ORDER BY 1)
+FROM unnest($1::bigint[], $2::smallint[], $3::smallint[]) AS v(id, next_index, done_index)
+WHERE c.id = v.id AND c.claimed_by = $4 AND c.state = 'claimed'
 """
 
 # Claimed contacts that may never be dialled again (e.g. total attempts reached): finished,
@@ -236,11 +254,13 @@ WHERE id = $1 AND ended_at IS NULL
 # engine may settle another's attempt, so: never while the contact is held by another
 # engine than the attempt's (it was recovered and dialled again meanwhile), and never
 # earlier than a time already set (the wait CLOSE_STALE_ATTEMPTS imposes on a contact whose
-# call may still be up on a stalled engine's Asterisk).
+# call may still be up on a stalled engine's Asterisk). $6, $7: the number on turn next and
+# the numbers finished (NULL: unchanged).
 DECIDE_CONTACT = """
 UPDATE contacts SET state = $2,
     next_attempt_at = greatest(coalesce($3, next_attempt_at), next_attempt_at),
-    last_outcome = $4, claimed_by = NULL, claimed_at = NULL
+    last_outcome = $4, claimed_by = NULL, claimed_at = NULL,
+    number_index = coalesce($6, number_index), numbers_done = coalesce($7, numbers_done)
 WHERE id = $1
   AND (state NOT IN ('claimed', 'in_call') OR claimed_by IS NULL
        OR claimed_by = (SELECT engine_id FROM call_attempts WHERE id = $5))
@@ -258,7 +278,8 @@ UPDATE call_attempts SET wrapup_ended_at = $2 WHERE id = $1 AND wrapup_ended_at 
 # engine skips them, so each is settled once.
 UNDECIDED_DISPOSITIONS = """
 SELECT a.id, a.campaign_id, a.contact_id, a.number, a.outcome, a.disposition, a.agent_id,
-       a.ended_at, c.timezone, cb.scheduled_at AS callback_at, cb.agent_id AS callback_agent
+       a.ended_at, c.timezone, ARRAY[c.number::text] || c.alt_numbers::text[] AS numbers,
+       c.numbers_done, cb.scheduled_at AS callback_at, cb.agent_id AS callback_agent
 FROM call_attempts a
 JOIN contacts c ON c.id = a.contact_id
 LEFT JOIN LATERAL (
@@ -282,9 +303,11 @@ VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT DO NOTHING
 """
 
+# Contacts of a number just put on a DNC list; one with alternate numbers is not blocked
+# (DNC is per number: its listed number is skipped when its turn comes, see SKIP_NUMBERS).
 BLOCK_NUMBER = """
 UPDATE contacts SET state = 'blocked' WHERE number = $1 AND state IN ('ready', 'claimed')
-  AND ($2::integer IS NULL OR campaign_id = $2)
+  AND ($2::integer IS NULL OR campaign_id = $2) AND cardinality(alt_numbers) = 0
 """
 
 # Outcomes inside the abandonment window, to rebuild the ledger at start (the connect
@@ -325,8 +348,14 @@ UPDATE agent_sessions SET logout_at = now() WHERE engine_id = $1 AND logout_at I
 
 # Every ended attempt of these contacts, oldest first: their history for the attempt policy.
 CONTACT_ATTEMPTS = """
-SELECT contact_id, created_at, outcome, disposition FROM call_attempts
+SELECT contact_id, created_at, outcome, disposition, number FROM call_attempts
 WHERE contact_id = ANY($1::bigint[]) AND ended_at IS NOT NULL ORDER BY created_at
+"""
+
+# These contacts' numbers (main first) and the indexes of those finished.
+CONTACT_NUMBERS = """
+SELECT id, ARRAY[number::text] || alt_numbers::text[] AS numbers, numbers_done FROM contacts
+WHERE id = ANY($1::bigint[])
 """
 
 # The schema revision the database is at (`dialer run` refuses an out-of-date schema).

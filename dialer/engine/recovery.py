@@ -109,7 +109,7 @@ class Recovery:
                 rules.definition.queue_name if rules else "", mono(row["originated_at"]) or now,
                 campaign=row["campaign"], attempt_no=row["attempt_no"], recovered=True,
                 fields=row["fields"] or {}, script=rules.definition.script if rules else "",  # screen pop
-                contact_zone=row["timezone"],
+                contact_zone=row["timezone"], number_index=row["number_index"] or 0,
                 answered_at=mono(row["answered_at"]), queued_at=mono(row["queued_at"]),
                 connected_at=mono(row["connected_at"]), agent_id=row["agent_id"], amd_status=row["amd_result"],
                 recording_path=row["recording_path"],  # its start is not known: no recorded seconds

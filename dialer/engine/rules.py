@@ -5,11 +5,13 @@ Pure: compliance objects in, decisions out; the runner does the I/O.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
+from compliance.alternates import ContactNumbers, next_number_action
 from compliance.attempts import (
     AttemptRecord,
     CallbackRequest,
@@ -17,7 +19,6 @@ from compliance.attempts import (
     NumberHistory,
     RetryDecision,
     may_dial_now,
-    next_action,
 )
 from compliance.dnc import DncScope
 from compliance.numbers import us_state_for_number
@@ -39,9 +40,10 @@ def _dispositions(definition: CampaignDefinition) -> DispositionSet:
     own = []
     for d in definition.dispositions:
         dnc = DncAction.PROFILE if d.add_dnc else DncAction.NONE
+        after = timedelta(minutes=d.retry_after_min) if d.retry_after_min is not None else None
         flags = OutcomeFlags(
-            final=d.final and not d.retry, retry=d.retry, dnc=dnc, contact_made=d.contact_made,
-            success=d.success, callback=d.callback,
+            final=d.final and not d.retry and not d.callback, retry=d.retry, dnc=dnc,
+            contact_made=d.contact_made, success=d.success, callback=d.callback, retry_after=after,
         )
         own.append(Disposition(d.code, d.label, flags))
     return base.with_overrides(own)
@@ -62,6 +64,18 @@ class CampaignRules:
         contact-zone policy: by default the number's zones and the record's."""
         return self.profile.zones_for(contact_zone, number)
 
+    @cached_property
+    def switch_on(self) -> frozenset[str]:
+        """The results after which the next attempt dials the contact's next number."""
+        return frozenset(self.definition.alt_numbers_on)
+
+    def place(self, contact_zone: str | None) -> Callable[[str], tuple[WindowEvaluator, tuple[str, ...], str]]:
+        """Where each of a contact's numbers is called: its window, zones and day zone."""
+        def of(number: str) -> tuple[WindowEvaluator, tuple[str, ...], str]:
+            zones = self.zones(contact_zone, number)
+            return self.window(number), zones, self.day_zone(zones)
+        return of
+
     def window(self, number: str) -> WindowEvaluator:
         state = us_state_for_number(number) if self.profile.state_hours else None
         return evaluator_for(self.profile.window_for(state))
@@ -79,13 +93,15 @@ class CampaignRules:
             return False, Reason.OUTSIDE_WINDOW, window.next_open(zones, now)
         # The limits count the contact's attempts: the recent ones at their real times, so
         # that "today" is the contact's local day, and the older ones before any such day.
-        recent = [AttemptRecord(at, Outcome.UNKNOWN) for at in contact.recent if at <= now]
+        numbers = contact.recent_numbers or (None,) * len(contact.recent)
+        recent = [AttemptRecord(at, Outcome.UNKNOWN, number=n) for at, n in zip(contact.recent, numbers, strict=True)
+                  if at <= now]
         earlier = AttemptRecord(now - timedelta(days=3), Outcome.UNKNOWN)
         history = [earlier] * max(0, contact.attempts - len(recent)) + recent
         verdict = may_dial_now(
             self.profile.attempts, history, now,
             number_history=contact.number_history, day_zone=self.day_zone(zones),
-            is_callback=contact.callback_due,
+            is_callback=contact.callback_due, number=contact.number,
         )
         return verdict.allowed, verdict.reason, verdict.not_before
 
@@ -104,7 +120,11 @@ class CampaignRules:
         callback_at: datetime | None = None,
         callback_agent: str | None = None,
         now: datetime | None = None,
+        numbers: tuple[str, ...] = (),
+        numbers_done: frozenset[int] = frozenset(),
     ) -> ContactDecision:
+        """What follows an attempt that dialled `number`, one of the contact's `numbers`
+        (main first; empty: that number alone), those in `numbers_done` finished."""
         now = now or datetime.now(UTC)
         zones = self.zones(contact_zone, number)
         callback = None
@@ -114,13 +134,21 @@ class CampaignRules:
             callback = CallbackRequest(local, zone, callback_agent)
         if disposition is not None and disposition not in self.dispositions:
             disposition = None  # unknown codes are refused before they get here
-        decision = next_action(
-            self.profile.attempts, history, outcome, now,
+        if number not in numbers:
+            numbers = (number,)  # a number the contact no longer has: decided on its own
+        state = ContactNumbers(numbers, numbers.index(number), numbers_done)
+        decided = next_number_action(
+            self.profile.attempts, history, outcome, now, state, self.switch_on, self.place(contact_zone),
             disposition=disposition, dispositions=self.dispositions, callback=callback,
-            number_history=number_history, window=self.window(number), zones=zones,
-            day_zone=self.day_zone(zones),
+            number_history=number_history,
         )
-        return self._to_contact(decision, attempt_id, campaign_id, contact_id, number, disposition or outcome.value)
+        contact = self._to_contact(decided.decision, attempt_id, campaign_id, contact_id, number,
+                                   disposition or outcome.value)
+        if contact.dnc is not None and self.profile.dnc_expiry is not None:
+            contact = replace(contact, dnc_expires_at=now + self.profile.dnc_expiry)
+        if len(numbers) == 1:
+            return contact
+        return replace(contact, number_index=decided.numbers.current, numbers_done=tuple(sorted(decided.numbers.done)))
 
     def _to_contact(
         self, d: RetryDecision, attempt_id: str, campaign_id: int, contact_id: int, number: str, label: str

@@ -413,7 +413,7 @@ class CampaignRunner:
         definition = self.definition
         call = Call(attempt_id, self.id, contact.contact_id, contact.number, self.queue, time.monotonic(),
                     campaign=self.name, fields=contact.fields, attempt_no=contact.attempts + 1,
-                    script=definition.script, contact_zone=contact.timezone)
+                    script=definition.script, contact_zone=contact.timezone, number_index=contact.number_index)
         host.calls.add(call)
         host.observer.originated(call)
         sent = time.monotonic()

@@ -18,6 +18,7 @@ from typing import Any
 
 import asyncpg
 
+from compliance.alternates import ContactNumbers, skip_number
 from compliance.attempts import AttemptRecord, NumberHistory
 from compliance.outcomes import ABANDON_OUTCOMES, Outcome
 from dialer.db.connection import asyncpg_dsn
@@ -38,7 +39,15 @@ class ClaimedContact:
     last_attempt_at: datetime | None = None
     callback_due: bool = False  # an agent booked a callback for now: attempt limits may not apply
     recent: tuple[datetime, ...] = ()  # its attempts of the last two days, oldest first
-    number_history: NumberHistory = NumberHistory()
+    number_history: NumberHistory = NumberHistory()  # of `number`, the one dialled next
+    numbers: tuple[str, ...] = ()  # all its numbers, main first (empty: `number` alone)
+    number_index: int = 0  # which of them `number` is (0: the main one)
+    numbers_done: frozenset[int] = frozenset()  # those finished
+    recent_numbers: tuple[str, ...] = ()  # the number each of `recent` dialled
+
+    @property
+    def contact_numbers(self) -> ContactNumbers:
+        return ContactNumbers(self.numbers or (self.number,), self.number_index, self.numbers_done)
 
 
 # The campaign's verdict on a claimed contact at an instant: allowed, why not (a reason
@@ -102,6 +111,9 @@ class ContactDecision:
     last_outcome: str
     dnc: tuple[str, int | None, str, str] | None = None  # number, campaign id|None, source, reason
     callback: tuple[int, int, datetime, str | None] | None = None  # campaign, contact, at, agent
+    dnc_expires_at: datetime | None = None  # the DNC entry's expiry (the profile's dnc_expiry)
+    number_index: int | None = None  # the number on turn next (None: unchanged)
+    numbers_done: tuple[int, ...] | None = None  # the numbers finished (None: unchanged)
 
 
 class EngineStore:
@@ -208,7 +220,8 @@ class EngineStore:
                 return []
             contacts = [
                 ClaimedContact(r["id"], r["number"], r["timezone"], r["attempts"], r["fields"] or {},
-                               r["last_attempt_at"], r["callback_due"])
+                               r["last_attempt_at"], r["callback_due"], numbers=tuple(r["numbers"]),
+                               number_index=r["number_index"], numbers_done=frozenset(r["numbers_done"]))
                 for r in rows
             ]
             await self._read_history(conn, contacts, datetime.now(UTC))
@@ -218,7 +231,7 @@ class EngineStore:
     async def _read_history(conn: asyncpg.Connection, contacts: Sequence[ClaimedContact], now: datetime) -> None:
         """Fill in each contact's recent attempts and its number's history (all campaigns)."""
         recent = {
-            r["contact_id"]: tuple(r["times"])
+            r["contact_id"]: (tuple(r["times"]), tuple(r["numbers"]))
             for r in await conn.fetch(Q.RECENT_ATTEMPTS, [c.contact_id for c in contacts], now)
         }
         numbers = {
@@ -226,7 +239,7 @@ class EngineStore:
             for r in await conn.fetch(Q.NUMBER_HISTORY, list({c.number for c in contacts}), _ABANDONS)
         }
         for contact in contacts:
-            contact.recent = recent.get(contact.contact_id, ())
+            contact.recent, contact.recent_numbers = recent.get(contact.contact_id, ((), ()))
             contact.number_history = numbers.get(contact.number, NumberHistory())
 
     async def release(self, contacts: Sequence[tuple[int, datetime | None]]) -> None:
@@ -271,11 +284,10 @@ class EngineStore:
                     Q.DNC_BLOCKED, [a.contact.number for a in attempts], campaign_id
                 )
             }
-            blocked = {a.contact.contact_id for a in attempts if a.contact.number in blocked_numbers}
-            skipped = dict.fromkeys(blocked, "dnc")
-            go = [a for a in attempts if a.contact.contact_id not in blocked]
-            if blocked:
-                await conn.execute(Q.BLOCK_CONTACTS, list(blocked))
+            listed = [a.contact for a in attempts if a.contact.number in blocked_numbers]
+            skipped = {c.contact_id: "dnc" for c in listed}
+            go = [a for a in attempts if a.contact.contact_id not in skipped]
+            await self._skip_listed(conn, listed)
             if go and check is not None:
                 go = await self._check_again(conn, go, check, now, skipped)
             if go:
@@ -294,6 +306,22 @@ class EngineStore:
                 if callbacks:
                     await conn.execute(Q.CALLBACKS_DONE, callbacks)
         return skipped
+
+    async def _skip_listed(self, conn: asyncpg.Connection, contacts: Sequence[ClaimedContact]) -> None:
+        """Contacts whose number on turn is on a DNC list: that number is finished and the
+        next one takes its turn (DNC is per number); with none left, the contact is blocked."""
+        blocked, skips = [], []
+        for contact in contacts:
+            moved = skip_number(contact.contact_numbers)
+            if moved is None:
+                blocked.append(contact.contact_id)
+            else:
+                skips.append((contact.contact_id, moved.current, contact.number_index))
+        if blocked:
+            await conn.execute(Q.BLOCK_CONTACTS, blocked)
+        if skips:
+            await conn.execute(Q.SKIP_NUMBERS, [c for c, _, _ in skips], [n for _, n, _ in skips],
+                               [d for _, _, d in skips], self.engine_id)
 
     async def _check_again(
         self, conn: asyncpg.Connection, attempts: list[NewAttempt], check: DialCheck, now: datetime,
@@ -346,9 +374,14 @@ class EngineStore:
             except ValueError:
                 outcome = Outcome.UNKNOWN
             history.setdefault(r["contact_id"], []).append(
-                AttemptRecord(r["created_at"], outcome, r["disposition"])
+                AttemptRecord(r["created_at"], outcome, r["disposition"], r["number"])
             )
         return history
+
+    async def contact_numbers(self, contact_ids: Sequence[int]) -> dict[int, tuple[tuple[str, ...], frozenset[int]]]:
+        """Each contact's numbers (main first) and the indexes of those finished."""
+        rows = await self.db.fetch(Q.CONTACT_NUMBERS, list(contact_ids))
+        return {r["id"]: (tuple(r["numbers"]), frozenset(r["numbers_done"])) for r in rows}
 
     async def write_closes(
         self, closes: Sequence[AttemptClose], decisions: Sequence[ContactDecision],
@@ -368,12 +401,14 @@ class EngineStore:
                 await self._apply_decision(conn, decision)
 
     async def _apply_decision(self, conn: asyncpg.Connection, d: ContactDecision) -> None:
+        done = list(d.numbers_done) if d.numbers_done is not None else None
         await conn.execute(Q.DECIDE_CONTACT, d.contact_id, d.state, d.next_attempt_at, d.last_outcome,
-                           uuid.UUID(d.attempt_id))
+                           uuid.UUID(d.attempt_id), d.number_index, done)
         await conn.execute(Q.MARK_DECIDED, uuid.UUID(d.attempt_id))
         if d.dnc is not None:
             number, campaign_id, source, reason = d.dnc
-            await conn.execute(Q.INSERT_DNC, number, campaign_id, source, reason, f"engine {self.engine_id}", None)
+            await conn.execute(Q.INSERT_DNC, number, campaign_id, source, reason, f"engine {self.engine_id}",
+                               d.dnc_expires_at)
             await conn.execute(Q.BLOCK_NUMBER, number, campaign_id)
         if d.callback is not None:
             campaign_id, contact_id, at, agent = d.callback

@@ -186,12 +186,14 @@ class ScreenPop:
     script: str = ""
     attempt_no: int | None = None
     recording_path: str | None = None  # the file Asterisk is recording the call to; None: not recorded
+    number_index: int = 0  # the number dialled: 0 the contact's main one, i its i-th alternate
 
     def payload(self) -> dict[str, Any]:
         return {
             "attempt_id": str(self.attempt_id),
             "campaign": self.campaign,
-            "contact": {"id": self.contact_id, "number": self.number, "fields": dict(self.fields)},
+            "contact": {"id": self.contact_id, "number": self.number, "number_index": self.number_index,
+                        "fields": dict(self.fields)},
             "script": self.script,
             "attempt_no": self.attempt_no,
             "recording_path": self.recording_path,

@@ -17,6 +17,7 @@ COLUMNS = (
     "campaign",
     "contact_id",
     "number",
+    "number_index",
     "originated_at",
     "answered_at",
     "connected_at",

@@ -61,6 +61,7 @@ class EngineEvents(EngineObserver):
                 attempt_id=call.attempt_id, campaign=call.campaign, contact_id=call.contact_id,
                 number=call.number, fields=call.fields, script=call.script,
                 attempt_no=call.attempt_no, recording_path=call.recording_path,
+                number_index=call.number_index,
             ))
 
     def closed(self, closed: ClosedCall) -> None:

@@ -117,10 +117,12 @@ EXPORT_CAMPAIGN_EXISTS = "SELECT 1 FROM campaigns WHERE name = $1"
 # Every attempt, oldest first ($1: campaign name or NULL, $2: created since or NULL).
 EXPORT_ATTEMPTS = """
 SELECT a.id::text AS attempt_id, c.name AS campaign, a.contact_id, a.number,
+       CASE WHEN a.number = ct.number THEN 0
+            ELSE array_position(ct.alt_numbers::text[], a.number::text) END AS number_index,
        a.originated_at, a.answered_at, a.connected_at, a.ended_at,
        a.outcome, a.disposition, a.agent_id AS agent, a.hangup_cause, a.amd_result,
        a.recording_path, a.recording_seconds
-FROM call_attempts a JOIN campaigns c ON c.id = a.campaign_id
+FROM call_attempts a JOIN campaigns c ON c.id = a.campaign_id JOIN contacts ct ON ct.id = a.contact_id
 WHERE ($1::text IS NULL OR c.name = $1) AND ($2::timestamptz IS NULL OR a.created_at >= $2)
 ORDER BY a.created_at, a.id
 """

@@ -97,7 +97,7 @@ async def test_events_reach_subscribers(broker_url: str, engine_id: str) -> None
     campaign = next(p for t, p, _ in received if "/campaigns/" in t)
     assert campaign["state"] == "running" and campaign["dial_level"] == 1.8
     assert pop_topic == "dialer/agents/1001/screenpop"
-    assert pop["contact"] == {"id": 42, "number": "+13055550123", "fields": {"name": "Ann Lee"}}
+    assert pop["contact"] == {"id": 42, "number": "+13055550123", "number_index": 0, "fields": {"name": "Ann Lee"}}
     assert pop["script"] == "Hello!" and pop["attempt_id"] == str(attempt)
     assert pop["recording_path"] == ended["recording_path"] == f"/rec/{attempt}.wav"
     assert ended["recording_seconds"] == 61.5
