@@ -45,6 +45,13 @@ def compile_profile(
         opt_out_key=True,
         connect_timeout_s=connect_timeout_s,
     )
+    # Recordings are kept at least as long as the regulation's profile says (cn: 30 days);
+    # a campaign may keep them longer, or for ever (no retention: never purged).
+    least = get_profile(regulation).recording_retention_days
+    kept = profile.recording_retention_days
+    if least is not None and kept is not None and kept < least:
+        problems.append(("compliance.recording_retention_days",
+                         f"{kept} days is shorter than the {least} days profile {profile.name} requires"))
     cap = profile.abandon_cap
     if abandon_target >= cap:
         # The policy aims at the target; the ledger holds the cap. A target at the cap

@@ -177,6 +177,8 @@ class CallAttempt(Base):
     # Recorded seconds: from the recording's start (the dialplan's DialerRecording event,
     # right after MixMonitor) to the call's end; NULL when not recorded or the start unseen.
     recording_seconds: Mapped[float | None] = mapped_column(Float)
+    # When `dialer recordings purge` deleted the file (its retention passed); the path stays.
+    recording_purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     note: Mapped[str | None] = mapped_column(Text)
     # When the attempt policy's decision (retry, callback, final) was applied to the contact.
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -191,6 +193,11 @@ class CallAttempt(Base):
         Index("ix_call_attempts_contact", "contact_id", "created_at"),
         Index("ix_call_attempts_number", "number", "created_at"),
         Index("ix_call_attempts_open", "engine_id", postgresql_where=text("ended_at IS NULL")),
+        Index(
+            "ix_call_attempts_recordings_kept",
+            "ended_at",
+            postgresql_where=text("recording_path IS NOT NULL AND recording_purged_at IS NULL"),
+        ),
     )
 
 

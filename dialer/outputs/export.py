@@ -29,6 +29,7 @@ COLUMNS = (
     "amd_result",
     "recording_path",
     "recording_seconds",
+    "recording_purged_at",
 )
 
 

@@ -1,4 +1,4 @@
-"""Every SQL statement the reports and the attempts export run, named.
+"""Every SQL statement the reports, the attempts export and the recordings purge run, named.
 
 Reports go through SQLAlchemy text() with named parameters; the export streams with an
 asyncpg cursor, so its statements take positional parameters.
@@ -121,8 +121,42 @@ SELECT a.id::text AS attempt_id, c.name AS campaign, a.contact_id, a.number,
             ELSE array_position(ct.alt_numbers::text[], a.number::text) END AS number_index,
        a.originated_at, a.answered_at, a.connected_at, a.ended_at,
        a.outcome, a.disposition, a.agent_id AS agent, a.hangup_cause, a.amd_result,
-       a.recording_path, a.recording_seconds
+       a.recording_path, a.recording_seconds, a.recording_purged_at
 FROM call_attempts a JOIN campaigns c ON c.id = a.campaign_id JOIN contacts ct ON ct.id = a.contact_id
 WHERE ($1::text IS NULL OR c.name = $1) AND ($2::timestamptz IS NULL OR a.created_at >= $2)
 ORDER BY a.created_at, a.id
+"""
+
+
+# --- recordings retention: `dialer recordings purge` ------------------------------------
+
+# The campaigns whose recordings may be purged ($campaign: a name or NULL for all).
+RECORDING_CAMPAIGNS = """
+SELECT id, name, settings FROM campaigns
+WHERE CAST(:campaign AS text) IS NULL OR name = CAST(:campaign AS text)
+ORDER BY name
+"""
+
+# A campaign's recordings past retention and not purged yet, oldest first, a batch at a time
+# after (:after_at, :after_id) (keyset: a dry run marks nothing; ix_call_attempts_recordings_kept).
+RECORDINGS_PAST_RETENTION = """
+SELECT id, ended_at, recording_path FROM call_attempts
+WHERE campaign_id = :campaign_id AND recording_path IS NOT NULL AND recording_purged_at IS NULL
+  AND ended_at < now() - make_interval(days => :days)
+  AND (CAST(:after_at AS timestamptz) IS NULL
+       OR (ended_at, id) > (CAST(:after_at AS timestamptz), CAST(:after_id AS uuid)))
+ORDER BY ended_at, id
+LIMIT :batch
+"""
+
+# How many of a campaign's recordings are past retention (for the progress bar).
+COUNT_RECORDINGS_PAST_RETENTION = """
+SELECT count(*) FROM call_attempts
+WHERE campaign_id = :campaign_id AND recording_path IS NOT NULL AND recording_purged_at IS NULL
+  AND ended_at < now() - make_interval(days => :days)
+"""
+
+# The files of these attempts are gone (deleted now, or already missing).
+MARK_RECORDINGS_PURGED = """
+UPDATE call_attempts SET recording_purged_at = now() WHERE id = ANY(CAST(:ids AS uuid[]))
 """
