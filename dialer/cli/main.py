@@ -16,6 +16,7 @@ from dialer.cli import (
     db,
     dnc,
     engine_cli,
+    preview,
     report,
     sim_pbx,
     simulate,
@@ -44,7 +45,7 @@ def root(
     common.set_settings_file(settings_file)
 
 
-for module in (db, campaign, contacts, dnc, agents, attempts, engine_cli, report, simulate, sim_pbx):
+for module in (db, campaign, contacts, dnc, agents, attempts, engine_cli, preview, report, simulate, sim_pbx):
     module.register(app)
 
 

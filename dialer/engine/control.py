@@ -3,7 +3,8 @@
 The engine LISTENs on the channels of `dialer.db.notify`: a campaign notification reloads
 that campaign (every campaign is also polled every few seconds, so a missed NOTIFY costs
 only that), an agent notification pauses or unpauses the agent in this engine's queues,
-a disposition notification wakes the dispositions loop (`closing.Closing`).
+a disposition notification wakes the dispositions loop (`closing.Closing`), a preview
+notification the preview campaigns' desks (`preview.PreviewDesk`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 from typing import Any
 
 from ami import dialplan
-from dialer.db.notify import AGENT_CHANNEL, CAMPAIGN_CHANNEL, DISPOSITION_CHANNEL
+from dialer.db.notify import AGENT_CHANNEL, CAMPAIGN_CHANNEL, DISPOSITION_CHANNEL, PREVIEW_CHANNEL
 from dialer.engine.closing import Closing, RulesByCampaign
 from dialer.engine.membership import Membership
 from dialer.engine.ports import RunnerHost
@@ -51,6 +52,13 @@ class Control:
         await store.listen(CAMPAIGN_CHANNEL, self._on_campaign_notify)
         await store.listen(DISPOSITION_CHANNEL, lambda _payload: self.closing.dispositions_wake.set())
         await store.listen(AGENT_CHANNEL, self._on_agent_notify)
+        await store.listen(PREVIEW_CHANNEL, self._on_preview_notify)
+
+    def _on_preview_notify(self, _payload: str) -> None:
+        """A preview offer was decided: the preview campaigns act now, not at their next tick."""
+        for runner in list(self.runners.values()):
+            if runner.preview is not None:
+                self.host.spawn(runner.preview.wake())
 
     # --- campaigns -----------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from dialer.campaigns.definition import CampaignDefinition
 from dialer.engine.agents import AgentState
 from dialer.engine.call_life import Call, ClosedCall, Phase
 from dialer.engine.ports import RunnerHost
+from dialer.engine.preview import PreviewDesk, follow_mode
 from dialer.engine.rules import CampaignRules
 from dialer.engine.store import ClaimedContact, NewAttempt
 from dialer.engine.supervisor import describe
@@ -63,8 +64,8 @@ def policy_settings(definition: CampaignDefinition) -> tuple[str, dict[str, Any]
     mode = definition.dial_mode
     pacing = definition.pacing
     if mode == "preview":
-        raise UnsupportedMode("preview mode needs an agent desktop; the engine dials progressive, "
-                              "ratio, adaptive, pi and predictive campaigns")
+        # Never asked: a preview campaign's tick is its desk's (one call per accepted offer).
+        return "progressive", {}
     if mode == "ratio":
         return mode, {"level": pacing.dial_level}
     if mode == "adaptive":
@@ -124,6 +125,8 @@ class CampaignRunner:
         # Claims to hand back that a failed query could not: retried with the next release.
         self._unreleased: list[tuple[int, datetime | None]] = []
         self._unfinished: list[tuple[int, str]] = []  # likewise, contacts to finish
+        # dial_mode "preview": offers to agents instead of pacing (dialer/engine/preview.py).
+        self.preview: PreviewDesk | None = PreviewDesk(self) if self.definition.dial_mode == "preview" else None
 
     @property
     def queue(self) -> str:
@@ -235,6 +238,7 @@ class CampaignRunner:
             self.agent_ids = agent_ids
             self.definition = definition
             self.rules = rules
+            self.preview = await follow_mode(self, self.preview)
             if wanted != self.policy_settings:
                 # A changed target or timeout takes effect now (the controller starts afresh);
                 # the estimators keep what they learnt of this list.
@@ -246,6 +250,8 @@ class CampaignRunner:
             log.info("campaign %s: %s -> %s", self.name, self.state, state)
             self.state = state
         if not self.dialling:
+            if self.preview is not None:
+                await self.preview.withdraw(f"campaign {state}")
             await self.release_hopper()
 
     async def release_hopper(self) -> None:
@@ -321,6 +327,10 @@ class CampaignRunner:
         if self.state == "pilot" and self.pilot_done >= self.definition.pilot_limit:
             if await self.host.store.set_campaign_state(self.id, "paused", "pilot", "pilot batch done"):
                 await self.update("paused", self.definition.model_dump(mode="json"))
+            return
+        if self.preview is not None:
+            await self.preview.tick()
+            await self.check_exhausted(now_mono)
             return
         snapshot = self.snapshot(now_mono)
         decision = self.policy.decide(snapshot)

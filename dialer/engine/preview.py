@@ -1,0 +1,357 @@
+"""Preview dialling: contacts offered to agents one at a time, one call per accepted offer.
+
+A preview campaign's runner hands its tick to its `PreviewDesk`. Each pass:
+
+1. the campaign's unsettled offers are read from `preview_offers` (so decisions taken by
+   `dialer preview ...` or over MQTT, on any connection, and offers made before a restart
+   are all seen); an open offer past its time is decided by the campaign's `on_timeout`
+   ("skip": expired, the contact handed back; "dial": accepted by the timeout);
+2. each decided offer is settled once (`SETTLE_OFFER`: whoever sets it acts, so an offer
+   never gives two calls): an accepted one is checked again (window, limits) and its
+   attempt written by `store.start_attempts` (DNC, spacing and limits re-read under the
+   number's lock), then dialled straight to its agent (`dialer.engine.direct`); a skipped
+   or expired one hands its contact back to the pool untouched (no attempt, no counter);
+3. every agent of the campaign who is ready, not reserved by another offer or call, gets
+   an offer of the next claimed contact whose window is open now and that he has not
+   skipped within `reoffer_after_min`; he is reserved until he decides (and, when he
+   accepts, until the call ends).
+
+Offers, and their changes (more time, decisions), go to the agent through the engine
+observer (`offer`), which the MQTT bus publishes on `dialer/agents/<id>/offer`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import asyncpg
+
+from dialer.campaigns.definition import CampaignDefinition
+from dialer.engine.agents import AgentState
+from dialer.engine.offer_store import OfferStore
+from dialer.engine.ports import RunnerHost
+from dialer.engine.rules import CampaignRules
+from dialer.engine.store import ClaimedContact, NewAttempt
+
+log = logging.getLogger(__name__)
+
+# Contacts kept claimed beyond the agents waiting for an offer (a small hopper: engines
+# sharing a list share it fairly).
+SPARE_CONTACTS = 2
+
+
+class PreviewCampaign(Protocol):
+    """What the desk uses of its campaign runner (`runner.CampaignRunner`)."""
+
+    host: RunnerHost
+    id: int
+    name: str
+    state: str
+    definition: CampaignDefinition
+    rules: CampaignRules
+    hopper: deque[ClaimedContact]
+    agent_ids: tuple[str, ...]
+    pilot_done: int
+
+    @property
+    def queue(self) -> str: ...
+
+    async def refill(self, count: int) -> None: ...
+
+    async def put_back(self, refused: list[tuple[int, str, datetime | None]]) -> None: ...
+
+    async def release(self, contacts: list[tuple[int, datetime | None]]) -> None: ...
+
+
+@dataclass
+class OpenOffer:
+    """An offer this engine made, as far as it knows it."""
+
+    offer_id: int
+    agent_id: str
+    contact: ClaimedContact
+    offered_at: datetime
+    expires_at: datetime
+    more_time: int = 0
+
+
+class PreviewDesk:
+    def __init__(self, campaign: PreviewCampaign) -> None:
+        self.campaign = campaign
+        self.offers_db = OfferStore(campaign.host.store)
+        self.offers: dict[int, OpenOffer] = {}  # open or decided, not yet settled
+        self.on_call: dict[str, str] = {}  # agent -> attempt id of the call his offer gave
+        self._lock = asyncio.Lock()
+        self.made = 0
+        self.dialled = 0
+        self.handed_back = 0
+
+    @property
+    def host(self) -> RunnerHost:
+        return self.campaign.host
+
+    # --- the pass -------------------------------------------------------------------------
+
+    async def tick(self) -> None:
+        async with self._lock:  # a tick and a NOTIFY-triggered pass never overlap
+            await self._settle()
+            await self._offer()
+
+    async def wake(self) -> None:
+        """A decision was stored (NOTIFY): act on it now rather than at the next tick."""
+        if self.campaign.state in ("pilot", "running") and not self.host.stopping:
+            await self.tick()
+
+    async def _settle(self) -> None:
+        settings = self.campaign.definition.preview
+        for row in await self.offers_db.unsettled(self.campaign.id):
+            offer_id, state = row["id"], row["state"]
+            if state == "offered":
+                if row["due"]:
+                    timed_out = "accepted" if settings.on_timeout == "dial" else "expired"
+                    if await self.offers_db.time_out(offer_id, timed_out):
+                        state = timed_out
+                        log.info("campaign %s: offer %d to agent %s timed out (%s)", self.campaign.name,
+                                 offer_id, row["agent_id"], settings.on_timeout)
+                if state == "offered":
+                    await self._follow(row)
+                    continue
+            offer = await self._known(row)
+            if offer is None:
+                continue
+            if state == "accepted":
+                await self._dial(offer, by=row["decided_by"] or "agent")
+            else:
+                await self._hand_back(offer, state)
+
+    async def _known(self, row: asyncpg.Record) -> OpenOffer | None:
+        """The offer in memory, or (after a restart) rebuilt with its contact held again."""
+        offer = self.offers.get(row["id"])
+        if offer is not None:
+            return offer
+        contact = await self.offers_db.reclaim(row["contact_id"])
+        if contact is None:
+            await self.offers_db.drop(row["id"], "the contact was taken by another engine")
+            if await self.offers_db.settle(row["id"], "the contact was taken by another engine"):
+                self._tell(row["agent_id"], row["id"], "expired", reason="contact_taken")
+            return None
+        offer = OpenOffer(row["id"], row["agent_id"], contact, row["offered_at"], row["expires_at"],
+                          row["more_time"])
+        self.offers[offer.offer_id] = offer
+        return offer
+
+    async def _follow(self, row: asyncpg.Record) -> None:
+        """An open offer: known (made here, or before a restart: published again), and
+        published again when its time was extended."""
+        known = self.offers.get(row["id"])
+        if known is None:
+            known = await self._known(row)
+            if known is not None:
+                self._publish(known)
+            return
+        if row["expires_at"] != known.expires_at:
+            known.expires_at, known.more_time = row["expires_at"], row["more_time"]
+            self._publish(known)
+
+    async def withdraw(self, why: str) -> None:
+        """The campaign stops dialling (paused, stopped, another mode): its open offers are
+        closed, their contacts handed back, and an accepted one not yet dialled is not."""
+        async with self._lock:
+            for row in await self.offers_db.unsettled(self.campaign.id):
+                offer = self.offers.pop(row["id"], None)
+                if row["state"] == "offered":
+                    await self.offers_db.drop(row["id"], why)
+                elif not await self.offers_db.settle(row["id"], f"not dialled: {why}"):
+                    continue
+                if offer is not None:
+                    await self.campaign.release([(offer.contact.contact_id, None)])
+                self._tell(row["agent_id"], row["id"], "expired" if row["state"] == "offered" else row["state"],
+                           reason=why)
+                await self._release_agent(row["agent_id"])
+
+    # --- decisions ------------------------------------------------------------------------
+
+    async def _hand_back(self, offer: OpenOffer, state: str) -> None:
+        """Skipped or expired: the contact goes back to the pool as it was (no attempt)."""
+        if not await self.offers_db.settle(offer.offer_id):
+            self.offers.pop(offer.offer_id, None)
+            return
+        self.offers.pop(offer.offer_id, None)
+        await self.campaign.release([(offer.contact.contact_id, None)])
+        self.handed_back += 1
+        self._tell(offer.agent_id, offer.offer_id, state)
+        await self._release_agent(offer.agent_id)
+
+    async def _dial(self, offer: OpenOffer, by: str) -> None:
+        """Accepted: one call, to this contact, connected to this agent; every check again."""
+        campaign = self.campaign
+        if not await self.offers_db.settle(offer.offer_id):
+            self.offers.pop(offer.offer_id, None)  # another pass (or engine) has it
+            return
+        self.offers.pop(offer.offer_id, None)
+        if campaign.state not in ("pilot", "running") or self.host.stopping:
+            await campaign.release([(offer.contact.contact_id, None)])
+            await self._not_dialled(offer, "campaign_not_dialling")
+            return
+        # The window may have closed, a limit been reached, while the agent read the offer.
+        allowed, reason, not_before = campaign.rules.may_dial(offer.contact, datetime.now(UTC))
+        if not allowed:
+            await campaign.put_back([(offer.contact.contact_id, reason.value, not_before)])
+            await self._not_dialled(offer, reason.value)
+            return
+        attempt = NewAttempt(uuid.uuid4(), offer.contact)
+        skipped = await self.host.store.start_attempts(campaign.id, [attempt], campaign.rules.may_dial)
+        why = skipped.get(offer.contact.contact_id)
+        if why is not None:
+            await self._not_dialled(offer, why)  # start_attempts put the contact where it belongs
+            return
+        await self.offers_db.record(offer.offer_id, attempt_id=attempt.attempt_id)
+        campaign.pilot_done += 1
+        self.dialled += 1
+        self.on_call[offer.agent_id] = str(attempt.attempt_id)
+        log.info("campaign %s: offer %d accepted (%s): attempt %s to agent %s", campaign.name, offer.offer_id,
+                 by, attempt.attempt_id, offer.agent_id)
+        self._tell(offer.agent_id, offer.offer_id, "accepted", attempt_id=str(attempt.attempt_id), decided_by=by)
+        self.host.spawn(self._place_call(attempt, offer.agent_id))
+
+    async def _not_dialled(self, offer: OpenOffer, reason: str) -> None:
+        log.info("campaign %s: accepted offer %d not dialled: %s", self.campaign.name, offer.offer_id, reason)
+        await self.offers_db.record(offer.offer_id, note=f"not dialled: {reason}")
+        self._tell(offer.agent_id, offer.offer_id, "accepted", not_dialled=reason)
+        await self._release_agent(offer.agent_id)
+
+    async def _place_call(self, attempt: NewAttempt, agent_id: str) -> None:
+        """The call to the customer, bridged to the agent when answered (agent-direct call)."""
+        raise NotImplementedError("the agent-direct call (dialer/engine/direct.py) is not merged yet")
+
+    async def _release_agent(self, agent_id: str) -> None:
+        """The agent is free for other calls again (the reservation ends)."""
+
+    async def _reserve_agent(self, agent_id: str) -> bool:
+        """Hold the agent for his offer: no other campaign's call reaches him meanwhile."""
+        return True
+
+    # --- offers ---------------------------------------------------------------------------
+
+    def _reserved(self) -> set[str]:
+        """Agents with an offer of this campaign open or being settled, or on its call."""
+        for agent_id, attempt_id in list(self.on_call.items()):
+            if self.host.calls.get(attempt_id) is None:
+                del self.on_call[agent_id]  # the call ended: free (or in wrap-up) again
+        return {o.agent_id for o in self.offers.values()} | set(self.on_call)
+
+    def waiting_agents(self) -> list[str]:
+        """The campaign's agents who are ready, in its queue, and hold no offer or call of it."""
+        reserved = self._reserved()
+        members = {a.agent_id: a for a in self.host.agents.in_queue(self.campaign.queue)}
+        return [agent_id for agent_id in self.campaign.agent_ids
+                if agent_id not in reserved and agent_id in members
+                and members[agent_id].state is AgentState.READY]
+
+    async def _offer(self) -> None:
+        campaign = self.campaign
+        if campaign.state not in ("pilot", "running") or self.host.stopping:
+            return
+        agents = self.waiting_agents()
+        if campaign.state == "pilot":
+            agents = agents[:max(0, campaign.definition.pilot_limit - campaign.pilot_done - len(self.offers))]
+        if not agents:
+            return
+        if len(campaign.hopper) < len(agents) + SPARE_CONTACTS:
+            await campaign.refill(len(agents) + SPARE_CONTACTS)
+        if not campaign.hopper:
+            return
+        settings = campaign.definition.preview
+        skips = await self.offers_db.recent_skips(campaign.id, settings.reoffer_after_min * 60)
+        for agent_id in agents:
+            contact = self._next_contact(agent_id, skips)
+            if contact is None:
+                continue
+            if not await self._reserve_agent(agent_id):
+                campaign.hopper.appendleft(contact)
+                continue
+            made = await self.offers_db.create(campaign.id, contact.contact_id, agent_id, settings.timeout_s)
+            if made is None:
+                # He has an offer of another campaign (or the contact is no longer ours).
+                campaign.hopper.appendleft(contact)
+                await self._release_agent(agent_id)
+                continue
+            offer = OpenOffer(made.offer_id, agent_id, contact, made.offered_at, made.expires_at)
+            self.offers[offer.offer_id] = offer
+            self.made += 1
+            log.info("campaign %s: contact %d offered to agent %s (offer %d)", campaign.name, contact.contact_id,
+                     agent_id, offer.offer_id)
+            self._publish(offer)
+
+    def _next_contact(self, agent_id: str, skips: set[tuple[str, int]]) -> ClaimedContact | None:
+        """The first claimed contact callable now that the agent has not just skipped; the
+        ones refused on the way are handed back by the next refill's put_back."""
+        campaign = self.campaign
+        now = datetime.now(UTC)
+        passed: list[ClaimedContact] = []
+        found: ClaimedContact | None = None
+        refused: list[tuple[int, str, datetime | None]] = []
+        while campaign.hopper:
+            contact = campaign.hopper.popleft()
+            if (agent_id, contact.contact_id) in skips:
+                passed.append(contact)
+                continue
+            # Offered only while the contact may be called: window open, limits allow.
+            allowed, reason, not_before = campaign.rules.may_dial(contact, now)
+            if not allowed:
+                refused.append((contact.contact_id, reason.value, not_before))
+                continue
+            found = contact
+            break
+        campaign.hopper.extendleft(reversed(passed))
+        if refused:
+            self.host.spawn(campaign.put_back(refused))
+        return found
+
+    # --- what the agent sees --------------------------------------------------------------
+
+    def _publish(self, offer: OpenOffer) -> None:
+        definition = self.campaign.definition
+        settings = definition.preview
+        contact = offer.contact
+        self.host.observer.offer(offer.agent_id, {
+            "offer_id": offer.offer_id,
+            "state": "offered",
+            "campaign": self.campaign.name,
+            "agent_id": offer.agent_id,
+            "offered_at": offer.offered_at.isoformat(),
+            "expires_at": offer.expires_at.isoformat(),
+            "on_timeout": settings.on_timeout,
+            "more_time_left": max(0, settings.max_more_time - offer.more_time),
+            "contact": {"id": contact.contact_id, "number": contact.number, "fields": dict(contact.fields)},
+            "script": definition.script,
+            "attempt_no": contact.attempts + 1,
+        })
+
+    def _tell(self, agent_id: str, offer_id: int, state: str, **extra: Any) -> None:
+        self.host.observer.offer(agent_id, {
+            "offer_id": offer_id, "state": state, "campaign": self.campaign.name, "agent_id": agent_id,
+            **extra,
+        })
+
+    def status(self) -> Mapping[str, int]:
+        """The desk's figures since the engine started."""
+        return {"open_offers": len(self.offers), "offers_made": self.made, "offers_dialled": self.dialled,
+                "offers_handed_back": self.handed_back}
+
+
+async def follow_mode(campaign: PreviewCampaign, desk: PreviewDesk | None) -> PreviewDesk | None:
+    """The desk a campaign needs after its settings changed: its own (kept) in preview
+    mode, none otherwise (the open offers are withdrawn first)."""
+    if campaign.definition.dial_mode == "preview":
+        return desk or PreviewDesk(campaign)
+    if desk is not None:
+        await desk.withdraw(f"dial_mode changed to {campaign.definition.dial_mode}")
+    return None
