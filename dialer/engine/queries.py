@@ -337,8 +337,8 @@ SCHEMA_VERSION = "SELECT version_num FROM alembic_version"
 # partial unique indexes refuse a second one, whichever engine or campaign made it.
 CREATE_OFFER = """
 INSERT INTO preview_offers (campaign_id, contact_id, agent_id, engine_id, expires_at)
-SELECT $1, $2, $3, $4, now() + make_interval(secs => $5)
-WHERE EXISTS (SELECT 1 FROM contacts WHERE id = $2 AND claimed_by = $4 AND state = 'claimed')
+SELECT $1::integer, $2::bigint, $3::text, $4::text, now() + make_interval(secs => $5)
+WHERE EXISTS (SELECT 1 FROM contacts WHERE id = $2 AND claimed_by = $4::text AND state = 'claimed')
 ON CONFLICT DO NOTHING
 RETURNING id, offered_at, expires_at
 """
