@@ -18,6 +18,7 @@ from typing import Any
 
 from ami import dialplan
 from dialer.db.notify import AGENT_CHANNEL, CAMPAIGN_CHANNEL, DISPOSITION_CHANNEL, PREVIEW_CHANNEL
+from dialer.engine import preview
 from dialer.engine.closing import Closing, RulesByCampaign
 from dialer.engine.membership import Membership
 from dialer.engine.ports import RunnerHost
@@ -57,7 +58,7 @@ class Control:
     def _on_preview_notify(self, _payload: str) -> None:
         """A preview offer was decided: the preview campaigns act now, not at their next tick."""
         for runner in list(self.runners.values()):
-            if runner.preview is not None:
+            if isinstance(runner.preview, preview.PreviewDesk):
                 self.host.spawn(runner.preview.wake())
 
     # --- campaigns -----------------------------------------------------------------------
@@ -77,10 +78,12 @@ class Control:
                 # Its queue first: the agents join it when the runner starts.
                 await self.queue_setup.ensure(runner.queue, self._weight(runner.queue, runner.definition.priority))
                 await runner.start()
+                await preview.follow_mode(runner)
                 self.runners[row["id"]] = runner
                 log.info("campaign %s: %s (%s)", row["name"], row["state"], runner.definition.dial_mode)
             else:
                 await runner.update(row["state"], settings)
+                await preview.follow_mode(runner)
                 await self.ensure_queues([runner])
             self.rules.set(row["id"], runner.rules)
         except UnsupportedMode as exc:

@@ -25,19 +25,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 import asyncpg
 
-from dialer.campaigns.definition import CampaignDefinition
 from dialer.engine.agents import AgentState
 from dialer.engine.offer_store import OfferStore
 from dialer.engine.ports import RunnerHost
-from dialer.engine.rules import CampaignRules
+from dialer.engine.runner import CampaignRunner
 from dialer.engine.store import ClaimedContact, NewAttempt
 
 log = logging.getLogger(__name__)
@@ -45,29 +43,6 @@ log = logging.getLogger(__name__)
 # Contacts kept claimed beyond the agents waiting for an offer (a small hopper: engines
 # sharing a list share it fairly).
 SPARE_CONTACTS = 2
-
-
-class PreviewCampaign(Protocol):
-    """What the desk uses of its campaign runner (`runner.CampaignRunner`)."""
-
-    host: RunnerHost
-    id: int
-    name: str
-    state: str
-    definition: CampaignDefinition
-    rules: CampaignRules
-    hopper: deque[ClaimedContact]
-    agent_ids: tuple[str, ...]
-    pilot_done: int
-
-    @property
-    def queue(self) -> str: ...
-
-    async def refill(self, count: int) -> None: ...
-
-    async def put_back(self, refused: list[tuple[int, str, datetime | None]]) -> None: ...
-
-    async def release(self, contacts: list[tuple[int, datetime | None]]) -> None: ...
 
 
 @dataclass
@@ -83,7 +58,7 @@ class OpenOffer:
 
 
 class PreviewDesk:
-    def __init__(self, campaign: PreviewCampaign) -> None:
+    def __init__(self, campaign: CampaignRunner) -> None:
         self.campaign = campaign
         self.offers_db = OfferStore(campaign.host.store)
         self.offers: dict[int, OpenOffer] = {}  # open or decided, not yet settled
@@ -347,11 +322,13 @@ class PreviewDesk:
                 "offers_handed_back": self.handed_back}
 
 
-async def follow_mode(campaign: PreviewCampaign, desk: PreviewDesk | None) -> PreviewDesk | None:
-    """The desk a campaign needs after its settings changed: its own (kept) in preview
-    mode, none otherwise (the open offers are withdrawn first)."""
+async def follow_mode(campaign: CampaignRunner) -> None:
+    """Give a campaign the desk its settings ask for (after it is made or updated): its own
+    (kept) in preview mode, none otherwise (the open offers are withdrawn first)."""
+    desk = campaign.preview
     if campaign.definition.dial_mode == "preview":
-        return desk or PreviewDesk(campaign)
-    if desk is not None:
+        if not isinstance(desk, PreviewDesk):
+            campaign.preview = PreviewDesk(campaign)
+    elif desk is not None:
         await desk.withdraw(f"dial_mode changed to {campaign.definition.dial_mode}")
-    return None
+        campaign.preview = None

@@ -21,7 +21,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from ami import actions, dialplan
 from ami.client import ActionFailed, NotConnected, OriginateOutcomeUnknown
@@ -31,7 +31,6 @@ from dialer.campaigns.definition import CampaignDefinition
 from dialer.engine.agents import AgentState
 from dialer.engine.call_life import Call, ClosedCall, Phase
 from dialer.engine.ports import RunnerHost
-from dialer.engine.preview import PreviewDesk, follow_mode
 from dialer.engine.rules import CampaignRules
 from dialer.engine.store import ClaimedContact, NewAttempt
 from dialer.engine.supervisor import describe
@@ -51,6 +50,15 @@ EXHAUSTED_CHECK_S = 5.0
 
 class UnsupportedMode(Exception):
     pass
+
+
+class OfferDesk(Protocol):
+    """A preview campaign's offers to its agents (`dialer.engine.preview.PreviewDesk`,
+    attached by the engine's control): its tick replaces pacing."""
+
+    async def tick(self) -> None: ...
+
+    async def withdraw(self, why: str) -> None: ...
 
 
 def policy_settings(definition: CampaignDefinition) -> tuple[str, dict[str, Any]]:
@@ -126,7 +134,7 @@ class CampaignRunner:
         self._unreleased: list[tuple[int, datetime | None]] = []
         self._unfinished: list[tuple[int, str]] = []  # likewise, contacts to finish
         # dial_mode "preview": offers to agents instead of pacing (dialer/engine/preview.py).
-        self.preview: PreviewDesk | None = PreviewDesk(self) if self.definition.dial_mode == "preview" else None
+        self.preview: OfferDesk | None = None
 
     @property
     def queue(self) -> str:
@@ -238,7 +246,6 @@ class CampaignRunner:
             self.agent_ids = agent_ids
             self.definition = definition
             self.rules = rules
-            self.preview = await follow_mode(self, self.preview)
             if wanted != self.policy_settings:
                 # A changed target or timeout takes effect now (the controller starts afresh);
                 # the estimators keep what they learnt of this list.
@@ -328,8 +335,9 @@ class CampaignRunner:
             if await self.host.store.set_campaign_state(self.id, "paused", "pilot", "pilot batch done"):
                 await self.update("paused", self.definition.model_dump(mode="json"))
             return
-        if self.preview is not None:
-            await self.preview.tick()
+        if self.definition.dial_mode == "preview":  # offers, not pacing
+            if self.preview is not None:
+                await self.preview.tick()
             await self.check_exhausted(now_mono)
             return
         snapshot = self.snapshot(now_mono)
