@@ -36,7 +36,7 @@ class OfferStore:
         """Offer a contact this engine holds to an agent; None when either has an open offer
         already (or the contact is no longer held)."""
         async with self.store.db.acquire() as conn, conn.transaction():
-            await conn.execute(Q.EXPIRE_LEFTOVER_OFFERS, contact_id, self.engine_id)
+            await conn.execute(Q.EXPIRE_LEFTOVER_OFFERS, contact_id, self.engine_id, agent_id)
             row = await conn.fetchrow(Q.CREATE_OFFER, campaign_id, contact_id, agent_id, self.engine_id,
                                       float(timeout_s))
         return None if row is None else MadeOffer(row["id"], row["offered_at"], row["expires_at"])

@@ -343,12 +343,16 @@ ON CONFLICT DO NOTHING
 RETURNING id, offered_at, expires_at
 """
 
-# This engine holds the contact now: an offer of it still open elsewhere is left over
-# from an engine that stopped (its claims were released), and is closed.
+# Open offers left over by another engine that no longer holds their contact (it stopped
+# or went stale, and its claims were released): of the contact this engine now holds ($1),
+# or of the agent it is about to make an offer to ($3). Closed, so that the contact and the
+# agent can be offered again; an offer whose engine still holds its contact stays.
 EXPIRE_LEFTOVER_OFFERS = """
-UPDATE preview_offers SET state = 'expired', decided_at = now(), decided_by = 'engine',
-    settled_at = now(), note = 'the contact was claimed again after its engine stopped'
-WHERE contact_id = $1 AND state = 'offered' AND engine_id <> $2
+UPDATE preview_offers o SET state = 'expired', decided_at = now(), decided_by = 'engine',
+    settled_at = now(), note = 'left over: engine ' || o.engine_id || ' no longer holds the contact'
+WHERE o.state = 'offered' AND o.engine_id <> $2 AND (o.contact_id = $1 OR o.agent_id = $3)
+  AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.id = o.contact_id AND c.claimed_by = o.engine_id
+                  AND c.state = 'claimed')
 """
 
 # The offers a preview pass looks at: this engine's, of this campaign, not yet acted on.

@@ -50,6 +50,19 @@ class Floor:
     agents: list[str]
     messages: Subscriber  # everything on dialer/agents/<our agents>/...
     campaign: str = "c1"
+    pbx: PbxSimulator | None = None
+    bus: MqttBus | None = None
+
+    async def restart(self) -> None:
+        """Stop the engine (gracefully) and start another with the same id."""
+        assert self.pbx is not None and self.bus is not None
+        self.engine.request_stop()
+        await asyncio.wait_for(self._task, 60)
+        self.engine = engine_for(self.url, self.pbx, self.engine.config.engine_id,
+                                 observer=EngineEvents(None, self.bus))
+        self._task = asyncio.create_task(self.engine.run())
+
+    _task: asyncio.Task[None] = None  # type: ignore[assignment]
 
     async def next(self, agent: str, leaf: str, check: Callable[[dict[str, Any]], bool] = lambda _: True
                    ) -> dict[str, Any]:
@@ -96,8 +109,8 @@ def cli(url: str, *args: str) -> tuple[int, str]:
 
 
 @contextlib.asynccontextmanager
-async def preview_floor(url: str, tmp: Path, *, contacts: int = 3, agents: int = 1, **extra: Any
-                        ) -> AsyncIterator[Floor]:
+async def preview_floor(url: str, tmp: Path, *, contacts: int = 3, agents: int = 1,
+                        sim: dict[str, Any] | None = None, **extra: Any) -> AsyncIterator[Floor]:
     # Agent numbers of our own: other test runs share the broker's dialer/agents/... topics.
     first = random.randrange(20, 90) * 100 + random.randrange(1, 50)
     ids = [str(first + i) for i in range(agents)]
@@ -107,17 +120,18 @@ async def preview_floor(url: str, tmp: Path, *, contacts: int = 3, agents: int =
     sink_db = Database(url, pool_size=1)
     bus = MqttBus(MQTT_URL, engine_id, preview_sink=DatabasePreviewSink(sink_db), share_group=None,
                   persistent_session=False)
-    async with PbxSimulator(sim_config(agents=agents, first_agent=first)) as sim, \
+    async with PbxSimulator(sim_config(agents=agents, first_agent=first, **(sim or {}))) as pbx, \
             subscribe(MQTT_URL, "dialer/agents/+/#") as messages:
-        engine = engine_for(url, sim, engine_id, observer=EngineEvents(None, bus))
+        engine = engine_for(url, pbx, engine_id, observer=EngineEvents(None, bus))
         await bus.start()
-        task = asyncio.create_task(engine.run())
+        floor = Floor(url, engine, ids, messages, pbx=pbx, bus=bus)
+        floor._task = asyncio.create_task(engine.run())
         try:
             await bus.wait_connected()
-            yield Floor(url, engine, ids, messages)
+            yield floor
         finally:
-            engine.request_stop()
-            await asyncio.wait_for(task, 60)
+            floor.engine.request_stop()
+            await asyncio.wait_for(floor._task, 60)
             await bus.stop()
             await sink_db.close()
 
@@ -160,6 +174,66 @@ async def test_offer_over_mqtt_and_cli_skip_goes_back_to_the_pool(database_url: 
         assert await fetchval(database_url, "SELECT count(*) FROM call_attempts") == 0
         code, out = await asyncio.to_thread(cli, database_url, "show", "--agent", agent)
         assert code == 0 and "has no open offer" in out and "was skipped" in out, out
+
+
+async def _attempts(url: str) -> list[dict[str, Any]]:
+    return [dict(r) for r in await fetch(
+        url, "SELECT id::text AS id, contact_id, agent_id, outcome, connected_at, ended_at FROM call_attempts"
+        " ORDER BY originated_at")]
+
+
+async def test_accept_calls_the_customer_and_connects_the_agent(database_url: str, tmp_path: Path) -> None:
+    # Numbers ending 0-3: a person answers (the simulator's last-digit plan).
+    async with preview_floor(database_url, tmp_path, contacts=2, sim={"number_plan": "last-digit"}) as floor:
+        agent = floor.agents[0]
+        offer = await floor.offer_to(agent)
+        assert await _attempts(database_url) == [], "nothing is dialled before the agent accepts"
+        await floor.answer(agent, offer["offer_id"], "accept")
+        ack = await floor.next(agent, "acks", lambda p: p.get("offer_id") == offer["offer_id"])
+        assert ack["action"] == "accept"
+
+        async def connected() -> bool:
+            return any(a["connected_at"] is not None for a in await _attempts(database_url))
+
+        await wait_for(connected, 30, "the customer connected to the agent")
+        [attempt] = await _attempts(database_url)
+        assert (attempt["agent_id"], attempt["contact_id"]) == (agent, offer["contact"]["id"])
+        # While his call is up he is offered nothing and no other call is placed.
+        assert [r["state"] for r in await floor.offers()] == ["accepted"]
+        told = await floor.next(agent, "offer", lambda p: p["offer_id"] == offer["offer_id"] and "attempt_id" in p)
+        assert (told["state"], told["attempt_id"]) == ("accepted", attempt["id"])
+
+        async def ended() -> bool:
+            return all(a["ended_at"] is not None for a in await _attempts(database_url))
+
+        await wait_for(ended, 60, "the call to end")
+        # Free again (after wrap-up): the next contact is offered to him.
+        second = await floor.offer_to(agent)
+        assert second["contact"]["id"] != offer["contact"]["id"]
+        attempts = await _attempts(database_url)
+        assert len(attempts) == 1 and attempts[0]["outcome"] == "answered"
+        rows = await floor.offers()
+        assert [(r["state"], str(r["attempt_id"]) if r["attempt_id"] else None) for r in rows] == [
+            ("accepted", attempt["id"]), ("offered", None)]
+
+
+async def test_on_timeout_dial_places_the_call(database_url: str, tmp_path: Path) -> None:
+    async with preview_floor(database_url, tmp_path, contacts=1, sim={"number_plan": "last-digit"},
+                             preview={"on_timeout": "dial"}) as floor:
+        agent = floor.agents[0]
+        offer = await floor.offer_to(agent)
+        assert offer["on_timeout"] == "dial"
+        await fetch(database_url, "UPDATE preview_offers SET expires_at = now() - interval '1 second'"
+                                  " WHERE id = $1", offer["offer_id"])
+
+        async def connected() -> bool:
+            return any(a["connected_at"] is not None for a in await _attempts(database_url))
+
+        await wait_for(connected, 30, "the customer connected to the agent")
+        [row] = await floor.offers()
+        assert (row["state"], row["decided_by"]) == ("accepted", "timeout")
+        [attempt] = await _attempts(database_url)
+        assert attempt["agent_id"] == agent and str(row["attempt_id"]) == attempt["id"]
 
 
 async def test_wrong_agent_and_bad_answers_are_refused(database_url: str, tmp_path: Path) -> None:
@@ -229,6 +303,24 @@ async def test_an_offer_left_unanswered_expires_and_its_contact_goes_back(databa
         # The agent gets the other contact next.
         nxt = await floor.offer_to(agent)
         assert nxt["contact"]["id"] != offer["contact"]["id"]
+
+
+async def test_a_restarted_engine_takes_its_open_offers_up_again(database_url: str, tmp_path: Path) -> None:
+    async with preview_floor(database_url, tmp_path, contacts=3) as floor:
+        agent = floor.agents[0]
+        offer = await floor.offer_to(agent)
+        await floor.restart()
+        # Published again by the new engine, the same offer (same contact), still open.
+        again = await floor.offer_to(agent)
+        assert (again["offer_id"], again["contact"]["id"]) == (offer["offer_id"], offer["contact"]["id"])
+        held = await fetch(database_url, "SELECT state, claimed_by FROM contacts WHERE id = $1",
+                           offer["contact"]["id"])
+        assert tuple(held[0]) == ("claimed", floor.engine.config.engine_id)
+        code, out = await asyncio.to_thread(cli, database_url, "skip", "--agent", agent)
+        assert code == 0, out
+        nxt = await floor.offer_to(agent)
+        assert nxt["contact"]["id"] != offer["contact"]["id"]
+        assert [r["state"] for r in await floor.offers()] == ["skipped", "offered"]
 
 
 async def test_one_open_offer_per_agent(database_url: str, tmp_path: Path) -> None:
