@@ -112,10 +112,14 @@ class PreviewDesk:
         if offer is not None:
             return offer
         contact = await self.offers_db.reclaim(row["contact_id"])
-        if contact is None:
-            await self.offers_db.drop(row["id"], "the contact was taken by another engine")
-            if await self.offers_db.settle(row["id"], "the contact was taken by another engine"):
-                self._tell(row["agent_id"], row["id"], "expired", reason="contact_taken")
+        if contact is None:  # released when this engine stopped, and taken by another since
+            why = "the contact was taken by another engine"
+            if row["state"] == "offered":
+                await self.offers_db.drop(row["id"], why)
+            elif not await self.offers_db.settle(row["id"], f"not dialled: {why}"):
+                return None
+            self._tell(row["agent_id"], row["id"], "expired" if row["state"] == "offered" else row["state"],
+                       reason="contact_taken")
             return None
         offer = OpenOffer(row["id"], row["agent_id"], contact, row["offered_at"], row["expires_at"],
                           row["more_time"])
@@ -137,7 +141,7 @@ class PreviewDesk:
 
     async def withdraw(self, why: str) -> None:
         """The campaign stops dialling (paused, stopped, another mode): its open offers are
-        closed, their contacts handed back, and an accepted one not yet dialled is not."""
+        closed and their contacts handed back; an accepted one not yet dialled is not dialled."""
         async with self._lock:
             for row in await self.offers_db.unsettled(self.campaign.id):
                 offer = self.offers.pop(row["id"], None)
@@ -239,12 +243,15 @@ class PreviewDesk:
             agents = agents[:max(0, campaign.definition.pilot_limit - campaign.pilot_done - len(self.offers))]
         if not agents:
             return
-        if len(campaign.hopper) < len(agents) + SPARE_CONTACTS:
-            await campaign.refill(len(agents) + SPARE_CONTACTS)
-        if not campaign.hopper:
-            return
         settings = campaign.definition.preview
         skips = await self.offers_db.recent_skips(campaign.id, settings.reoffer_after_min * 60)
+        # Contacts every waiting agent has just skipped stay held for the others (released,
+        # they would be claimed again first) and do not count: more are claimed instead.
+        usable = sum(1 for c in campaign.hopper if any((a, c.contact_id) not in skips for a in agents))
+        if usable < len(agents) + SPARE_CONTACTS:
+            await campaign.refill(len(agents) + SPARE_CONTACTS - usable)
+        if not campaign.hopper:
+            return
         for agent_id in agents:
             contact = self._next_contact(agent_id, skips)
             if contact is None:

@@ -305,6 +305,18 @@ async def test_an_offer_left_unanswered_expires_and_its_contact_goes_back(databa
         assert nxt["contact"]["id"] != offer["contact"]["id"]
 
 
+async def test_skipped_contacts_never_starve_the_agent(database_url: str, tmp_path: Path) -> None:
+    async with preview_floor(database_url, tmp_path, contacts=8) as floor:
+        agent = floor.agents[0]
+        seen: list[int] = []
+        for _ in range(6):
+            offer = await floor.offer_to(agent)
+            seen.append(offer["contact"]["id"])
+            await floor.answer(agent, offer["offer_id"], "skip")
+        assert len(set(seen)) == 6, f"a skipped contact was offered to the same agent again: {seen}"
+        assert await fetchval(database_url, "SELECT sum(attempts) FROM contacts") == 0
+
+
 async def test_a_restarted_engine_takes_its_open_offers_up_again(database_url: str, tmp_path: Path) -> None:
     async with preview_floor(database_url, tmp_path, contacts=3) as floor:
         agent = floor.agents[0]
