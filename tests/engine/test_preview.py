@@ -30,6 +30,7 @@ from dialer.outputs.observers import DatabasePreviewSink, EngineEvents
 from tests.bus.conftest import Subscriber, subscribe
 from tests.engine.harness import (
     WEEK,
+    change_campaign_state,
     engine_for,
     fetch,
     fetchval,
@@ -315,6 +316,21 @@ async def test_skipped_contacts_never_starve_the_agent(database_url: str, tmp_pa
             await floor.answer(agent, offer["offer_id"], "skip")
         assert len(set(seen)) == 6, f"a skipped contact was offered to the same agent again: {seen}"
         assert await fetchval(database_url, "SELECT sum(attempts) FROM contacts") == 0
+
+
+async def test_pausing_the_campaign_closes_its_open_offers(database_url: str, tmp_path: Path) -> None:
+    async with preview_floor(database_url, tmp_path, contacts=2) as floor:
+        agent = floor.agents[0]
+        offer = await floor.offer_to(agent)
+        await change_campaign_state(database_url, floor.campaign, "pause")
+        update = await floor.next(agent, "offer", lambda p: p["offer_id"] == offer["offer_id"]
+                                  and p["state"] != "offered")
+        assert (update["state"], update["reason"]) == ("expired", "campaign paused")
+        [row] = await floor.offers()
+        assert (row["state"], row["note"]) == ("expired", "campaign paused")
+        assert await fetchval(database_url, "SELECT count(*) FROM contacts WHERE state <> 'ready'") == 0
+        code, out = await asyncio.to_thread(cli, database_url, "accept", "--agent", agent)
+        assert code == 1 and "has no open offer" in out, out
 
 
 async def test_a_restarted_engine_takes_its_open_offers_up_again(database_url: str, tmp_path: Path) -> None:
