@@ -31,29 +31,15 @@ class ConnectFlow:
         rng = call.rng
         call.stage = CONNECT
         result = call.result or LineResult.HUMAN
-        if call.variables.get(dialplan.VAR_AMD, "").lower() == "yes":
-            ch1.app = "AMD"
-            await self._stage_sleep(call, world.amd_time.sample(rng))
-            forced = call.variables.get("SIM_AMD")
-            verdict = AmdVerdict(forced) if forced else world.amd_verdict(result, rng)
-            amd_cause = {AmdVerdict.HUMAN: "HUMAN-800-800", AmdVerdict.MACHINE: "MAXWORDS-3-2",
-                         AmdVerdict.NOTSURE: "TOOLONG-5000"}[verdict]
-            ch1.priority = "3"
-            core.emit_chan("UserEvent", ch1,
-                           f"UserEvent: {dialplan.USEREVENT_AMD}\r\n"
-                           f"AttemptId: {call.variables.get(dialplan.VAR_ATTEMPT, '')}\r\n"
-                           f"Status: {verdict.value}\r\nCause: {amd_cause}\r\n", "user,all")
-            if verdict is AmdVerdict.MACHINE:
-                core.stats.outcomes["amd_machine"] += 1
-                core.end_both(call, 16)
-                return
+        if await self.amd(call):
+            return
         queue_name = call.exten or ""
         q = pool.queues.get(queue_name)
         if q is None:
             # Queue() into a queue app_queue does not have: no Queue* event, it returns at
             # once with QUEUESTATUS=UNKNOWN and the dialplan plays the safe-harbour message.
             core.stats.outcomes["queue_unknown"] += 1
-            await self._safe_harbour(call, "UNKNOWN", result)
+            await self.safe_harbour(call, "UNKNOWN", result)
             return
         timeout = call.float_variable(dialplan.VAR_QUEUE_TIMEOUT)
         if timeout is None:
@@ -96,9 +82,34 @@ class ConnectFlow:
             core.end_both(call, 16)
             return
         core.stats.outcomes["queue_timeout"] += 1
-        await self._safe_harbour(call, "TIMEOUT", result)
+        await self.safe_harbour(call, "TIMEOUT", result)
 
-    async def _safe_harbour(self, call: SimCall, queue_status: str, result: LineResult) -> None:
+    async def amd(self, call: SimCall) -> bool:
+        """AMD() and its UserEvent when DIALER_AMD=yes; True when a machine was hung up on."""
+        core = self._core
+        ch1 = call.ch1
+        assert ch1 is not None
+        world, rng = core.config.world, call.rng
+        result = call.result or LineResult.HUMAN
+        if call.variables.get(dialplan.VAR_AMD, "").lower() == "yes":
+            ch1.app = "AMD"
+            await self._stage_sleep(call, world.amd_time.sample(rng))
+            forced = call.variables.get("SIM_AMD")
+            verdict = AmdVerdict(forced) if forced else world.amd_verdict(result, rng)
+            amd_cause = {AmdVerdict.HUMAN: "HUMAN-800-800", AmdVerdict.MACHINE: "MAXWORDS-3-2",
+                         AmdVerdict.NOTSURE: "TOOLONG-5000"}[verdict]
+            ch1.priority = "3"
+            core.emit_chan("UserEvent", ch1,
+                           f"UserEvent: {dialplan.USEREVENT_AMD}\r\n"
+                           f"AttemptId: {call.variables.get(dialplan.VAR_ATTEMPT, '')}\r\n"
+                           f"Status: {verdict.value}\r\nCause: {amd_cause}\r\n", "user,all")
+            if verdict is AmdVerdict.MACHINE:
+                core.stats.outcomes["amd_machine"] += 1
+                core.end_both(call, 16)
+                return True
+        return False
+
+    async def safe_harbour(self, call: SimCall, queue_status: str, result: LineResult) -> None:
         """No agent took the answered call: DialerQueueResult, the message, the opt-out key."""
         core, cfg, rng = self._core, self._core.config, call.rng
         ch1 = call.ch1

@@ -154,6 +154,10 @@ class Control:
             self.membership.paused[agent_id] = reason
         else:
             self.membership.paused.pop(agent_id, None)
+        if agent_id in self.membership.reserved:
+            # Reserved for an agent-direct call: applied when the reservation ends.
+            log.info("agent %s %s: applies when his reservation ends", agent_id, "paused" if paused else "unpaused")
+            return
         agent = self.host.agents.agents.get(agent_id)
         ami = self.host.ami
         if agent is None or not agent.queues or ami is None or not ami.connected:

@@ -43,6 +43,10 @@ class MembershipView(Protocol):
     @property
     def paused(self) -> Mapping[str, str | None]: ...
 
+    @property
+    def reserved(self) -> dict[str, str | None]:
+        """Agents reserved for an agent-direct call -> its attempt id (None until placed)."""
+
     def may_join(self, agent_id: str) -> bool: ...
 
 

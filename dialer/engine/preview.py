@@ -33,10 +33,12 @@ from typing import Any
 import asyncpg
 
 from dialer.engine.agents import AgentState
+from dialer.engine.direct import dial_to_agent
 from dialer.engine.offer_store import OfferStore
 from dialer.engine.ports import RunnerHost
+from dialer.engine.reservation import release_agent, reserve_agent
 from dialer.engine.runner import CampaignRunner
-from dialer.engine.store import ClaimedContact, NewAttempt
+from dialer.engine.store import ClaimedContact
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +64,6 @@ class PreviewDesk:
         self.campaign = campaign
         self.offers_db = OfferStore(campaign.host.store)
         self.offers: dict[int, OpenOffer] = {}  # open or decided, not yet settled
-        self.on_call: dict[str, str] = {}  # agent -> attempt id of the call his offer gave
         self._lock = asyncio.Lock()
         self.made = 0
         self.dialled = 0
@@ -133,6 +134,8 @@ class PreviewDesk:
         if known is None:
             known = await self._known(row)
             if known is not None:
+                if known.agent_id not in self.host.membership.reserved:
+                    await self._reserve_agent(known.agent_id)  # best effort: checked again at accept
                 self._publish(known)
             return
         if row["expires_at"] != known.expires_at:
@@ -169,36 +172,33 @@ class PreviewDesk:
         await self._release_agent(offer.agent_id)
 
     async def _dial(self, offer: OpenOffer, by: str) -> None:
-        """Accepted: one call, to this contact, connected to this agent; every check again."""
-        campaign = self.campaign
+        """Accepted: one agent-direct call to this contact for this agent (`direct.dial_to_agent`
+        checks the window and limits again, and the DNC and spacing under the number's lock)."""
+        campaign, agent_id, contact = self.campaign, offer.agent_id, offer.contact
         if not await self.offers_db.settle(offer.offer_id):
             self.offers.pop(offer.offer_id, None)  # another pass (or engine) has it
             return
         self.offers.pop(offer.offer_id, None)
-        if campaign.state not in ("pilot", "running") or self.host.stopping:
-            await campaign.release([(offer.contact.contact_id, None)])
-            await self._not_dialled(offer, "campaign_not_dialling")
+        if agent_id not in self.host.membership.reserved and not await self._reserve_agent(agent_id):
+            # Taken up after a restart, and he is not ready (logged off, paused, on a call).
+            await campaign.release([(contact.contact_id, None)])
+            await self._not_dialled(offer, "agent_not_ready")
             return
-        # The window may have closed, a limit been reached, while the agent read the offer.
-        allowed, reason, not_before = campaign.rules.may_dial(offer.contact, datetime.now(UTC))
-        if not allowed:
-            await campaign.put_back([(offer.contact.contact_id, reason.value, not_before)])
-            await self._not_dialled(offer, reason.value)
+        try:
+            placed = await dial_to_agent(campaign, contact, agent_id)
+        except Exception:
+            await self._not_dialled(offer, "error")
+            await campaign.release([(contact.contact_id, None)])
+            raise
+        if placed.attempt_id is None:
+            # Refused (window, limits, DNC, stopping): the contact is back where it belongs.
+            await self._not_dialled(offer, placed.refused or "refused")
             return
-        attempt = NewAttempt(uuid.uuid4(), offer.contact)
-        skipped = await self.host.store.start_attempts(campaign.id, [attempt], campaign.rules.may_dial)
-        why = skipped.get(offer.contact.contact_id)
-        if why is not None:
-            await self._not_dialled(offer, why)  # start_attempts put the contact where it belongs
-            return
-        await self.offers_db.record(offer.offer_id, attempt_id=attempt.attempt_id)
-        campaign.pilot_done += 1
+        await self.offers_db.record(offer.offer_id, attempt_id=uuid.UUID(placed.attempt_id))
         self.dialled += 1
-        self.on_call[offer.agent_id] = str(attempt.attempt_id)
-        log.info("campaign %s: offer %d accepted (%s): attempt %s to agent %s", campaign.name, offer.offer_id,
-                 by, attempt.attempt_id, offer.agent_id)
-        self._tell(offer.agent_id, offer.offer_id, "accepted", attempt_id=str(attempt.attempt_id), decided_by=by)
-        self.host.spawn(self._place_call(attempt, offer.agent_id))
+        log.info("campaign %s: offer %d accepted (%s): attempt %s for agent %s", campaign.name, offer.offer_id,
+                 by, placed.attempt_id, agent_id)
+        self._tell(agent_id, offer.offer_id, "accepted", attempt_id=placed.attempt_id, decided_by=by)
 
     async def _not_dialled(self, offer: OpenOffer, reason: str) -> None:
         log.info("campaign %s: accepted offer %d not dialled: %s", self.campaign.name, offer.offer_id, reason)
@@ -206,25 +206,23 @@ class PreviewDesk:
         self._tell(offer.agent_id, offer.offer_id, "accepted", not_dialled=reason)
         await self._release_agent(offer.agent_id)
 
-    async def _place_call(self, attempt: NewAttempt, agent_id: str) -> None:
-        """The call to the customer, bridged to the agent when answered (agent-direct call)."""
-        raise NotImplementedError("the agent-direct call (dialer/engine/direct.py) is not merged yet")
+    async def _reserve_agent(self, agent_id: str) -> bool:
+        """Hold the agent for his offer: paused in every queue, so no campaign's queue call
+        reaches him, and no other agent-direct call is placed to him."""
+        return await reserve_agent(self.host, agent_id, purpose="preview") is not None
 
     async def _release_agent(self, agent_id: str) -> None:
-        """The agent is free for other calls again (the reservation ends)."""
-
-    async def _reserve_agent(self, agent_id: str) -> bool:
-        """Hold the agent for his offer: no other campaign's call reaches him meanwhile."""
-        return True
+        """His offer is over with no call: free for other calls again. A reservation that
+        holds a call (or is not ours) is left alone: the call's end releases it."""
+        if self.host.membership.reserved.get(agent_id, "") is None:
+            await release_agent(self.host, agent_id)
 
     # --- offers ---------------------------------------------------------------------------
 
     def _reserved(self) -> set[str]:
-        """Agents with an offer of this campaign open or being settled, or on its call."""
-        for agent_id, attempt_id in list(self.on_call.items()):
-            if self.host.calls.get(attempt_id) is None:
-                del self.on_call[agent_id]  # the call ended: free (or in wrap-up) again
-        return {o.agent_id for o in self.offers.values()} | set(self.on_call)
+        """Agents with an offer of this campaign open or being settled, or reserved (an
+        offer of another campaign, an agent-direct call up: until it ends)."""
+        return {o.agent_id for o in self.offers.values()} | set(self.host.membership.reserved)
 
     def waiting_agents(self) -> list[str]:
         """The campaign's agents who are ready, in its queue, and hold no offer or call of it."""

@@ -119,6 +119,21 @@ RETURNING c.id, c.number, c.timezone, c.attempts, c.fields, c.last_attempt_at,
             AND cb.scheduled_at <= now()) AS callback_due
 """
 
+# Claim the given contacts of a campaign ($2) when ready, whatever their next attempt time
+# (an agent-direct call: a personal callback, a preview pick); same columns as CLAIM_CONTACTS.
+CLAIM_CONTACT_IDS = """
+WITH picked AS (
+    SELECT id FROM contacts
+    WHERE campaign_id = $1 AND id = ANY($2::bigint[]) AND state = 'ready'
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE contacts c SET state = 'claimed', claimed_by = $3, claimed_at = now()
+FROM picked WHERE c.id = picked.id
+RETURNING c.id, c.number, c.timezone, c.attempts, c.fields, c.last_attempt_at,
+    EXISTS (SELECT 1 FROM callbacks cb WHERE cb.contact_id = c.id AND cb.done_at IS NULL
+            AND cb.scheduled_at <= now()) AS callback_due
+"""
+
 # A contact's due callbacks are done once the call for them is placed.
 CALLBACKS_DONE = """
 UPDATE callbacks SET done_at = now()

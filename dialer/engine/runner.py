@@ -196,12 +196,15 @@ class CampaignRunner:
             if agent_id in self._members_added:
                 continue
             try:
-                paused = agent_id in self.host.membership.paused
+                membership = self.host.membership
+                # A reserved agent (an agent-direct call) joins paused too.
+                reserved = agent_id in membership.reserved
                 await client.queue_add(
                     self.queue, dialplan.agent_interface(agent_id),
                     member_name=dialplan.agent_member_name(agent_id),
                     state_interface=dialplan.agent_state_interface(agent_id),
-                    paused=paused, reason=self.host.membership.paused.get(agent_id),
+                    paused=agent_id in membership.paused or reserved,
+                    reason="reserved" if reserved else membership.paused.get(agent_id),
                 )
             except ActionFailed as exc:
                 if "Already there" not in str(exc):
@@ -302,7 +305,9 @@ class CampaignRunner:
         ready = sum(1 for a in agents if a.state is AgentState.READY)
         talk = [now_mono - a.since for a in agents if a.state is AgentState.ON_CALL]
         wrap = [now_mono - a.since for a in agents if a.state is AgentState.WRAP_UP]
-        phases = self.host.calls.by_phase(self.id)
+        # Agent-direct calls have their own reserved agent: outside the pacing count.
+        phases = {p: [c for c in calls if c.direct_agent is None]
+                  for p, calls in self.host.calls.by_phase(self.id).items()}
         ringing = [now_mono - c.placed_at for p in (Phase.DIALLING, Phase.RINGING, Phase.ANSWERED)
                    for c in phases.get(p, [])]
         waiting = [now_mono - (c.queued_at or now_mono) for c in phases.get(Phase.QUEUED, [])]
@@ -423,7 +428,9 @@ class CampaignRunner:
             self.pilot_done += 1
             self.host.spawn(self.originate(attempt))
 
-    async def originate(self, attempt: NewAttempt) -> None:
+    async def originate(self, attempt: NewAttempt, agent_id: str | None = None) -> None:
+        """Send the Originate of a written attempt and track its call; with `agent_id`, an
+        agent-direct call (`dialer.engine.direct`) for that agent alone."""
         host = self.host
         client = host.ami
         contact = attempt.contact
@@ -431,14 +438,15 @@ class CampaignRunner:
         definition = self.definition
         call = Call(attempt_id, self.id, contact.contact_id, contact.number, self.queue, time.monotonic(),
                     campaign=self.name, fields=contact.fields, attempt_no=contact.attempts + 1,
-                    script=definition.script, contact_zone=contact.timezone)
+                    script=definition.script, contact_zone=contact.timezone,
+                    direct_agent=agent_id, agent_id=agent_id)
         host.calls.add(call)
         host.observer.originated(call)
         sent = time.monotonic()
         try:
             if client is None:
                 raise NotConnected("AMI is not connected")
-            handle = await client.originate(self._originate_request(attempt_id, contact.number))
+            handle = await client.originate(self._originate_request(attempt_id, contact.number, agent_id))
         except NotConnected:
             # Nothing reached Asterisk: no call exists, so the attempt is undone.
             host.calls.forget_unsent(attempt_id)
@@ -473,13 +481,14 @@ class CampaignRunner:
         if closed_calls:
             await host.on_closed(closed_calls)
 
-    def _originate_request(self, attempt_id: str, number: str) -> actions.OriginateRequest:
+    def _originate_request(self, attempt_id: str, number: str, agent_id: str | None = None
+                           ) -> actions.OriginateRequest:
         definition = self.definition
         return actions.OriginateRequest(
             channel=definition.dial_template.format(number=number),
             channel_id=attempt_id,
-            context=dialplan.CONNECT_CONTEXT,
-            exten=self.queue,
+            context=dialplan.AGENT_CONNECT_CONTEXT if agent_id else dialplan.CONNECT_CONTEXT,
+            exten=agent_id or self.queue,
             timeout_ms=definition.ring_timeout_s * 1000,
             caller_id=definition.caller_id,
             account=self.name,
