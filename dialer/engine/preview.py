@@ -7,14 +7,15 @@ A preview campaign's runner hands its tick to its `PreviewDesk`. Each pass:
    are all seen); an open offer past its time is decided by the campaign's `on_timeout`
    ("skip": expired, the contact handed back; "dial": accepted by the timeout);
 2. each decided offer is settled once (`SETTLE_OFFER`: whoever sets it acts, so an offer
-   never gives two calls): an accepted one is checked again (window, limits) and its
-   attempt written by `store.start_attempts` (DNC, spacing and limits re-read under the
-   number's lock), then dialled straight to its agent (`dialer.engine.direct`); a skipped
-   or expired one hands its contact back to the pool untouched (no attempt, no counter);
+   never gives two calls): an accepted one becomes one agent-direct call
+   (`dialer.engine.direct.dial_to_agent`: window and limits checked again, the attempt
+   written by `store.start_attempts` with the DNC, spacing and limits re-read under the
+   number's lock, the Originate to `dialer-agent-connect`); a skipped or expired one hands
+   its contact back to the pool untouched (no attempt, no counter);
 3. every agent of the campaign who is ready, not reserved by another offer or call, gets
    an offer of the next claimed contact whose window is open now and that he has not
-   skipped within `reoffer_after_min`; he is reserved until he decides (and, when he
-   accepts, until the call ends).
+   skipped within `reoffer_after_min`; he is reserved (`dialer.engine.reservation`: paused
+   "reserved" in his queues) until he skips, or until the call his acceptance gave ends.
 
 Offers, and their changes (more time, decisions), go to the agent through the engine
 observer (`offer`), which the MQTT bus publishes on `dialer/agents/<id>/offer`.

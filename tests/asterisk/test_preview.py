@@ -13,6 +13,7 @@ from ami.client import AMIClient
 from ami.events import Event
 from tests.asterisk.pbx import (
     Recorder,
+    member,
     recording,
     rig_campaign,
     rig_numbers,
@@ -33,9 +34,9 @@ def _customers(events: Recorder) -> list[str]:
             if "@sim-pstn-" in (e.get("Channel") or "") and (e.get("Channel") or "").endswith(";1")]
 
 
-def _bridges_of(events: Recorder, prefix: str) -> set[str]:
+def _bridges_of(events: Recorder, prefix: str, contains: str = "") -> set[str]:
     return {e.get("BridgeUniqueid") or "" for e in events.named("BridgeEnter")
-            if (e.get("Channel") or "").startswith(prefix)}
+            if (e.get("Channel") or "").startswith(prefix) and contains in (e.get("Channel") or "")}
 
 
 async def _offers(url: str) -> list[dict[str, object]]:
@@ -62,9 +63,12 @@ async def test_phone_agent_accepts_an_offer_and_talks_to_the_customer(
             assert offer["agent_id"] == "1001"
             shown = await asyncio.to_thread(dialer, database_url, "preview", "show", "--agent", "1001")
             assert shown.exit_code == 0 and "Good morning, Acme key accounts" in shown.stdout, shown.output
-            # Offered, not dialled: nobody is called before the agent says so.
+            # Offered, not dialled: nobody is called before the agent says so; he is held
+            # for his offer (paused "reserved" in his queue: no queue call reaches him).
             await asyncio.sleep(1)  # five pacing ticks
             assert _customers(events) == []
+            status = await member(pbx, "1001")
+            assert status is not None and (status["Paused"], status["PausedReason"]) == ("1", "reserved")
 
             accepted = await asyncio.to_thread(dialer, database_url, "preview", "accept", "--agent", "1001")
             assert accepted.exit_code == 0 and f"offer {offer['id']}: accepted" in accepted.stdout, accepted.output
@@ -73,7 +77,7 @@ async def test_phone_agent_accepts_an_offer_and_talks_to_the_customer(
             # agent's line meet in one bridge.
             def bridged(e: Event) -> bool:
                 return e.name == "BridgeEnter" and bool(
-                    _bridges_of(events, "PJSIP/1001-") & _bridges_of(events, "Local/"))
+                    _bridges_of(events, "PJSIP/1001-") & _bridges_of(events, "Local/", "@sim-pstn-"))
 
             await events.wait(bridged, 20, "the customer bridged with agent 1001's phone")
 
@@ -83,6 +87,19 @@ async def test_phone_agent_accepts_an_offer_and_talks_to_the_customer(
 
             await wait_for(closed, 30, "the call to end")
             assert len(_customers(events)) == 1, "one call per accepted offer"
+
+            # After wrap-up he is offered the other contact; he skips it: back to the list,
+            # no call, and he is no longer held.
+            async def second() -> bool:
+                return [o["state"] for o in await _offers(database_url)] == ["accepted", "offered"]
+
+            await wait_for(second, 40, "the second offer")
+            skipped = await asyncio.to_thread(dialer, database_url, "preview", "skip", "--agent", "1001")
+            assert skipped.exit_code == 0, skipped.output
+            await events.wait(lambda e: e.name == "QueueMemberPause" and e.get("Paused") == "0", 10,
+                              "agent 1001 unpaused")
+            await asyncio.sleep(1)  # five pacing ticks
+            assert len(_customers(events)) == 1
             assert engine.runners
     attempts = await fetch(database_url, "SELECT id::text AS id, contact_id, outcome, agent_id, connected_at"
                                          " FROM call_attempts")
@@ -90,6 +107,9 @@ async def test_phone_agent_accepts_an_offer_and_talks_to_the_customer(
     attempt = attempts[0]
     assert (attempt["outcome"], attempt["agent_id"]) == ("answered", "1001"), dict(attempt)
     assert attempt["connected_at"] is not None and attempt["contact_id"] == offer["contact_id"]
-    first = (await _offers(database_url))[0]
+    first, other = await _offers(database_url)
     assert (first["state"], first["attempt_id"]) == ("accepted", attempt["id"])
     assert str(first["decided_by"]).endswith("(cli)")
+    assert (other["state"], other["attempt_id"]) == ("skipped", None)
+    contact = await fetch(database_url, "SELECT attempts FROM contacts WHERE id = $1", other["contact_id"])
+    assert contact[0]["attempts"] == 0
