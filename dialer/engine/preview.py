@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -66,9 +65,6 @@ class PreviewDesk:
         self.offers_db = OfferStore(campaign.host.store)
         self.offers: dict[int, OpenOffer] = {}  # open or decided, not yet settled
         self._lock = asyncio.Lock()
-        self.made = 0
-        self.dialled = 0
-        self.handed_back = 0
 
     @property
     def host(self) -> RunnerHost:
@@ -168,7 +164,6 @@ class PreviewDesk:
             return
         self.offers.pop(offer.offer_id, None)
         await self.campaign.release([(offer.contact.contact_id, None)])
-        self.handed_back += 1
         self._tell(offer.agent_id, offer.offer_id, state)
         await self._release_agent(offer.agent_id)
 
@@ -196,7 +191,6 @@ class PreviewDesk:
             await self._not_dialled(offer, placed.refused or "refused")
             return
         await self.offers_db.record(offer.offer_id, attempt_id=uuid.UUID(placed.attempt_id))
-        self.dialled += 1
         log.info("campaign %s: offer %d accepted (%s): attempt %s for agent %s", campaign.name, offer.offer_id,
                  by, placed.attempt_id, agent_id)
         self._tell(agent_id, offer.offer_id, "accepted", attempt_id=placed.attempt_id, decided_by=by)
@@ -266,7 +260,6 @@ class PreviewDesk:
                 continue
             offer = OpenOffer(made.offer_id, agent_id, contact, made.offered_at, made.expires_at)
             self.offers[offer.offer_id] = offer
-            self.made += 1
             log.info("campaign %s: contact %d offered to agent %s (offer %d)", campaign.name, contact.contact_id,
                      agent_id, offer.offer_id)
             self._publish(offer)
@@ -322,10 +315,6 @@ class PreviewDesk:
             **extra,
         })
 
-    def status(self) -> Mapping[str, int]:
-        """The desk's figures since the engine started."""
-        return {"open_offers": len(self.offers), "offers_made": self.made, "offers_dialled": self.dialled,
-                "offers_handed_back": self.handed_back}
 
 
 async def follow_mode(campaign: CampaignRunner) -> None:

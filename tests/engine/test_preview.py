@@ -237,6 +237,26 @@ async def test_on_timeout_dial_places_the_call(database_url: str, tmp_path: Path
         assert attempt["agent_id"] == agent and str(row["attempt_id"]) == attempt["id"]
 
 
+async def test_a_number_put_on_dnc_while_offered_is_not_dialled(database_url: str, tmp_path: Path) -> None:
+    async with preview_floor(database_url, tmp_path, contacts=2, sim={"number_plan": "last-digit"}) as floor:
+        agent = floor.agents[0]
+        offer = await floor.offer_to(agent)
+        added = await asyncio.to_thread(dialer, database_url, "dnc", "add", offer["contact"]["number"])
+        assert added.exit_code == 0, added.output
+        code, out = await asyncio.to_thread(cli, database_url, "accept", "--agent", agent)
+        assert code == 0, out
+        told = await floor.next(agent, "offer", lambda p: p["offer_id"] == offer["offer_id"] and p["state"] != "offered")
+        assert (told["state"], told["not_dialled"]) == ("accepted", "dnc")
+        assert await _attempts(database_url) == []
+        blocked = await fetch(database_url, "SELECT state, attempts FROM contacts WHERE id = $1", offer["contact"]["id"])
+        assert tuple(blocked[0]) == ("blocked", 0)
+        [row] = [r for r in await floor.offers() if r["id"] == offer["offer_id"]]
+        assert (row["state"], row["attempt_id"], row["note"]) == ("accepted", None, "not dialled: dnc")
+        # He is free again: the other contact is offered to him.
+        nxt = await floor.offer_to(agent)
+        assert nxt["contact"]["id"] != offer["contact"]["id"]
+
+
 async def test_wrong_agent_and_bad_answers_are_refused(database_url: str, tmp_path: Path) -> None:
     async with preview_floor(database_url, tmp_path, contacts=4, agents=2) as floor:
         first, second = floor.agents
