@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import random
 import uuid
@@ -148,6 +149,9 @@ async def test_offer_over_mqtt_and_cli_skip_goes_back_to_the_pool(database_url: 
         assert code == 0, out
         assert f"offer {offer['offer_id']} to agent {agent}" in out
         assert offer["contact"]["number"] in out and "Hello, this is Acme" in out
+        code, out = await asyncio.to_thread(cli, database_url, "show", "--agent", agent, "--json")
+        shown = json.loads(out)
+        assert (shown["id"], shown["state"], shown["contact_id"]) == (offer["offer_id"], "offered", offer["contact"]["id"])
         # Skipped over MQTT: acknowledged, the contact back in the pool with no attempt.
         await floor.answer(agent, offer["offer_id"], "skip")
         ack = await floor.next(agent, "acks", lambda p: p.get("offer_id") == offer["offer_id"])
