@@ -252,6 +252,9 @@ class CampaignDefinition(_Strict):
             problems.extend(f"pacing.{key}: dial_mode preview places one call per accepted offer; remove it"
                             for key in PacingSettings.model_fields
                             if getattr(pacing, key) != getattr(defaults, key))
+            if self.connect_timeout_s != CampaignDefinition.model_fields["connect_timeout_s"].default:
+                problems.append("connect_timeout_s: dial_mode preview puts the customer straight through to the "
+                                "agent who accepted (no queue wait); remove it")
         elif self.preview != PreviewSettings():
             problems.append(f"preview: dial_mode {mode} makes no offers; remove the [preview] table")
         if problems:
@@ -275,7 +278,8 @@ class CampaignDefinition(_Strict):
             ring_timeout_s=self.ring_timeout_s,
             caller_id=self.caller_id,
             connect_timeout_s=self.connect_timeout_s,
-            abandon_target=self.pacing.abandon_target,
+            # Preview is not paced: no target to keep under the cap (pacing keys are refused).
+            abandon_target=0.0 if self.dial_mode == "preview" else self.pacing.abandon_target,
         )
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:

@@ -411,6 +411,7 @@ async def _runner(floor: Floor) -> Any:
     ({"preview": {"max_more_time": 11}}, "preview.max_more_time"),
     ({"dial_mode": "progressive", "preview": {"timeout_s": 30}}, "dial_mode progressive makes no offers"),
     ({"pacing": {"dial_level_max": 2.0}}, "pacing.dial_level_max: dial_mode preview places one call"),
+    ({"connect_timeout_s": 5}, "connect_timeout_s: dial_mode preview puts the customer straight through"),
 ])
 def test_preview_settings_are_checked(change: dict[str, Any], message: str) -> None:
     from dialer.campaigns.definition import DefinitionError, parse_definition
@@ -418,3 +419,10 @@ def test_preview_settings_are_checked(change: dict[str, Any], message: str) -> N
     data: dict[str, Any] = {"name": "p1", "caller_id": "+12025550100", "dial_mode": "preview", **change}
     with pytest.raises(DefinitionError, match=message.replace(".", r"\.")):
         parse_definition(data)
+
+
+def test_a_preview_campaign_under_a_lower_abandon_cap_needs_no_pacing_target() -> None:
+    from dialer.campaigns.definition import parse_definition
+
+    data = {"name": "p1", "caller_id": "+12025550100", "dial_mode": "preview", "compliance": {"abandon_cap": 0.02}}
+    assert parse_definition(data).profile.abandon_cap == 0.02
