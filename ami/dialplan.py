@@ -12,6 +12,15 @@ Call flow (DESIGN.md §3):
            -> Queue(<queue>,,,,timeout)
            -> UserEvent DialerQueueResult (QUEUESTATUS)
            -> on TIMEOUT: safe-harbour message, Read one digit -> UserEvent DialerOptOut
+Agent-direct call (one chosen agent, no queue: personal callbacks, preview):
+  Originate Channel=<dial string> Context=AGENT_CONNECT_CONTEXT Exten=<agent id> Priority=1
+    with the same variables (DIALER_QUEUE_TIMEOUT unused: AgentRequest connects or fails at once)
+  answered -> [AMD() -> UserEvent DialerAMD] -> [MixMonitor -> UserEvent DialerRecording]
+           -> UserEvent DialerAgentRequest (AttemptId, Agent) -> AgentRequest(<agent id>)
+              connected: BridgeEnter of the agent's line into the customer's bridge
+              (BridgeNumChannels 2); the call ends inside AgentRequest
+           -> no agent: UserEvent DialerQueueResult QueueStatus=AGENT_<AGENT_STATUS>
+              (AGENT_NOT_LOGGED_IN, AGENT_BUSY, ...), safe harbour and opt-out as above
 Campaign queues live in QUEUE_FILE (included from queues.conf), each inheriting
 QUEUE_TEMPLATE; the engine adds them with UpdateConfig and loads them with QueueReload.
 """
@@ -20,6 +29,8 @@ from __future__ import annotations
 
 # Context the answered customer enters; the extension is the campaign's queue name.
 CONNECT_CONTEXT = "dialer-connect"
+# Context the answered customer of an agent-direct call enters; the extension is the agent id.
+AGENT_CONNECT_CONTEXT = "dialer-agent-connect"
 # Context app_queue dials for an agent member Local/<agent>@AGENT_REQUEST_CONTEXT.
 AGENT_REQUEST_CONTEXT = "agent-request"
 # Context an agent softphone dials to log in (AgentLogin) on a real Asterisk.
@@ -42,6 +53,7 @@ USEREVENT_OPT_OUT = "DialerOptOut"  # AttemptId, Digit ('' when none pressed)
 # as Asterisk writes it (MIXMONITOR_FILENAME). Asterisk 22's own MixMonitorStart event
 # carries only the channel, not the file, so the dialplan says it.
 USEREVENT_RECORDING = "DialerRecording"  # AttemptId, Path (the file MixMonitor writes)
+USEREVENT_AGENT_REQUEST = "DialerAgentRequest"  # AttemptId, Agent: handed to that agent
 
 # The opt-out key offered by the safe-harbour message.
 OPT_OUT_DIGIT = "9"
@@ -49,7 +61,10 @@ OPT_OUT_DIGIT = "9"
 # QUEUESTATUS values that mean no agent took the answered call: each one plays the
 # safe-harbour message, so each is an abandoned call. UNKNOWN: the queue does not exist.
 NO_AGENT_STATUSES = frozenset({"TIMEOUT", "FULL", "JOINEMPTY", "LEAVEEMPTY", "JOINUNAVAIL",
-                               "LEAVEUNAVAIL", "UNKNOWN"})
+                               "LEAVEUNAVAIL", "UNKNOWN"}) | frozenset(
+    # An agent-direct call's AgentRequest that connected nobody: AGENT_ + app_agent_pool's
+    # AGENT_STATUS (empty when the channel could not even look the agent up).
+    f"AGENT_{status}" for status in ("NOT_LOGGED_IN", "BUSY", "INVALID", "NOT_CONNECTED", "ERROR", ""))
 
 # The dialer-owned queue file (asterisk-conf/queues_dialer.conf, #included from queues.conf)
 # and the template every campaign queue in it inherits. UpdateConfig reads that one file,

@@ -8,6 +8,7 @@ from ami import dialplan
 from ami.sim.calls import APP, CONNECT, DIALING, ENDED, QUEUED, TALKING, SimCall
 from ami.sim.connect import ConnectFlow
 from ami.sim.core import PbxCore
+from ami.sim.direct import DIRECT_AGENT, DirectFlow
 from ami.sim.queues import Agent, AgentPool
 from ami.sim.transport import Session
 from pacing.world import LineResult
@@ -20,6 +21,7 @@ class CallFlow:
         self._core = core
         self._pool = pool
         self._connect = connect
+        self._direct = DirectFlow(core, pool, connect)
 
     # ------------------------------------------------------------------ start
     async def sync_originate(self, sess: Session, call: SimCall) -> None:
@@ -259,6 +261,8 @@ class CallFlow:
                 if (call.context == dialplan.CONNECT_CONTEXT
                         and self._pool.exten_exists(call.context, call.exten)):
                     await self._connect.run(call)
+                elif self._direct.handles(call):
+                    await self._direct.run(call)
                 else:
                     await core.sleep(1.0)
                     core.end_both(call, 16)
@@ -285,7 +289,7 @@ class CallFlow:
         elif call.stage == TALKING:
             m = call.member
             if call.connected_at:
-                self._connect.complete_talk(call, "transfer")
+                self._complete_talk(call, "transfer")
             elif m is not None:
                 agent = pool.agents.get(m.agent_id or "")
                 if agent is not None:
@@ -300,6 +304,13 @@ class CallFlow:
         call.connected_at = 0.0
         call.member = None
         call.stage = CONNECT
+
+    def _complete_talk(self, call: SimCall, reason: str) -> None:
+        """The talk ends: through app_queue (AgentComplete) or an agent-direct bridge."""
+        if DIRECT_AGENT in call.extra:
+            self._direct.complete(call, reason)
+        else:
+            self._connect.complete_talk(call, reason)
 
     # ------------------------------------------------------------------ ended from outside
     def _teardown_call(self, call: SimCall) -> None:
@@ -331,7 +342,7 @@ class CallFlow:
                 if q is not None and call in q.waiting:
                     pool.leave_queue(call, q, abandon=True)
             else:
-                self._connect.complete_talk(call, call.end_reason)
+                self._complete_talk(call, call.end_reason)
         core.end_both(call, cause)
 
     def hangup_call(self, call: SimCall, cause: int, *, reason: str = "caller") -> None:
@@ -356,5 +367,5 @@ class CallFlow:
             call = agent.call
             self.hangup_call(call, 16, reason="agent")
             if call.connected_at:
-                self._connect.complete_talk(call, "agent")
+                self._complete_talk(call, "agent")
         self._pool.hang_up_phones(agent)

@@ -31,31 +31,17 @@ class ConnectFlow:
         rng = call.rng
         call.stage = CONNECT
         result = call.result or LineResult.HUMAN
-        if call.variables.get(dialplan.VAR_AMD, "").lower() == "yes":
-            ch1.app = "AMD"
-            await self._stage_sleep(call, world.amd_time.sample(rng))
-            forced = call.variables.get("SIM_AMD")
-            verdict = AmdVerdict(forced) if forced else world.amd_verdict(result, rng)
-            amd_cause = {AmdVerdict.HUMAN: "HUMAN-800-800", AmdVerdict.MACHINE: "MAXWORDS-3-2",
-                         AmdVerdict.NOTSURE: "TOOLONG-5000"}[verdict]
-            ch1.priority = "3"
-            core.emit_chan("UserEvent", ch1,
-                           f"UserEvent: {dialplan.USEREVENT_AMD}\r\n"
-                           f"AttemptId: {call.variables.get(dialplan.VAR_ATTEMPT, '')}\r\n"
-                           f"Status: {verdict.value}\r\nCause: {amd_cause}\r\n", "user,all")
-            if verdict is AmdVerdict.MACHINE:
-                core.stats.outcomes["amd_machine"] += 1
-                core.end_both(call, 16)
-                return
+        if await self.amd(call):
+            return
         if call.variables.get(dialplan.VAR_RECORD, "").lower() == "yes":
-            self._record(call)
+            self.record(call)
         queue_name = call.exten or ""
         q = pool.queues.get(queue_name)
         if q is None:
             # Queue() into a queue app_queue does not have: no Queue* event, it returns at
             # once with QUEUESTATUS=UNKNOWN and the dialplan plays the safe-harbour message.
             core.stats.outcomes["queue_unknown"] += 1
-            await self._safe_harbour(call, "UNKNOWN", result)
+            await self.safe_harbour(call, "UNKNOWN", result)
             return
         timeout = call.float_variable(dialplan.VAR_QUEUE_TIMEOUT)
         if timeout is None:
@@ -98,11 +84,12 @@ class ConnectFlow:
             core.end_both(call, 16)
             return
         core.stats.outcomes["queue_timeout"] += 1
-        await self._safe_harbour(call, "TIMEOUT", result)
+        await self.safe_harbour(call, "TIMEOUT", result)
 
-    def _record(self, call: SimCall) -> None:
+    def record(self, call: SimCall) -> None:
         """MixMonitor starts (MixMonitorStart names only the channel), then the dialplan's
-        DialerRecording says the file, as asterisk-conf's [dialer-connect] does."""
+        DialerRecording says the file, as asterisk-conf's [dialer-connect] and
+        [dialer-agent-connect] do."""
         core, ch1 = self._core, call.ch1
         assert ch1 is not None
         attempt = call.variables.get(dialplan.VAR_ATTEMPT, "")
@@ -113,7 +100,32 @@ class ConnectFlow:
                        f"Path: {core.config.recording_dir}/{attempt}.wav\r\n", "user,all")
         core.stats.outcomes["recorded"] += 1
 
-    async def _safe_harbour(self, call: SimCall, queue_status: str, result: LineResult) -> None:
+    async def amd(self, call: SimCall) -> bool:
+        """AMD() and its UserEvent when DIALER_AMD=yes; True when a machine was hung up on."""
+        core = self._core
+        ch1 = call.ch1
+        assert ch1 is not None
+        world, rng = core.config.world, call.rng
+        result = call.result or LineResult.HUMAN
+        if call.variables.get(dialplan.VAR_AMD, "").lower() == "yes":
+            ch1.app = "AMD"
+            await self._stage_sleep(call, world.amd_time.sample(rng))
+            forced = call.variables.get("SIM_AMD")
+            verdict = AmdVerdict(forced) if forced else world.amd_verdict(result, rng)
+            amd_cause = {AmdVerdict.HUMAN: "HUMAN-800-800", AmdVerdict.MACHINE: "MAXWORDS-3-2",
+                         AmdVerdict.NOTSURE: "TOOLONG-5000"}[verdict]
+            ch1.priority = "3"
+            core.emit_chan("UserEvent", ch1,
+                           f"UserEvent: {dialplan.USEREVENT_AMD}\r\n"
+                           f"AttemptId: {call.variables.get(dialplan.VAR_ATTEMPT, '')}\r\n"
+                           f"Status: {verdict.value}\r\nCause: {amd_cause}\r\n", "user,all")
+            if verdict is AmdVerdict.MACHINE:
+                core.stats.outcomes["amd_machine"] += 1
+                core.end_both(call, 16)
+                return True
+        return False
+
+    async def safe_harbour(self, call: SimCall, queue_status: str, result: LineResult) -> None:
         """No agent took the answered call: DialerQueueResult, the message, the opt-out key."""
         core, cfg, rng = self._core, self._core.config, call.rng
         ch1 = call.ch1

@@ -106,6 +106,8 @@ class AgentPool:
             # [dialer-connect]'s `_[0-9a-z].` takes any name of two or more characters,
             # whether or not the queue exists (Queue() then fails: QUEUESTATUS=UNKNOWN).
             return exten in self.queues or (cfg.connect_any_exten and _CONNECT_EXTEN.match(exten) is not None)
+        if context == dialplan.AGENT_CONNECT_CONTEXT and exten is not None:
+            return exten.isdigit()  # [dialer-agent-connect]'s `_X.` (AgentRequest says the rest)
         return False
 
     def leave_queue(self, call: SimCall, q: Queue, *, abandon: bool) -> None:

@@ -82,3 +82,41 @@ CAMPAIGNS_USING_GROUPS = (
 
 # Every agent and whether active, for the broker's password file (`agents mqtt-passwords`).
 AGENTS_FOR_LOGINS = "SELECT id, active FROM agents ORDER BY id"
+
+# --- preview offers (dialer/agents/offers.py) ------------------------------------------
+
+# The agent's open offer, else his latest one, with its contact and campaign (`preview show`).
+AGENT_OFFER = """
+SELECT o.id, o.state, o.offered_at, o.expires_at, o.more_time, o.decided_at, o.decided_by,
+       o.attempt_id, o.note, c.name AS campaign, c.settings->>'script' AS script,
+       c.settings->'preview' AS preview, ct.id AS contact_id, ct.number, ct.fields,
+       greatest(0, extract(epoch FROM o.expires_at - now())) AS seconds_left
+FROM preview_offers o JOIN campaigns c ON c.id = o.campaign_id JOIN contacts ct ON ct.id = o.contact_id
+WHERE o.agent_id = :agent
+ORDER BY (o.state = 'offered') DESC, o.id DESC
+LIMIT 1
+"""
+
+# The offer an answer is about, locked: by its id, or the agent's open one (:offer NULL).
+OFFER_FOR_DECISION = """
+SELECT o.id, o.agent_id, o.state, o.more_time, o.expires_at, o.expires_at <= now() AS past,
+       c.settings->'preview' AS preview
+FROM preview_offers o JOIN campaigns c ON c.id = o.campaign_id
+WHERE (CAST(:offer AS bigint) IS NOT NULL AND o.id = CAST(:offer AS bigint))
+   OR (CAST(:offer AS bigint) IS NULL AND o.agent_id = :agent AND o.state = 'offered')
+FOR UPDATE OF o
+"""
+
+# Accepted or skipped by the agent (still open and in time: the engine's timeout races it).
+DECIDE_OFFER = """
+UPDATE preview_offers SET state = :state, decided_at = now(), decided_by = :by
+WHERE id = :offer AND state = 'offered' AND expires_at > now()
+RETURNING id, state, expires_at
+"""
+
+# More time: the offer stays open :seconds longer, at most :max times.
+EXTEND_OFFER = """
+UPDATE preview_offers SET expires_at = expires_at + make_interval(secs => :seconds), more_time = more_time + 1
+WHERE id = :offer AND state = 'offered' AND expires_at > now() AND more_time < :max
+RETURNING id, state, expires_at
+"""

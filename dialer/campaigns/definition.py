@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from compliance.outcomes import DEFAULT_DISPOSITIONS, Outcome
 from compliance.profiles import RegulationProfile
+from dialer.campaigns.preview import PreviewSettings
 from dialer.campaigns.rules import compile_profile
 from dialer.db.models import CampaignState
 from dialer.errors import UserError
@@ -234,6 +235,8 @@ class CampaignDefinition(_Strict):
     priority: int = Field(default=0, ge=0, le=100)
     weight: int = Field(default=1, ge=1, le=100)
     pacing: PacingSettings = Field(default_factory=PacingSettings)
+    # Offers to agents in dial_mode "preview" (dialer/campaigns/preview.py).
+    preview: PreviewSettings = Field(default_factory=PreviewSettings)
     windows: WindowSettings = Field(default_factory=WindowSettings)
     retry: RetrySettings = Field(default_factory=RetrySettings)
     dispositions: list[DispositionSetting] | None = None
@@ -326,9 +329,19 @@ class CampaignDefinition(_Strict):
         pacing, mode, defaults = self.pacing, self.dial_mode, PacingSettings()
         problems = []
         for key, modes in MODE_SETTINGS.items():
-            if mode not in modes and getattr(pacing, key) != getattr(defaults, key):
+            if mode != "preview" and mode not in modes and getattr(pacing, key) != getattr(defaults, key):
                 used = ", ".join(modes)
                 problems.append(f"pacing.{key}: dial_mode {mode} does not use it (only {used}); remove it")
+        if mode == "preview":
+            # One call per accepted offer: no pacing, so no pacing setting acts.
+            problems.extend(f"pacing.{key}: dial_mode preview places one call per accepted offer; remove it"
+                            for key in PacingSettings.model_fields
+                            if getattr(pacing, key) != getattr(defaults, key))
+            if self.connect_timeout_s != CampaignDefinition.model_fields["connect_timeout_s"].default:
+                problems.append("connect_timeout_s: dial_mode preview puts the customer straight through to the "
+                                "agent who accepted (no queue wait); remove it")
+        elif self.preview != PreviewSettings():
+            problems.append(f"preview: dial_mode {mode} makes no offers; remove the [preview] table")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -350,7 +363,8 @@ class CampaignDefinition(_Strict):
             ring_timeout_s=self.ring_timeout_s,
             caller_id=self.caller_id,
             connect_timeout_s=self.connect_timeout_s,
-            abandon_target=self.pacing.abandon_target,
+            # Preview is not paced: no target to keep under the cap (pacing keys are refused).
+            abandon_target=0.0 if self.dial_mode == "preview" else self.pacing.abandon_target,
         )
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:

@@ -16,6 +16,7 @@ from dialer.cli import (
     db,
     dnc,
     engine_cli,
+    preview,
     recordings,
     report,
     sim_pbx,
@@ -45,7 +46,8 @@ def root(
     common.set_settings_file(settings_file)
 
 
-for module in (db, campaign, contacts, dnc, agents, attempts, engine_cli, recordings, report, simulate, sim_pbx):
+for module in (db, campaign, contacts, dnc, agents, attempts, engine_cli, preview, recordings, report, simulate,
+               sim_pbx):
     module.register(app)
 
 

@@ -296,6 +296,38 @@ class Callback(Base):
     )
 
 
+class PreviewOffer(Base):
+    """A contact offered to an agent in preview dialling, and what the agent (or the
+    timeout) decided: offered -> accepted | skipped | expired; `settled_at` once the
+    engine acted on it (the call placed, or the contact handed back)."""
+
+    __tablename__ = "preview_offers"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(Integer, ForeignKey("campaigns.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("contacts.id", ondelete="CASCADE"))
+    agent_id: Mapped[str] = mapped_column(String(32))
+    engine_id: Mapped[str] = mapped_column(String(64))
+    offered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    more_time: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    state: Mapped[str] = mapped_column(String(16), server_default="offered")
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str | None] = mapped_column(Text)
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempt_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint("state IN ('offered', 'accepted', 'skipped', 'expired')", name="state"),
+        Index("ix_preview_offers_open_agent", "agent_id", unique=True, postgresql_where=text("state = 'offered'")),
+        Index("ix_preview_offers_open_contact", "contact_id", unique=True,
+              postgresql_where=text("state = 'offered'")),
+        Index("ix_preview_offers_unsettled", "engine_id", "campaign_id", postgresql_where=text("settled_at IS NULL")),
+        Index("ix_preview_offers_agent", "agent_id", "offered_at"),
+    )
+
+
 class EngineRow(Base):
     """A running engine's heartbeat; claims of an engine whose heartbeat is stale are released."""
 

@@ -1,7 +1,7 @@
 """The PostgreSQL LISTEN/NOTIFY channels between the operator commands and the engines.
 
 Every NOTIFY is sent inside the transaction that made the change, so an engine hears of it
-when the change is committed; each engine LISTENs on all three (`dialer.engine.control`)
+when the change is committed; each engine LISTENs on all of them (`dialer.engine.control`)
 and also polls, so a notification missed while it was down costs only a few seconds.
 """
 
@@ -23,3 +23,9 @@ DISPOSITION_CHANNEL = "dialer_disposition"
 """An agent's disposition was stored. Payload: the attempt id (a UUID as text).
 Sent by `dialer.agents.dispositions.record_disposition` (the CLI and the MQTT bus). Heard
 by every engine, which applies the attempt policy to the contact at once (it also polls)."""
+
+PREVIEW_CHANNEL = "dialer_preview"
+"""An agent decided a preview offer (accept, skip, more time). Payload: the offer id (text).
+Sent by `dialer.agents.offers.decide_offer` (`dialer preview ...` and the MQTT bus). Heard
+by every engine, whose preview campaigns act on their decided offers at once (they also
+look at every pacing tick)."""

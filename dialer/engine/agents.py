@@ -145,6 +145,23 @@ class AgentTracker:
                 agent.in_wrap = event.reason != "agent" and agent.member_status != MEMBER_NOT_IN_USE
                 self._update(agent, now)
 
+    def direct_call(self, agent_id: str, attempt_id: str, now: float) -> None:
+        """An agent-direct call connected him (no AgentConnect: app_queue is not involved)."""
+        agent = self.agent(agent_id)
+        agent.on_call, agent.in_wrap = True, False
+        agent.attempt_id = attempt_id
+        self._update(agent, now)
+
+    def direct_call_over(self, agent_id: str, now: float) -> None:
+        """His agent-direct call ended: wrap-up, until his member status says not in use
+        (an agent in no queue has no such status: ready at once)."""
+        agent = self.agent(agent_id)
+        if not agent.on_call:
+            return
+        agent.on_call = False
+        agent.in_wrap = agent.logged_in and bool(agent.queues) and agent.member_status != MEMBER_NOT_IN_USE
+        self._update(agent, now)
+
     def resync_member(self, agent_id: str, queue: str, status: int | None, paused: bool,
                       reason: str | None, now: float) -> None:
         """A QueueStatus member item after a (re)connect."""

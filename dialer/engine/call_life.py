@@ -43,10 +43,13 @@ Which AMI event makes which move (`AMI_MOVES`; the Uniqueid / AttemptId says whi
   for its Hangup (the cause), then -> end.
 - QueueCallerJoin -> answer, then queue_join (the person is waiting for an agent).
 - AgentConnect -> connect (the agent is the member's interface).
+- Agent-direct calls (`direct_agent` set: dialplan.AGENT_CONNECT_CONTEXT, no app_queue):
+  UserEvent DialerAgentRequest -> answer, then queue_join (handed to AgentRequest); BridgeEnter
+  of another channel (the agent's line) into the customer's bridge -> connect.
 - Hangup of the customer channel -> end; it waits `FAILURE_GRACE_S` for the
   OriginateResponse when nothing says the call was answered. The Local `;2` half's
   Hangup only notes its cause (busy or congestion via Local).
-- UserEvent (AMD result, queue result, opt-out key, recording's file), QueueCallerAbandon:
+- Other UserEvents (AMD result, queue result, opt-out key, recording's file), QueueCallerAbandon:
   noted, no move. The recording's UserEvent (DialerRecording, sent right after MixMonitor)
   gives the path as Asterisk writes it and starts the recorded time (`ClosedCall.recording_s`).
 - AgentComplete: frees the agent's membership, no move.
@@ -158,7 +161,8 @@ AMI_MOVES: Mapping[str, tuple[Move, ...]] = {
     "QueueCallerJoin": (Move.ANSWER, Move.QUEUE_JOIN),
     "AgentConnect": (Move.CONNECT,),
     "Hangup": (Move.END,),
-    "UserEvent": (),
+    "UserEvent": (Move.ANSWER, Move.QUEUE_JOIN),  # DialerAgentRequest only; the others note facts
+    "BridgeEnter": (Move.CONNECT,),  # agent-direct calls only
     "QueueCallerAbandon": (),
     "AgentComplete": (),
 }
@@ -211,6 +215,8 @@ class Call:
     agent_id: str | None = None
     channel: str | None = None
     member: tuple[str, str] | None = None  # (queue, interface) while connected
+    direct_agent: str | None = None  # an agent-direct call: the one agent it is for
+    bridge: str | None = None  # an agent-direct call: the customer's bridge (BridgeUniqueid)
     campaign: str = ""
     fields: dict[str, object] = field(default_factory=dict)  # the contact's, for the screen pop
     contact_zone: str | None = None  # the record's own time zone: the retry's window uses it too

@@ -28,6 +28,7 @@ from ami import dialplan
 from ami.events import (
     AgentComplete,
     AgentConnect,
+    BridgeEnter,
     DialEnd,
     Event,
     Hangup,
@@ -64,6 +65,9 @@ class CallTracker:
         self.on_answered: Callable[[Call], None] | None = None
         self.on_connected: Callable[[Call], None] | None = None
         self.on_queued: Callable[[Call], None] | None = None
+        # Called once when a call is forgotten (ended, however): agent reservations end.
+        self.on_ended: Callable[[Call], None] | None = None
+        self._bridges: dict[str, str] = {}  # agent-direct calls: customer's bridge -> attempt id
 
     def __len__(self) -> int:
         return len(self.calls)
@@ -159,10 +163,14 @@ class CallTracker:
 
     def _forget(self, call: Call) -> None:
         """Untrack an ended call (and its agent's membership)."""
-        self.calls.pop(call.attempt_id, None)
+        tracked = self.calls.pop(call.attempt_id, None) is not None
         if call.member is not None:
             self._members.pop(call.member, None)
+        if call.bridge is not None:
+            self._bridges.pop(call.bridge, None)
         _move(call, Move.END)
+        if tracked and self.on_ended is not None:
+            self.on_ended(call)
 
     def on_event(self, event: Event, now: float) -> list[ClosedCall]:
         if isinstance(event, Hangup):
@@ -193,6 +201,8 @@ class CallTracker:
             if call is not None:
                 agent = dialplan.agent_from_interface(event.interface or "") or event.member_name
                 self._connect(call, agent, event.queue, event.interface, now)
+        elif isinstance(event, BridgeEnter):
+            self._bridge_enter(event, now)
         elif isinstance(event, AgentComplete):
             if event.queue and event.interface:
                 self._members.pop((event.queue, event.interface), None)
@@ -228,6 +238,20 @@ class CallTracker:
         if self.on_connected is not None:
             self.on_connected(call)
 
+    def _bridge_enter(self, event: BridgeEnter, now: float) -> None:
+        """Agent-direct calls only (app_queue's calls connect by AgentConnect): the customer
+        enters AgentRequest's bridge, then the agent's line joins it: connected."""
+        bridge = event.bridge_uniqueid or ""
+        call, far = self._find(event.uniqueid)
+        if call is not None and not far and call.direct_agent is not None:
+            call.bridge = bridge
+            self._bridges[bridge] = call.attempt_id
+        elif call is None:
+            call = self.calls.get(self._bridges.get(bridge, ""))
+        if (call is not None and call.direct_agent is not None and call.connected_at is None
+                and bridge and call.bridge == bridge and (event.bridge_num_channels or 0) >= 2):
+            self._connect(call, call.direct_agent, None, None, now)
+
     def _answered(self, call: Call, now: float) -> None:
         if call.answered_at is None:
             call.answered_at = now
@@ -257,6 +281,15 @@ class CallTracker:
                 call.recording_path = path
                 call.recording_at = now
                 call.stamp("recording")
+                self.progressed.add(call.attempt_id)
+        elif name == dialplan.USEREVENT_AGENT_REQUEST:
+            # An agent-direct call handed to AgentRequest: "queued" for that one agent.
+            call.direct_agent = call.direct_agent or fields.get("Agent") or None
+            self._answered(call, now)
+            if call.queued_at is None:
+                call.queued_at = now
+                call.stamp("queued")
+                _move(call, Move.QUEUE_JOIN)
                 self.progressed.add(call.attempt_id)
 
     def _hangup(self, event: Hangup, now: float) -> list[ClosedCall]:

@@ -3,7 +3,8 @@
 The engine LISTENs on the channels of `dialer.db.notify`: a campaign notification reloads
 that campaign (every campaign is also polled every few seconds, so a missed NOTIFY costs
 only that), an agent notification pauses or unpauses the agent in this engine's queues,
-a disposition notification wakes the dispositions loop (`closing.Closing`).
+a disposition notification wakes the dispositions loop (`closing.Closing`), a preview
+notification the preview campaigns' desks (`preview.PreviewDesk`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import time
 from typing import Any
 
 from ami import dialplan
-from dialer.db.notify import AGENT_CHANNEL, CAMPAIGN_CHANNEL, DISPOSITION_CHANNEL
+from dialer.db.notify import AGENT_CHANNEL, CAMPAIGN_CHANNEL, DISPOSITION_CHANNEL, PREVIEW_CHANNEL
+from dialer.engine import preview
 from dialer.engine.closing import Closing, RulesByCampaign
 from dialer.engine.membership import Membership
 from dialer.engine.ports import RunnerHost
@@ -51,6 +53,13 @@ class Control:
         await store.listen(CAMPAIGN_CHANNEL, self._on_campaign_notify)
         await store.listen(DISPOSITION_CHANNEL, lambda _payload: self.closing.dispositions_wake.set())
         await store.listen(AGENT_CHANNEL, self._on_agent_notify)
+        await store.listen(PREVIEW_CHANNEL, self._on_preview_notify)
+
+    def _on_preview_notify(self, _payload: str) -> None:
+        """A preview offer was decided: the preview campaigns act now, not at their next tick."""
+        for runner in list(self.runners.values()):
+            if isinstance(runner.preview, preview.PreviewDesk):
+                self.host.spawn(runner.preview.wake())
 
     # --- campaigns -----------------------------------------------------------------------
 
@@ -69,10 +78,12 @@ class Control:
                 # Its queue first: the agents join it when the runner starts.
                 await self.queue_setup.ensure(runner.queue, self._weight(runner.queue, runner.definition.priority))
                 await runner.start()
+                await preview.follow_mode(runner)
                 self.runners[row["id"]] = runner
                 log.info("campaign %s: %s (%s)", row["name"], row["state"], runner.definition.dial_mode)
             else:
                 await runner.update(row["state"], settings)
+                await preview.follow_mode(runner)
                 await self.ensure_queues([runner])
             self.rules.set(row["id"], runner.rules)
         except UnsupportedMode as exc:
@@ -143,6 +154,10 @@ class Control:
             self.membership.paused[agent_id] = reason
         else:
             self.membership.paused.pop(agent_id, None)
+        if agent_id in self.membership.reserved:
+            # Reserved for an agent-direct call: applied when the reservation ends.
+            log.info("agent %s %s: applies when his reservation ends", agent_id, "paused" if paused else "unpaused")
+            return
         agent = self.host.agents.agents.get(agent_id)
         ami = self.host.ami
         if agent is None or not agent.queues or ami is None or not ami.connected:

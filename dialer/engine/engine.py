@@ -43,6 +43,7 @@ from dialer.engine.membership import Membership
 from dialer.engine.ports import EngineObserver
 from dialer.engine.queue_setup import QueueSetup, QueueSetupMode
 from dialer.engine.recovery import CHECK_DELAYS_S, Recovery
+from dialer.engine.reservation import on_call_ended, release_all
 from dialer.engine.runner import CampaignRunner
 from dialer.engine.store import EngineStore
 from dialer.engine.supervisor import Supervisor, cancel_and_wait, describe
@@ -97,8 +98,9 @@ class Engine:
         self.rules = RulesByCampaign(self.store)
         self.observer: EngineObserver = observer or EngineObserver()
         self.calls.on_answered = lambda call: self.observer.answered(call)
-        self.calls.on_connected = lambda call: self.observer.connected(call)
+        self.calls.on_connected = self._on_connected
         self.calls.on_queued = self._on_queued
+        self.calls.on_ended = lambda call: on_call_ended(self, call)
         self.stopping = False
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -134,6 +136,11 @@ class Engine:
             log.info("engine %s stopping: no new calls", self.config.engine_id)
         self.stopping = True
         self._stop.set()
+
+    def _on_connected(self, call: Call) -> None:
+        if call.direct_agent is not None:  # no AgentConnect tells the agent tracker
+            self.agents.direct_call(call.direct_agent, call.attempt_id, time.monotonic())
+        self.observer.connected(call)
 
     def _on_queued(self, call: Call) -> None:
         runner = self.runners.get(call.campaign_id)
@@ -230,6 +237,7 @@ class Engine:
             await asyncio.sleep(0.2)
         if len(self.calls):
             log.warning("stopping with %d calls still up; they are reconciled at next start", len(self.calls))
+        await release_all(self)
         await self.closing.flush()
 
     async def _shutdown(self) -> None:

@@ -31,6 +31,8 @@ class Membership:
         # Pauses asked for (agent -> reason), until unpaused: an agent paused while logged
         # off, or paused and then logged in again, joins his queues paused.
         self.paused: dict[str, str | None] = {}
+        # Agents reserved for an agent-direct call (dialer.engine.reservation) -> attempt id.
+        self.reserved: dict[str, str | None] = {}
 
     def may_join(self, agent_id: str) -> bool:
         return self.logged_in is None or agent_id in self.logged_in

@@ -33,6 +33,8 @@ class EngineObserver:
     def agent_changes(self, changes: list[AgentStateChange]) -> None: ...
     def ami_state(self, up: bool, *, reconnected: bool) -> None: ...
     def status(self, status: dict[str, Any]) -> None: ...
+    def offer(self, agent_id: str, offer: dict[str, Any]) -> None:
+        """A preview offer made to the agent, or changed (more time, decided)."""
 
 
 class MembershipView(Protocol):
@@ -40,6 +42,10 @@ class MembershipView(Protocol):
 
     @property
     def paused(self) -> Mapping[str, str | None]: ...
+
+    @property
+    def reserved(self) -> dict[str, str | None]:
+        """Agents reserved for an agent-direct call -> its attempt id (None until placed)."""
 
     def may_join(self, agent_id: str) -> bool: ...
 

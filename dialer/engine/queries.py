@@ -124,6 +124,21 @@ RETURNING c.id, (ARRAY[c.number::text] || c.alt_numbers::text[])[c.number_index 
             AND cb.scheduled_at <= now()) AS callback_due
 """
 
+# Claim the given contacts of a campaign ($2) when ready, whatever their next attempt time
+# (an agent-direct call: a personal callback, a preview pick); same columns as CLAIM_CONTACTS.
+CLAIM_CONTACT_IDS = """
+WITH picked AS (
+    SELECT id FROM contacts
+    WHERE campaign_id = $1 AND id = ANY($2::bigint[]) AND state = 'ready'
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE contacts c SET state = 'claimed', claimed_by = $3, claimed_at = now()
+FROM picked WHERE c.id = picked.id
+RETURNING c.id, c.number, c.timezone, c.attempts, c.fields, c.last_attempt_at,
+    EXISTS (SELECT 1 FROM callbacks cb WHERE cb.contact_id = c.id AND cb.done_at IS NULL
+            AND cb.scheduled_at <= now()) AS callback_due
+"""
+
 # A contact's due callbacks are done once the call for them is placed.
 CALLBACKS_DONE = """
 UPDATE callbacks SET done_at = now()
@@ -360,3 +375,81 @@ WHERE id = ANY($1::bigint[])
 
 # The schema revision the database is at (`dialer run` refuses an out-of-date schema).
 SCHEMA_VERSION = "SELECT version_num FROM alembic_version"
+
+# --- preview offers (dialer/engine/preview.py, run by dialer/engine/offer_store.py) ------
+
+# An offer of a contact this engine holds ($2, claimed by $4) to an agent ($3), open for
+# $5 seconds. Nothing when the agent (or the contact) already has an open offer: the
+# partial unique indexes refuse a second one, whichever engine or campaign made it.
+CREATE_OFFER = """
+INSERT INTO preview_offers (campaign_id, contact_id, agent_id, engine_id, expires_at)
+SELECT $1::integer, $2::bigint, $3::text, $4::text, now() + make_interval(secs => $5)
+WHERE EXISTS (SELECT 1 FROM contacts WHERE id = $2 AND claimed_by = $4::text AND state = 'claimed')
+ON CONFLICT DO NOTHING
+RETURNING id, offered_at, expires_at
+"""
+
+# Open offers left over by another engine that no longer holds their contact (it stopped
+# or went stale, and its claims were released): of the contact this engine now holds ($1),
+# or of the agent it is about to make an offer to ($3). Closed, so that the contact and the
+# agent can be offered again; an offer whose engine still holds its contact stays.
+EXPIRE_LEFTOVER_OFFERS = """
+UPDATE preview_offers o SET state = 'expired', decided_at = now(), decided_by = 'engine',
+    settled_at = now(), note = 'left over: engine ' || o.engine_id || ' no longer holds the contact'
+WHERE o.state = 'offered' AND o.engine_id <> $2 AND (o.contact_id = $1 OR o.agent_id = $3)
+  AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.id = o.contact_id AND c.claimed_by = o.engine_id
+                  AND c.state = 'claimed')
+"""
+
+# The offers a preview pass looks at: this engine's, of this campaign, not yet acted on.
+UNSETTLED_OFFERS = """
+SELECT id, contact_id, agent_id, state, offered_at, expires_at, more_time, decided_by,
+       (state = 'offered' AND expires_at <= now()) AS due
+FROM preview_offers WHERE engine_id = $1 AND campaign_id = $2 AND settled_at IS NULL
+ORDER BY id
+"""
+
+# An open offer past its time: decided by the timeout ($2: 'expired', or 'accepted' when
+# the campaign dials on timeout). Only if still open: an agent's answer in time wins.
+TIME_OUT_OFFER = """
+UPDATE preview_offers SET state = $2, decided_at = now(), decided_by = 'timeout'
+WHERE id = $1 AND state = 'offered' AND expires_at <= now()
+RETURNING id
+"""
+
+# The engine takes the decided offer in hand, once: the call for an accepted offer is placed
+# by whoever sets this (never two calls for one offer), a skipped contact handed back.
+SETTLE_OFFER = """
+UPDATE preview_offers SET settled_at = now(), note = coalesce($2, note)
+WHERE id = $1 AND settled_at IS NULL AND state <> 'offered'
+RETURNING id
+"""
+
+# What an accepted offer gave: its attempt ($2), or why it gave none ($3).
+SET_OFFER_OUTCOME = """
+UPDATE preview_offers SET attempt_id = coalesce($2, attempt_id), note = coalesce($3, note) WHERE id = $1
+"""
+
+# After a restart: this engine's open offer's contact claimed again (RELEASE_OWN_CLAIMS
+# let it go), unless another engine took it meanwhile. Columns as CLAIM_CONTACTS.
+RECLAIM_OFFERED_CONTACT = """
+UPDATE contacts c SET state = 'claimed', claimed_by = $2, claimed_at = now()
+WHERE c.id = $1 AND (c.state = 'ready' OR (c.state = 'claimed' AND c.claimed_by = $2))
+RETURNING c.id, c.number, c.timezone, c.attempts, c.fields, c.last_attempt_at,
+    EXISTS (SELECT 1 FROM callbacks cb WHERE cb.contact_id = c.id AND cb.done_at IS NULL
+            AND cb.scheduled_at <= now()) AS callback_due
+"""
+
+# An open offer whose contact could not be held again: closed unanswered.
+DROP_OFFER = """
+UPDATE preview_offers SET state = 'expired', decided_at = now(), decided_by = 'engine',
+    settled_at = now(), note = $2
+WHERE id = $1 AND state = 'offered'
+"""
+
+# (agent, contact) pairs skipped or left to expire within the last $2 seconds: not
+# offered to the same agent again before then.
+RECENT_SKIPS = """
+SELECT agent_id, contact_id FROM preview_offers
+WHERE campaign_id = $1 AND state IN ('skipped', 'expired') AND decided_at > now() - make_interval(secs => $2)
+"""

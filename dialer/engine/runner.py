@@ -21,7 +21,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from ami import actions, dialplan
 from ami.client import ActionFailed, NotConnected, OriginateOutcomeUnknown
@@ -52,6 +52,15 @@ class UnsupportedMode(Exception):
     pass
 
 
+class OfferDesk(Protocol):
+    """A preview campaign's offers to its agents (`dialer.engine.preview.PreviewDesk`,
+    attached by the engine's control): its tick replaces pacing."""
+
+    async def tick(self) -> None: ...
+
+    async def withdraw(self, why: str) -> None: ...
+
+
 def policy_settings(definition: CampaignDefinition) -> tuple[str, dict[str, Any]]:
     """The policy a campaign runs and every campaign setting it has a parameter for.
 
@@ -63,8 +72,8 @@ def policy_settings(definition: CampaignDefinition) -> tuple[str, dict[str, Any]
     mode = definition.dial_mode
     pacing = definition.pacing
     if mode == "preview":
-        raise UnsupportedMode("preview mode needs an agent desktop; the engine dials progressive, "
-                              "ratio, adaptive, pi and predictive campaigns")
+        # Never asked: a preview campaign's tick is its desk's (one call per accepted offer).
+        return "progressive", {}
     if mode == "ratio":
         return mode, {"level": pacing.dial_level}
     if mode == "adaptive":
@@ -124,6 +133,8 @@ class CampaignRunner:
         # Claims to hand back that a failed query could not: retried with the next release.
         self._unreleased: list[tuple[int, datetime | None]] = []
         self._unfinished: list[tuple[int, str]] = []  # likewise, contacts to finish
+        # dial_mode "preview": offers to agents instead of pacing (dialer/engine/preview.py).
+        self.preview: OfferDesk | None = None
 
     @property
     def queue(self) -> str:
@@ -185,12 +196,15 @@ class CampaignRunner:
             if agent_id in self._members_added:
                 continue
             try:
-                paused = agent_id in self.host.membership.paused
+                membership = self.host.membership
+                # A reserved agent (an agent-direct call) joins paused too.
+                reserved = agent_id in membership.reserved
                 await client.queue_add(
                     self.queue, dialplan.agent_interface(agent_id),
                     member_name=dialplan.agent_member_name(agent_id),
                     state_interface=dialplan.agent_state_interface(agent_id),
-                    paused=paused, reason=self.host.membership.paused.get(agent_id),
+                    paused=agent_id in membership.paused or reserved,
+                    reason="reserved" if reserved else membership.paused.get(agent_id),
                 )
             except ActionFailed as exc:
                 if "Already there" not in str(exc):
@@ -246,6 +260,8 @@ class CampaignRunner:
             log.info("campaign %s: %s -> %s", self.name, self.state, state)
             self.state = state
         if not self.dialling:
+            if self.preview is not None:
+                await self.preview.withdraw(f"campaign {state}")
             await self.release_hopper()
 
     async def release_hopper(self) -> None:
@@ -289,7 +305,9 @@ class CampaignRunner:
         ready = sum(1 for a in agents if a.state is AgentState.READY)
         talk = [now_mono - a.since for a in agents if a.state is AgentState.ON_CALL]
         wrap = [now_mono - a.since for a in agents if a.state is AgentState.WRAP_UP]
-        phases = self.host.calls.by_phase(self.id)
+        # Agent-direct calls have their own reserved agent: outside the pacing count.
+        phases = {p: [c for c in calls if c.direct_agent is None]
+                  for p, calls in self.host.calls.by_phase(self.id).items()}
         ringing = [now_mono - c.placed_at for p in (Phase.DIALLING, Phase.RINGING, Phase.ANSWERED)
                    for c in phases.get(p, [])]
         waiting = [now_mono - (c.queued_at or now_mono) for c in phases.get(Phase.QUEUED, [])]
@@ -321,6 +339,11 @@ class CampaignRunner:
         if self.state == "pilot" and self.pilot_done >= self.definition.pilot_limit:
             if await self.host.store.set_campaign_state(self.id, "paused", "pilot", "pilot batch done"):
                 await self.update("paused", self.definition.model_dump(mode="json"))
+            return
+        if self.definition.dial_mode == "preview":  # offers, not pacing
+            if self.preview is not None:
+                await self.preview.tick()
+            await self.check_exhausted(now_mono)
             return
         snapshot = self.snapshot(now_mono)
         decision = self.policy.decide(snapshot)
@@ -405,7 +428,9 @@ class CampaignRunner:
             self.pilot_done += 1
             self.host.spawn(self.originate(attempt))
 
-    async def originate(self, attempt: NewAttempt) -> None:
+    async def originate(self, attempt: NewAttempt, agent_id: str | None = None) -> None:
+        """Send the Originate of a written attempt and track its call; with `agent_id`, an
+        agent-direct call (`dialer.engine.direct`) for that agent alone."""
         host = self.host
         client = host.ami
         contact = attempt.contact
@@ -413,14 +438,15 @@ class CampaignRunner:
         definition = self.definition
         call = Call(attempt_id, self.id, contact.contact_id, contact.number, self.queue, time.monotonic(),
                     campaign=self.name, fields=contact.fields, attempt_no=contact.attempts + 1,
-                    script=definition.script, contact_zone=contact.timezone, number_index=contact.number_index)
+                    script=definition.script, contact_zone=contact.timezone, number_index=contact.number_index,
+                    direct_agent=agent_id, agent_id=agent_id)
         host.calls.add(call)
         host.observer.originated(call)
         sent = time.monotonic()
         try:
             if client is None:
                 raise NotConnected("AMI is not connected")
-            handle = await client.originate(self._originate_request(attempt_id, contact.number))
+            handle = await client.originate(self._originate_request(attempt_id, contact.number, agent_id))
         except NotConnected:
             # Nothing reached Asterisk: no call exists, so the attempt is undone.
             host.calls.forget_unsent(attempt_id)
@@ -455,13 +481,14 @@ class CampaignRunner:
         if closed_calls:
             await host.on_closed(closed_calls)
 
-    def _originate_request(self, attempt_id: str, number: str) -> actions.OriginateRequest:
+    def _originate_request(self, attempt_id: str, number: str, agent_id: str | None = None
+                           ) -> actions.OriginateRequest:
         definition = self.definition
         return actions.OriginateRequest(
             channel=definition.dial_template.format(number=number),
             channel_id=attempt_id,
-            context=dialplan.CONNECT_CONTEXT,
-            exten=self.queue,
+            context=dialplan.AGENT_CONNECT_CONTEXT if agent_id else dialplan.CONNECT_CONTEXT,
+            exten=agent_id or self.queue,
             timeout_ms=definition.ring_timeout_s * 1000,
             caller_id=definition.caller_id,
             account=self.name,

@@ -212,10 +212,15 @@ class EngineStore:
 
     # --- claims ------------------------------------------------------------------------
 
-    async def claim(self, campaign_id: int, limit: int) -> list[ClaimedContact]:
+    async def claim(self, campaign_id: int, limit: int, contact_ids: Sequence[int] | None = None
+                    ) -> list[ClaimedContact]:
+        """Claim up to `limit` due contacts; with `contact_ids`, those (if ready) instead."""
         async with self.db.acquire() as conn:
             async with conn.transaction():
-                rows = await conn.fetch(Q.CLAIM_CONTACTS, campaign_id, limit, self.engine_id)
+                if contact_ids is None:
+                    rows = await conn.fetch(Q.CLAIM_CONTACTS, campaign_id, limit, self.engine_id)
+                else:
+                    rows = await conn.fetch(Q.CLAIM_CONTACT_IDS, campaign_id, list(contact_ids), self.engine_id)
             if not rows:
                 return []
             contacts = [

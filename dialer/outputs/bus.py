@@ -1,4 +1,5 @@
-"""The MQTT bus: call, agent and campaign events out; agent dispositions in (aiomqtt).
+"""The MQTT bus: call, agent and campaign events and preview offers out; agent dispositions
+and preview answers in (aiomqtt).
 
 Topics and payloads: dialer/outputs/bus_topics.py and README. The rules that shape this module:
 
@@ -13,6 +14,9 @@ Topics and payloads: dialer/outputs/bus_topics.py and README. The rules that sha
   no database code. Malformed JSON, unknown attempt, wrong agent, unknown code: the sink
   (or the parser here) raises `DispositionRejected`, the bus answers on
   `dialer/agents/<agent_id>/errors` and nothing is applied.
+* Preview answers (accept, skip, more time) likewise go through a `PreviewSink`
+  (dialer/outputs/bus_preview.py): the agent in the topic must be the one the offer was
+  made to; a refusal is answered on `dialer/agents/<agent_id>/errors`.
 * Payloads can hold phone numbers and names (screen pops); they are never logged at INFO.
 """
 
@@ -35,6 +39,7 @@ from urllib.parse import unquote, urlsplit
 import aiomqtt
 
 from dialer.outputs import bus_topics as topics
+from dialer.outputs.bus_preview import PreviewAnswer, PreviewRejected, PreviewSink
 
 log = logging.getLogger(__name__)
 
@@ -227,6 +232,7 @@ class MqttBus:
         engine_id: str,
         *,
         sink: DispositionSink | None = None,
+        preview_sink: PreviewSink | None = None,
         buffer_size: int = DEFAULT_BUFFER,
         share_group: str | None = "dialer",
         backoff_min: float = 0.5,
@@ -237,6 +243,7 @@ class MqttBus:
         self.settings = url if isinstance(url, MqttSettings) else MqttSettings.from_url(url)
         self.engine_id = topics.segment(engine_id)
         self.sink = sink
+        self.preview_sink = preview_sink
         self.share_group = share_group
         self.backoff_min = backoff_min
         self.backoff_max = backoff_max
@@ -376,6 +383,10 @@ class MqttBus:
         payload = {"engine_id": self.engine_id, "campaign": campaign, "state": state, "at": _now(), **figures}
         self.publish(topics.campaign_state(self.engine_id, campaign), payload, retain=True)
 
+    def offer(self, agent_id: str, offer: Mapping[str, Any]) -> None:
+        """A preview offer (or its change) to its agent (never retained: personal data)."""
+        self.publish(topics.offer(agent_id), {**offer, "at": _now()})
+
     def screen_pop(self, agent_id: str, pop: ScreenPop) -> None:
         """The contact and script to the agent who got the call (never retained: personal data)."""
         self.publish(topics.screenpop(agent_id), {**pop.payload(), "agent_id": agent_id, "at": _now()})
@@ -399,6 +410,8 @@ class MqttBus:
                     log.info("mqtt: connected to %s", self.settings.redacted())
                     if self.sink is not None:
                         await client.subscribe(topics.shared(topics.DISPOSITION_FILTER, self.share_group), qos=1)
+                    if self.preview_sink is not None:
+                        await client.subscribe(topics.shared(topics.PREVIEW_FILTER, self.share_group), qos=1)
                     self._connected.set()
                     self._disconnected.clear()
                     delay = self.backoff_min
@@ -439,11 +452,35 @@ class MqttBus:
 
     async def _receive(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
+            payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
+            agent_id = topics.agent_of_preview(str(message.topic))
+            if agent_id is not None and self.preview_sink is not None:
+                await self._preview(agent_id, payload)
+                continue
             agent_id = topics.agent_of_disposition(str(message.topic))
             if agent_id is None or self.sink is None:
                 continue
-            payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
             await self._disposition(agent_id, payload)
+
+    async def _preview(self, agent_id: str, payload: bytes) -> None:
+        answer: PreviewAnswer | None = None
+        try:
+            answer = PreviewAnswer.parse(payload)
+            assert self.preview_sink is not None
+            await self.preview_sink.apply(agent_id, answer)
+        except Exception as exc:  # noqa: BLE001 - a refusal, or the check failed: say so, apply nothing
+            self.rejected += 1
+            code, message = (exc.code, exc.message) if isinstance(exc, PreviewRejected) else (
+                "unavailable", "the dialer could not check it; try again")
+            log.info("mqtt: preview answer from agent %s rejected: %s", agent_id, code)
+            reply: dict[str, Any] = {"error": code, "message": message, "at": _now()}
+            if answer is not None:
+                reply.update(offer_id=answer.offer_id, action=answer.action)
+            self.publish(topics.errors(agent_id), reply)
+            return
+        self.applied += 1
+        self.publish(topics.acks(agent_id), {"offer_id": answer.offer_id, "action": answer.action,
+                                             "status": "applied", "at": _now()})
 
     async def _disposition(self, agent_id: str, payload: bytes) -> None:
         request: DispositionRequest | None = None

@@ -6,11 +6,15 @@ Out (the engine publishes, QoS 1, JSON):
   dialer/<engine_id>/campaigns/<campaign>  campaign state and figures (retained)
   dialer/agents/<agent_id>/screenpop       the contact's fields and the script, to the agent
                                            who got the call
-  dialer/agents/<agent_id>/errors          a rejected disposition, with the reason
-  dialer/agents/<agent_id>/acks            a disposition that was applied
+  dialer/agents/<agent_id>/offer           a preview offer to the agent (contact's fields, script,
+                                           expiry) and its changes (more time, decided)
+  dialer/agents/<agent_id>/errors          a rejected disposition or preview answer, with the reason
+  dialer/agents/<agent_id>/acks            a disposition or preview answer that was applied
 
 In (agent desktops publish, QoS 1, JSON):
   dialer/agents/<agent_id>/disposition     {"attempt_id", "code", "callback_at"?, "note"?}
+  dialer/agents/<agent_id>/preview         {"offer_id", "action": "accept" | "skip" | "more_time"}
+                                           (only the agent the offer was made to)
 
 Per-agent topics carry no engine id: a desktop does not know which engine dialled its
 call, and any engine sharing the database can apply the disposition.
@@ -23,6 +27,7 @@ AGENTS = f"{ROOT}/agents"
 
 # Engines subscribe to this (as a shared subscription, so one engine handles each).
 DISPOSITION_FILTER = f"{AGENTS}/+/disposition"
+PREVIEW_FILTER = f"{AGENTS}/+/preview"
 
 
 class TopicError(ValueError):
@@ -64,10 +69,27 @@ def acks(agent_id: str) -> str:
     return f"{AGENTS}/{segment(agent_id)}/acks"
 
 
+def offer(agent_id: str) -> str:
+    return f"{AGENTS}/{segment(agent_id)}/offer"
+
+
+def preview(agent_id: str) -> str:
+    return f"{AGENTS}/{segment(agent_id)}/preview"
+
+
 def agent_of_disposition(topic: str) -> str | None:
     """`dialer/agents/1001/disposition` -> `1001`; any other topic -> None."""
+    return _agent_of(topic, "disposition")
+
+
+def agent_of_preview(topic: str) -> str | None:
+    """`dialer/agents/1001/preview` -> `1001`; any other topic -> None."""
+    return _agent_of(topic, "preview")
+
+
+def _agent_of(topic: str, leaf: str) -> str | None:
     parts = topic.split("/")
-    if len(parts) == 4 and parts[0] == ROOT and parts[1] == "agents" and parts[3] == "disposition":
+    if len(parts) == 4 and parts[0] == ROOT and parts[1] == "agents" and parts[3] == leaf:
         return parts[2] or None
     return None
 

@@ -2,7 +2,8 @@
 
 `EngineEvents` forwards the engine's observer calls to `DialerMetrics` and `MqttBus`
 (either may be absent). `DatabaseDispositionSink` lets agent desktops disposition calls
-over MQTT through the same checks as `dialer disposition`.
+over MQTT through the same checks as `dialer disposition`; `DatabasePreviewSink` answer
+preview offers through the same checks as `dialer preview`.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from datetime import timedelta
 from typing import Any
 
 from dialer.agents.dispositions import DispositionError, record_disposition
+from dialer.agents.offers import OfferError, decide_offer
 from dialer.db.database import Database
 from dialer.engine.agents import AgentStateChange
 from dialer.engine.call_life import Call, ClosedCall
 from dialer.engine.engine import Engine
 from dialer.engine.ports import EngineObserver
 from dialer.outputs.bus import DispositionRejected, DispositionRequest, MqttBus, ScreenPop
+from dialer.outputs.bus_preview import PreviewAnswer, PreviewRejected
 from dialer.outputs.metrics import DialerMetrics
 from dialer.settings import Settings
 
@@ -88,6 +91,10 @@ class EngineEvents(EngineObserver):
             if reconnected:
                 self.metrics.ami_reconnected()
 
+    def offer(self, agent_id: str, offer: dict[str, Any]) -> None:
+        if self.bus:
+            self.bus.offer(agent_id, offer)
+
     def status(self, status: dict[str, Any]) -> None:
         if self.metrics:
             self.metrics.set_agents(status.get("agents", {}))
@@ -129,6 +136,22 @@ class DatabaseDispositionSink:
             raise DispositionRejected("unavailable", f"could not record the disposition: {exc}") from None
 
 
+class DatabasePreviewSink:
+    """MQTT preview answers through the same checks as `dialer preview` (own `Database`)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def apply(self, agent_id: str, answer: PreviewAnswer) -> None:
+        try:
+            async with self.db.transaction() as tx:
+                await decide_offer(tx, agent_id, answer.action, offer_id=answer.offer_id, by=f"agent {agent_id}")
+        except OfferError as exc:
+            raise PreviewRejected(exc.code, str(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - the database is down: the desktop retries
+            raise PreviewRejected("unavailable", f"could not record the answer: {exc}") from None
+
+
 @asynccontextmanager
 async def start_observers(engine: Engine, settings: Settings) -> AsyncIterator[EngineEvents]:
     """Start the metrics endpoint and the MQTT bus the settings ask for, for one engine run."""
@@ -137,7 +160,8 @@ async def start_observers(engine: Engine, settings: Settings) -> AsyncIterator[E
     sink_db = None
     if settings.mqtt_url:
         sink_db = Database(engine.config.database_url, pool_size=1)  # connects at the first disposition
-        bus = MqttBus(settings.mqtt_url, settings.engine_id, sink=DatabaseDispositionSink(sink_db))
+        bus = MqttBus(settings.mqtt_url, settings.engine_id, sink=DatabaseDispositionSink(sink_db),
+                      preview_sink=DatabasePreviewSink(sink_db))
     events = EngineEvents(metrics, bus)
     engine.observer = events
     try:

@@ -91,7 +91,7 @@ def only_extension(contexts: dict[str, dict[str, Extension]], context: str, dial
 
 
 def test_contexts_exist(contexts: dict[str, dict[str, Extension]]) -> None:
-    for name in (contract.CONNECT_CONTEXT, contract.AGENT_REQUEST_CONTEXT,
+    for name in (contract.CONNECT_CONTEXT, contract.AGENT_CONNECT_CONTEXT, contract.AGENT_REQUEST_CONTEXT,
                  contract.AGENT_LOGIN_CONTEXT, contract.SIM_PSTN_CONTEXT):
         assert name in contexts, name
 
@@ -139,18 +139,53 @@ EXPECTED_USER_EVENTS = {
     contract.USEREVENT_QUEUE_RESULT: ["AttemptId", "QueueStatus"],
     contract.USEREVENT_OPT_OUT: ["AttemptId", "Digit"],
 }
+# The agent-direct flow's own: sent before AgentRequest, only in AGENT_CONNECT_CONTEXT.
+DIRECT_USER_EVENTS = {contract.USEREVENT_AGENT_REQUEST: ["AttemptId", "Agent"]}
+
+
+def test_agent_connect_flow_follows_the_contract(contexts: dict[str, dict[str, Extension]]) -> None:
+    for agent in AGENTS:
+        ext = only_extension(contexts, contract.AGENT_CONNECT_CONTEXT, agent)
+        assert ext.priorities[0].number == 1
+    assert not any(e.matches(s) for e in contexts[contract.AGENT_CONNECT_CONTEXT].values() for s in "hit")
+    failed = only_extension(contexts, contract.AGENT_CONNECT_CONTEXT, "failed")
+    assert not failed.is_pattern and "AgentRequest" not in [p.app for p in failed.priorities]
+    ext = only_extension(contexts, contract.AGENT_CONNECT_CONTEXT, AGENTS[0])
+    apps = [p.app for p in ext.priorities]
+    text = " ".join(f"{p.app}({p.args})" for p in ext.priorities)
+    for var in (contract.VAR_ATTEMPT, contract.VAR_CAMPAIGN, contract.VAR_AMD, contract.VAR_RECORD):
+        assert "${" + var + "}" in text, var
+    # AMD, recording, the hand-over UserEvent, AgentRequest, then the no-agent flow
+    assert "Queue" not in apps
+    request = ext.priorities[apps.index("AgentRequest")]
+    assert request.args == "${EXTEN}"
+    users = [p for p in ext.priorities if p.app == "UserEvent"]
+    names = [u.args.split(",")[0] for u in users]
+    assert names == [contract.USEREVENT_AMD, contract.USEREVENT_AGENT_REQUEST, contract.USEREVENT_QUEUE_RESULT,
+                     contract.USEREVENT_OPT_OUT]
+    order = [apps.index("AMD"), apps.index("MixMonitor"), ext.priorities.index(users[1]), apps.index("AgentRequest"),
+             ext.priorities.index(users[2]), apps.index("Playback"), apps.index("Read")]
+    assert order == sorted(order)
+    # QueueStatus AGENT_<AGENT_STATUS>: every value app_agent_pool sets is a no-agent status
+    assert "QueueStatus: AGENT_${AGENT_STATUS}" in users[2].args
+    for status in ("NOT_LOGGED_IN", "BUSY", "INVALID", "NOT_CONNECTED", "ERROR"):
+        assert f"AGENT_{status}" in contract.NO_AGENT_STATUSES
 
 
 def test_user_events_match_the_contract(contexts: dict[str, dict[str, Extension]]) -> None:
     events = user_events(contexts)
-    assert set(events) == set(EXPECTED_USER_EVENTS)
+    expected = {**EXPECTED_USER_EVENTS, **DIRECT_USER_EVENTS}
+    assert set(events) == set(expected)
     for name, uses in events.items():
         for context, headers in uses:
-            assert context == contract.CONNECT_CONTEXT
-            assert headers == EXPECTED_USER_EVENTS[name], name
+            if name in DIRECT_USER_EVENTS:
+                assert context == contract.AGENT_CONNECT_CONTEXT
+            else:
+                assert context in (contract.CONNECT_CONTEXT, contract.AGENT_CONNECT_CONTEXT)
+            assert headers == expected[name], name
     # the ami/dialplan.py comments name the same headers
     source = Path(contract.__file__).read_text()
-    for name, headers in EXPECTED_USER_EVENTS.items():
+    for name, headers in expected.items():
         line = next(text for text in source.splitlines() if f'"{name}"' in text)
         assert all(h in line for h in headers), line
 
@@ -292,3 +327,49 @@ def test_agents_and_queues() -> None:
         if name not in ("general", "dialer-campaign"):
             assert group[0].inherits == ["dialer-campaign"], name
             assert not group[0].get("member"), "members are added by the engine"
+
+
+async def test_agent_connect_user_events_match_the_pbx_simulator() -> None:
+    """The simulator's agent-direct flow sends the dialplan's UserEvents with its headers:
+    connected to a logged-in agent (the agent's line enters the customer's bridge), and the
+    no-agent flow for one who is not logged in."""
+    from ami.sim.config import SimConfig
+    from ami.sim.server import PbxSimulator
+    from tests.ami.rawclient import RawAMI
+
+    config = SimConfig(time_scale=200, agents=2, member_ready_delay=0.0, safe_harbour_time=0.5)
+    async with PbxSimulator(config) as sim:
+        sim.agent_logoff_by_id("1002")  # defined in agents.conf, not logged in
+        ami = await RawAMI.connect(sim.port)
+        try:
+            for attempt, agent in (("att-0002", "1001"), ("att-0003", "1002")):
+                variables = {contract.VAR_ATTEMPT: attempt, contract.VAR_CAMPAIGN: "7", contract.VAR_AMD: "no",
+                             contract.VAR_RECORD: "no", "SIM_RESULT": "human", "SIM_RING": "0", "SIM_TALK": "1"}
+                response = await ami.action(
+                    "Originate", Channel="Local/5551230@" + contract.SIM_PSTN_CONTEXT,
+                    Context=contract.AGENT_CONNECT_CONTEXT, Exten=agent, Priority="1", Timeout="20000",
+                    Async="true", ChannelId=attempt, extra=[("Variable", f"{k}={v}") for k, v in variables.items()],
+                )
+                assert response.get("Response") == "Success"
+                await ami.wait_for(lambda m, a=attempt: m.event == "Hangup" and m.get("Uniqueid") == a)
+        finally:
+            await ami.close()
+    expected = {**EXPECTED_USER_EVENTS, **DIRECT_USER_EVENTS}
+    by_attempt: dict[str, list[str]] = {}
+    skip = {"Event", "Privilege", "Channel", "Uniqueid", "Linkedid", "UserEvent", "Timestamp"}
+    for m in (m for m in ami.messages if m.event == "UserEvent"):
+        by_attempt.setdefault(m.get("AttemptId") or "", []).append(m.get("UserEvent") or "")
+        headers = [k for k, _ in m.headers if k not in skip and not k.startswith(("Channel", "Caller",
+                   "Connected", "Language", "AccountCode", "Context", "Exten", "Priority"))]
+        assert headers == expected[m.get("UserEvent") or ""], headers
+    assert by_attempt["att-0002"] == [contract.USEREVENT_AGENT_REQUEST]
+    assert by_attempt["att-0003"] == [contract.USEREVENT_AGENT_REQUEST, contract.USEREVENT_QUEUE_RESULT,
+                                      contract.USEREVENT_OPT_OUT]
+    results = [m for m in ami.messages if m.event == "UserEvent" and m.get("AttemptId") == "att-0003"
+               and m.get("UserEvent") == contract.USEREVENT_QUEUE_RESULT]
+    assert results[0].get("QueueStatus") == "AGENT_NOT_LOGGED_IN"
+    # connected: the agent's login channel entered the bridge the customer entered
+    bridges = {m.get("BridgeUniqueid") for m in ami.messages if m.event == "BridgeEnter" and m.get("Uniqueid") == "att-0002"}
+    joined = [m for m in ami.messages if m.event == "BridgeEnter" and m.get("BridgeUniqueid") in bridges
+              and m.get("Uniqueid") != "att-0002"]
+    assert joined and joined[0].get("BridgeNumChannels") == "2" and "1001@agent-login" in (joined[0].get("Channel") or "")

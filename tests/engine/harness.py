@@ -30,7 +30,7 @@ EVERY_DAY = ["00:00-24:00"]
 WEEK = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
-def definition(name: str = "c1", agents: int = 3, **extra: Any) -> Any:
+def definition(name: str = "c1", agents: int | list[str] = 3, **extra: Any) -> Any:
     data: dict[str, Any] = {
         "name": name,
         "caller_id": '"Test" <+12025550100>',
@@ -38,7 +38,7 @@ def definition(name: str = "c1", agents: int = 3, **extra: Any) -> Any:
         "dial_mode": "progressive",
         "dial_template": "Local/{number}@sim-pstn",
         "ring_timeout_s": 25,
-        "agents": [str(1001 + i) for i in range(agents)],
+        "agents": [str(1001 + i) for i in range(agents)] if isinstance(agents, int) else agents,
         "windows": {day: EVERY_DAY for day in WEEK},
         "retry": {"max_attempts": 1, "max_attempts_per_day": 1, "min_gap_min": 0},
     }

@@ -38,7 +38,11 @@ EVENTS: dict[str, list[object]] = {
     "QueueCallerJoin": [ev(Event="QueueCallerJoin", Uniqueid="a1", Queue="q")],
     "AgentConnect": [ev(Event="AgentConnect", Uniqueid="a1", Queue="q", Interface="Agent/1001", MemberName="1001")],
     "Hangup": [ev(Event="Hangup", Uniqueid="a1", Cause=c) for c in ("16", "17")],
-    "UserEvent": [ev(Event="UserEvent", UserEvent=dialplan.USEREVENT_AMD, AttemptId="a1", Status="MACHINE")],
+    "UserEvent": [ev(Event="UserEvent", UserEvent=dialplan.USEREVENT_AMD, AttemptId="a1", Status="MACHINE"),
+                  ev(Event="UserEvent", UserEvent=dialplan.USEREVENT_AGENT_REQUEST, AttemptId="a1", Agent="1001")],
+    # Agent-direct calls: the customer enters AgentRequest's bridge, then the agent's line.
+    "BridgeEnter": [ev(Event="BridgeEnter", Uniqueid="a1", BridgeUniqueid="b1", BridgeNumChannels="1"),
+                    ev(Event="BridgeEnter", Uniqueid="a1", BridgeUniqueid="b1", BridgeNumChannels="2")],
     "QueueCallerAbandon": [ev(Event="QueueCallerAbandon", Uniqueid="a1", Queue="q")],
     "AgentComplete": [ev(Event="AgentComplete", Queue="q", Interface="Agent/1001")],
 }
@@ -68,7 +72,7 @@ def test_every_ami_event_moves_a_call_only_as_the_table_says() -> None:
             tracker = CallTracker()
             answered = 0.5 if phase not in (Phase.DIALLING, Phase.RINGING) else None
             call = Call("a1", 1, 10, "+12125550100", "q", 0.0, phase=phase, answered_at=answered,
-                        ended_at=1.0 if hung_up else None)
+                        ended_at=1.0 if hung_up else None, direct_agent="1001" if name == "BridgeEnter" else None)
             tracker.add(call)
             tracker.on_event(event, 2.0)  # type: ignore[arg-type]
             assert call.phase in _reachable(phase, AMI_MOVES[name]), (name, event, phase, call.phase)

@@ -14,9 +14,9 @@ from dialer.campaigns import service as campaign_service
 from dialer.db.database import Database
 from dialer.engine.runner import (
     CampaignRunner,
-    UnsupportedMode,
     make_campaign_estimators,
     make_campaign_policy,
+    policy_settings,
 )
 from pacing.policies import AdaptivePolicy, PIPolicy, PredictivePolicy, RatioPolicy
 from tests.engine.harness import (
@@ -53,8 +53,8 @@ def test_every_mode_gets_its_settings() -> None:
     assert (adaptive.level, adaptive.max_level, adaptive.drop_limit_pct) == (1.5, 4.0, 2.0)
     pi = make_campaign_policy(definition(dial_mode="pi", pacing={"abandon_target": 0.015}))
     assert isinstance(pi, PIPolicy) and pi.target == 0.015
-    with pytest.raises(UnsupportedMode):
-        make_campaign_policy(definition(dial_mode="preview"))
+    # Preview campaigns are not paced (one call per accepted offer): the policy is never asked.
+    assert policy_settings(definition(dial_mode="preview")) == ("progressive", {})
 
 
 def test_estimators_know_the_ring_timeout_and_amd() -> None:

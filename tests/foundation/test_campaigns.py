@@ -37,6 +37,15 @@ def test_the_two_campaign_floor_example_is_valid() -> None:
     assert set(retention.agent_groups) & set(survey.agent_groups) == {"senior"}
 
 
+def test_the_preview_example_is_valid_and_applies(database_url: str) -> None:
+    preview = EXAMPLE.parent / "preview.toml"
+    definition = load_definition(preview)
+    assert definition.dial_mode == "preview"
+    assert (definition.preview.timeout_s, definition.preview.on_timeout) == (90, "skip")
+    applied = dialer(database_url, "campaign", "apply", str(preview))
+    assert applied.exit_code == 0, applied.output
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
