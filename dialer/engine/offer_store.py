@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from dialer.engine import queries as Q
-from dialer.engine.store import ClaimedContact, EngineStore
+from dialer.engine.store import ClaimedContact, EngineStore, claimed_contact
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,7 @@ class OfferStore:
             row = await conn.fetchrow(Q.RECLAIM_OFFERED_CONTACT, contact_id, self.engine_id)
             if row is None:
                 return None
-            contact = ClaimedContact(row["id"], row["number"], row["timezone"], row["attempts"],
-                                     row["fields"] or {}, row["last_attempt_at"], row["callback_due"])
+            contact = claimed_contact(row)
             await EngineStore._read_history(conn, [contact], datetime.now(UTC))
         return contact
 

@@ -104,10 +104,19 @@ SELECT count(*) FROM contacts WHERE campaign_id = $1 AND state IN ('ready', 'cla
 
 # --- claiming contacts ------------------------------------------------------------------
 
+# What a claim returns of each contact (`store.claimed_contact` reads it): the number on
+# turn (the main one, or the alternate `number_index` points at), all its numbers, which are
+# finished, and whether a callback is due.
+CLAIMED_COLUMNS = """c.id, (ARRAY[c.number::text] || c.alt_numbers::text[])[c.number_index + 1] AS number,
+    ARRAY[c.number::text] || c.alt_numbers::text[] AS numbers, c.number_index, c.numbers_done,
+    c.timezone, c.attempts, c.fields, c.last_attempt_at,
+    EXISTS (SELECT 1 FROM callbacks cb WHERE cb.contact_id = c.id AND cb.done_at IS NULL
+            AND cb.scheduled_at <= now()) AS callback_due"""
+
 # The hopper refill: the next dialable contacts in claim order, skipping rows another
 # engine holds, index-only on ix_contacts_dialable. `number` is the one whose turn it is
 # (the main, or an alternate: number_index), `numbers` all of them, main first.
-CLAIM_CONTACTS = """
+CLAIM_CONTACTS = f"""
 WITH picked AS (
     SELECT id FROM contacts
     WHERE campaign_id = $1 AND state = 'ready' AND next_attempt_at <= now()
@@ -117,16 +126,12 @@ WITH picked AS (
 )
 UPDATE contacts c SET state = 'claimed', claimed_by = $3, claimed_at = now()
 FROM picked WHERE c.id = picked.id
-RETURNING c.id, (ARRAY[c.number::text] || c.alt_numbers::text[])[c.number_index + 1] AS number,
-    ARRAY[c.number::text] || c.alt_numbers::text[] AS numbers, c.number_index, c.numbers_done,
-    c.timezone, c.attempts, c.fields, c.last_attempt_at,
-    EXISTS (SELECT 1 FROM callbacks cb WHERE cb.contact_id = c.id AND cb.done_at IS NULL
-            AND cb.scheduled_at <= now()) AS callback_due
+RETURNING {CLAIMED_COLUMNS}
 """
 
 # Claim the given contacts of a campaign ($2) when ready, whatever their next attempt time
 # (an agent-direct call: a personal callback, a preview pick); same columns as CLAIM_CONTACTS.
-CLAIM_CONTACT_IDS = """
+CLAIM_CONTACT_IDS = f"""
 WITH picked AS (
     SELECT id FROM contacts
     WHERE campaign_id = $1 AND id = ANY($2::bigint[]) AND state = 'ready'
@@ -134,9 +139,7 @@ WITH picked AS (
 )
 UPDATE contacts c SET state = 'claimed', claimed_by = $3, claimed_at = now()
 FROM picked WHERE c.id = picked.id
-RETURNING c.id, c.number, c.timezone, c.attempts, c.fields, c.last_attempt_at,
-    EXISTS (SELECT 1 FROM callbacks cb WHERE cb.contact_id = c.id AND cb.done_at IS NULL
-            AND cb.scheduled_at <= now()) AS callback_due
+RETURNING {CLAIMED_COLUMNS}
 """
 
 # A contact's due callbacks are done once the call for them is placed.
@@ -432,12 +435,10 @@ UPDATE preview_offers SET attempt_id = coalesce($2, attempt_id), note = coalesce
 
 # After a restart: this engine's open offer's contact claimed again (RELEASE_OWN_CLAIMS
 # let it go), unless another engine took it meanwhile. Columns as CLAIM_CONTACTS.
-RECLAIM_OFFERED_CONTACT = """
+RECLAIM_OFFERED_CONTACT = f"""
 UPDATE contacts c SET state = 'claimed', claimed_by = $2, claimed_at = now()
 WHERE c.id = $1 AND (c.state = 'ready' OR (c.state = 'claimed' AND c.claimed_by = $2))
-RETURNING c.id, c.number, c.timezone, c.attempts, c.fields, c.last_attempt_at,
-    EXISTS (SELECT 1 FROM callbacks cb WHERE cb.contact_id = c.id AND cb.done_at IS NULL
-            AND cb.scheduled_at <= now()) AS callback_due
+RETURNING {CLAIMED_COLUMNS}
 """
 
 # An open offer whose contact could not be held again: closed unanswered.

@@ -116,6 +116,13 @@ class ContactDecision:
     numbers_done: tuple[int, ...] | None = None  # the numbers finished (None: unchanged)
 
 
+def claimed_contact(row: Any) -> ClaimedContact:
+    """A contact as a claim returns it (`queries.CLAIMED_COLUMNS`)."""
+    return ClaimedContact(row["id"], row["number"], row["timezone"], row["attempts"], row["fields"] or {},
+                          row["last_attempt_at"], row["callback_due"], numbers=tuple(row["numbers"]),
+                          number_index=row["number_index"], numbers_done=frozenset(row["numbers_done"]))
+
+
 class EngineStore:
     def __init__(self, url: str, engine_id: str) -> None:
         self.url = url
@@ -223,12 +230,7 @@ class EngineStore:
                     rows = await conn.fetch(Q.CLAIM_CONTACT_IDS, campaign_id, list(contact_ids), self.engine_id)
             if not rows:
                 return []
-            contacts = [
-                ClaimedContact(r["id"], r["number"], r["timezone"], r["attempts"], r["fields"] or {},
-                               r["last_attempt_at"], r["callback_due"], numbers=tuple(r["numbers"]),
-                               number_index=r["number_index"], numbers_done=frozenset(r["numbers_done"]))
-                for r in rows
-            ]
+            contacts = [claimed_contact(r) for r in rows]
             await self._read_history(conn, contacts, datetime.now(UTC))
         return contacts
 
