@@ -28,7 +28,7 @@ from compliance.reasons import Reason
 from dialer.engine.agents import AgentState
 from dialer.engine.direct import dial_to_agent
 from dialer.engine.ports import RunnerHost
-from dialer.engine.reservation import release_agent, reserve_agent
+from dialer.engine.reservation import release_agent, reserve_agent, retry_restores
 from dialer.engine.runner import CampaignRunner
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,7 @@ class PersonalCallbacks:
         if last is not None and now_mono - last < CHECK_S:
             return
         self._checked[runner.id] = now_mono
+        await retry_restores(host)
         for due in await host.store.personal_callbacks_due(runner.id, BATCH):
             await self._one(runner, due["id"], due["contact_id"], due["agent_id"], due["scheduled_at"],
                             due["timezone"])

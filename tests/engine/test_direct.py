@@ -17,7 +17,7 @@ from dialer.db.database import Database
 from dialer.engine.agents import AgentState
 from dialer.engine.direct import dial_to_agent
 from dialer.engine.engine import Engine
-from dialer.engine.reservation import Reservation, reserve_agent
+from dialer.engine.reservation import Reservation, release_agent, reserve_agent
 from dialer.engine.runner import CampaignRunner
 from tests.engine.harness import (
     engine_for,
@@ -191,3 +191,14 @@ async def test_pause_asked_while_reserved_is_kept_and_stop_releases(database_url
         engine.request_stop()
         await wait_for(lambda: not engine.membership.reserved, 30, "the reservations to end at stop")
         assert member(sim, "1003") == (False, "")
+
+
+async def test_a_release_asterisk_could_not_hear_is_given_back_later(database_url: str, tmp_path: Path) -> None:
+    async with floor(database_url, tmp_path, queue_calls=0) as (sim, engine, _):
+        await reserve(engine, "1001")
+        sim.silent = True  # actions read, never answered: the release's QueuePause is not known done
+        await release_agent(engine, "1001")
+        assert "1001" in engine.membership.unrestored and "1001" not in engine.membership.reserved
+        sim.silent = False
+        await wait_for(lambda: not engine.membership.unrestored, 60, "the pause state given back once Asterisk hears")
+        assert member(sim, "1001") == (False, "")
