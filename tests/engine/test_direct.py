@@ -202,3 +202,14 @@ async def test_a_release_asterisk_could_not_hear_is_given_back_later(database_ur
         sim.silent = False
         await wait_for(lambda: not engine.membership.unrestored, 60, "the pause state given back once Asterisk hears")
         assert member(sim, "1001") == (False, "")
+
+
+async def test_a_reservation_left_by_a_lost_run_is_given_back_at_resync(database_url: str, tmp_path: Path) -> None:
+    async with floor(database_url, tmp_path, queue_calls=0) as (sim, engine, _):
+        await reserve(engine, "1001")
+        engine.membership.reserved.clear()  # as after a crash: Asterisk still has him paused "reserved"
+        assert engine.ami is not None
+        connections = engine.ami.connections
+        sim.drop_connections()
+        await wait_for(lambda: engine.ami is not None and engine.ami.connections > connections, 30, "a reconnect")
+        await wait_for(lambda: member(sim, "1001") == (False, ""), 30, "1001 unpaused after the resync")
