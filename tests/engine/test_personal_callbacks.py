@@ -11,9 +11,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ami.simulator import PbxSimulator
+from dialer.campaigns.definition import DefinitionError
 from dialer.engine.engine import Engine
-from tests.engine.harness import engine_for, fetch, fetchval, make_campaign, sim_config, wait_for
+from dialer.engine.personal import next_day_same_time
+from tests.engine.harness import (
+    definition,
+    engine_for,
+    fetch,
+    fetchval,
+    make_campaign,
+    sim_config,
+    wait_for,
+)
 from tests.engine.test_direct import agent_bridged, ended
 
 QUEUE = "c1"
@@ -100,3 +112,19 @@ async def test_after_the_grace_reschedule_books_it_again_next_day(database_url: 
         assert row["agent_id"] == "1002" and row["done_at"] is None and row["next_attempt_at"] == row["scheduled_at"]
         await asyncio.sleep(1.0)
         assert await attempts_of(database_url, cid) == [], "a rescheduled callback was dialled by the queue"
+
+
+def test_rebooked_for_the_same_local_time_across_a_clock_change() -> None:
+    # Booked Saturday 7 March 2026 10:00 in New York (EST); Sunday is the first day of EDT.
+    booked = datetime(2026, 3, 7, 15, 0, tzinfo=UTC)
+    at = next_day_same_time(booked, "America/New_York", booked + timedelta(minutes=20))
+    assert at == datetime(2026, 3, 8, 14, 0, tzinfo=UTC)  # 10:00 EDT
+    # Missed for several days: the first such day still to come.
+    assert next_day_same_time(booked, None, booked + timedelta(days=3, hours=1)) == booked + timedelta(days=4)
+
+
+def test_callback_keys_are_checked() -> None:
+    assert definition().callback_grace_min == 15 and definition().callback_fallback == "pool"
+    for key, value in (("callback_fallback", "nobody"), ("callback_grace_min", -1), ("callback_grace_min", 2000)):
+        with pytest.raises(DefinitionError, match=key):
+            definition(**{key: value})
