@@ -234,6 +234,12 @@ class CampaignDefinition(_Strict):
     # shared in proportion to weight.
     priority: int = Field(default=0, ge=0, le=100)
     weight: int = Field(default=1, ge=1, le=100)
+    # Personal callbacks (booked by an agent for himself): dialled for that agent alone
+    # while he is logged in and ready, waited for up to `callback_grace_min` after the
+    # booked time; then "pool" calls the contact through the queue (any agent), and
+    # "reschedule" books it again for the same agent the next day at the same local time.
+    callback_grace_min: int = Field(default=15, ge=0, le=1440)
+    callback_fallback: Literal["pool", "reschedule"] = "pool"
     pacing: PacingSettings = Field(default_factory=PacingSettings)
     # Offers to agents in dial_mode "preview" (dialer/campaigns/preview.py).
     preview: PreviewSettings = Field(default_factory=PreviewSettings)

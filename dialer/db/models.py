@@ -293,6 +293,9 @@ class Callback(Base):
 
     __table_args__ = (
         Index("ix_callbacks_due", "campaign_id", "scheduled_at", postgresql_where=text("done_at IS NULL")),
+        # Open personal callbacks by contact: the claim query leaves their contacts out.
+        Index("ix_callbacks_personal_open", "contact_id",
+              postgresql_where=text("done_at IS NULL AND agent_id IS NOT NULL")),
     )
 
 

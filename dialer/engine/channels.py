@@ -54,7 +54,7 @@ class ChannelPicture:
             return ChannelFacts() if self.live(attempt_id) else None
         state = customer.get("ChannelState") or ""
         app = customer.get("Application") or ""
-        in_connect = customer.get("Context") == dialplan.CONNECT_CONTEXT
+        in_connect = customer.get("Context") in (dialplan.CONNECT_CONTEXT, dialplan.AGENT_CONNECT_CONTEXT)
         agent = self._agent_in_bridge(customer)
         return ChannelFacts(
             answered=state == "6",

@@ -40,6 +40,7 @@ from dialer.engine.closing import Closing, RulesByCampaign
 from dialer.engine.control import Control
 from dialer.engine.floor import Floor
 from dialer.engine.membership import Membership
+from dialer.engine.personal import PersonalCallbacks
 from dialer.engine.ports import EngineObserver
 from dialer.engine.queue_setup import QueueSetup, QueueSetupMode
 from dialer.engine.recovery import CHECK_DELAYS_S, Recovery
@@ -101,6 +102,7 @@ class Engine:
         self.calls.on_connected = self._on_connected
         self.calls.on_queued = self._on_queued
         self.calls.on_ended = lambda call: on_call_ended(self, call)
+        self.personal = PersonalCallbacks(self)
         self.stopping = False
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -266,6 +268,7 @@ class Engine:
                     continue  # never a call into a missing queue (the status says why)
                 try:
                     await runner.tick(started)
+                    await self.personal.tick(runner, started)  # callbacks booked for one agent
                 except Exception as exc:  # noqa: BLE001 - the other campaigns still tick
                     log.warning("campaign %s: pacing tick failed: %s", runner.name, describe(exc))
                     if failed is None:

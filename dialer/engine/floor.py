@@ -43,6 +43,8 @@ class Floor:
         ringing: Counter[int] = Counter()
         waiting: Counter[int] = Counter()
         for call in self.calls.calls.values():
+            if call.direct_agent is not None:
+                continue  # an agent-direct call has its own reserved agent: not the floor's
             if call.phase in _RINGING:
                 ringing[call.campaign_id] += 1
             elif call.phase is Phase.QUEUED:

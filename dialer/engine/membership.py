@@ -33,6 +33,8 @@ class Membership:
         self.paused: dict[str, str | None] = {}
         # Agents reserved for an agent-direct call (dialer.engine.reservation) -> attempt id.
         self.reserved: dict[str, str | None] = {}
+        # Released agents still paused "reserved" in Asterisk (AMI was down at release).
+        self.unrestored: set[str] = set()
 
     def may_join(self, agent_id: str) -> bool:
         return self.logged_in is None or agent_id in self.logged_in

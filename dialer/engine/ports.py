@@ -47,6 +47,10 @@ class MembershipView(Protocol):
     def reserved(self) -> dict[str, str | None]:
         """Agents reserved for an agent-direct call -> its attempt id (None until placed)."""
 
+    @property
+    def unrestored(self) -> set[str]:
+        """Released agents whose own pause state is still to be given back (AMI was down)."""
+
     def may_join(self, agent_id: str) -> bool: ...
 
 

@@ -116,10 +116,16 @@ CLAIMED_COLUMNS = """c.id, (ARRAY[c.number::text] || c.alt_numbers::text[])[c.nu
 # The hopper refill: the next dialable contacts in claim order, skipping rows another
 # engine holds, index-only on ix_contacts_dialable. `number` is the one whose turn it is
 # (the main, or an alternate: number_index), `numbers` all of them, main first.
+# A contact with an open personal callback (booked by an agent for himself) is his
+# (dialer.engine.personal), not the hopper's: while its grace ($4 minutes) runs, and for
+# good when the campaign reschedules rather than hands it to the pool ($5 false).
 CLAIM_CONTACTS = f"""
 WITH picked AS (
     SELECT id FROM contacts
     WHERE campaign_id = $1 AND state = 'ready' AND next_attempt_at <= now()
+      AND NOT EXISTS (SELECT 1 FROM callbacks p WHERE p.contact_id = contacts.id AND p.done_at IS NULL
+                      AND p.agent_id IS NOT NULL
+                      AND (NOT $5::bool OR p.scheduled_at > now() - make_interval(mins => $4::int)))
     ORDER BY priority DESC, next_attempt_at, id
     LIMIT $2
     FOR UPDATE SKIP LOCKED
@@ -140,6 +146,25 @@ WITH picked AS (
 UPDATE contacts c SET state = 'claimed', claimed_by = $3, claimed_at = now()
 FROM picked WHERE c.id = picked.id
 RETURNING {CLAIMED_COLUMNS}
+"""
+
+# Personal callbacks due now in a campaign, oldest first, whose contact is free to dial.
+PERSONAL_CALLBACKS_DUE = """
+SELECT cb.id, cb.contact_id, cb.agent_id, cb.scheduled_at, c.timezone
+FROM callbacks cb JOIN contacts c ON c.id = cb.contact_id
+WHERE cb.campaign_id = $1 AND cb.done_at IS NULL AND cb.agent_id IS NOT NULL
+  AND cb.scheduled_at <= now() AND c.state = 'ready'
+ORDER BY cb.scheduled_at, cb.id
+LIMIT $2
+"""
+
+# A personal callback booked again for $2 (its contact waits for it too), with why ($3).
+RESCHEDULE_CALLBACK = """
+WITH cb AS (
+    UPDATE callbacks SET scheduled_at = $2, note = $3 WHERE id = $1 AND done_at IS NULL
+    RETURNING contact_id
+)
+UPDATE contacts c SET next_attempt_at = $2 FROM cb WHERE c.id = cb.contact_id AND c.state = 'ready'
 """
 
 # A contact's due callbacks are done once the call for them is placed.

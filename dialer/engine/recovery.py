@@ -23,6 +23,7 @@ from dialer.engine.channels import ChannelPicture
 from dialer.engine.closing import Closing, RulesByCampaign
 from dialer.engine.membership import Membership
 from dialer.engine.ports import RunnerHost
+from dialer.engine.reservation import RESERVED_REASON
 from dialer.engine.runner import CampaignRunner
 
 log = logging.getLogger("dialer.engine")
@@ -76,6 +77,10 @@ class Recovery:
                 agent_id, member.get("Queue") or "", int(status) if status and status.isdigit() else None,
                 (member.get("Paused") or "0") == "1", member.get("PausedReason"), now,
             )
+            if (member.get("Paused") == "1" and member.get("PausedReason") == RESERVED_REASON
+                    and agent_id not in self.membership.reserved):
+                # Reserved by a run that ended (crash) before releasing him: given back.
+                self.membership.unrestored.add(agent_id)
         if lost:
             await self.closing.on_closed(lost)
         await self.membership.refresh()  # who is logged in: only they join the queues

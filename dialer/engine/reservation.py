@@ -87,16 +87,31 @@ async def _restore(host: RunnerHost, agent_id: str) -> None:
     """Pause him again with the pause asked for, or unpause him: his queues see him as before."""
     agent = host.agents.agents.get(agent_id)
     client = host.ami
-    if agent is None or not agent.queues or client is None or not client.connected:
+    unrestored = host.membership.unrestored
+    if agent is None or not agent.queues:
+        unrestored.discard(agent_id)
         return  # he joins his queues with membership.paused when he (re)joins them
+    if client is None or not client.connected:
+        unrestored.add(agent_id)  # still paused "reserved" in Asterisk: retried (retry_restores)
+        return
     paused = agent_id in host.membership.paused
     try:
         await client.queue_pause(dialplan.agent_interface(agent_id), paused,
                                  reason=host.membership.paused.get(agent_id))
+        unrestored.discard(agent_id)
     except ActionFailed as exc:  # e.g. he logged off meanwhile and left his queues
+        unrestored.discard(agent_id)
         log.info("could not give agent %s back his pause state: %s", agent_id, exc)
-    except Exception as exc:  # noqa: BLE001 - AMI down: re-added with membership.paused on reconnect
-        log.warning("could not give agent %s back his pause state: %s", agent_id, exc)
+    except Exception as exc:  # noqa: BLE001 - AMI down: retried
+        unrestored.add(agent_id)
+        log.warning("could not give agent %s back his pause state (retried): %s", agent_id, exc)
+
+
+async def retry_restores(host: RunnerHost) -> None:
+    """Released agents whose pause state could not be given back (AMI was down): again."""
+    for agent_id in list(host.membership.unrestored):
+        if agent_id not in host.membership.reserved:
+            await _restore(host, agent_id)
 
 
 def on_call_ended(host: RunnerHost, call: Call) -> None:

@@ -360,7 +360,9 @@ class CampaignRunner:
 
     async def refill(self, count: int) -> None:
         async with self._claim_lock:
-            claimed = await self.host.store.claim(self.id, count)
+            claimed = await self.host.store.claim(
+                self.id, count, personal_grace_min=self.definition.callback_grace_min,
+                personal_to_pool=self.definition.callback_fallback == "pool")
             now = datetime.now(UTC)
             refused: list[tuple[int, str, datetime | None]] = []
             for contact in claimed:

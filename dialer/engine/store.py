@@ -219,13 +219,15 @@ class EngineStore:
 
     # --- claims ------------------------------------------------------------------------
 
-    async def claim(self, campaign_id: int, limit: int, contact_ids: Sequence[int] | None = None
-                    ) -> list[ClaimedContact]:
-        """Claim up to `limit` due contacts; with `contact_ids`, those (if ready) instead."""
+    async def claim(self, campaign_id: int, limit: int, contact_ids: Sequence[int] | None = None, *,
+                    personal_grace_min: int = 15, personal_to_pool: bool = True) -> list[ClaimedContact]:
+        """Claim up to `limit` due contacts (not those a personal callback keeps for its agent:
+        `personal_grace_min`, `personal_to_pool`); with `contact_ids`, those (if ready) instead."""
         async with self.db.acquire() as conn:
             async with conn.transaction():
                 if contact_ids is None:
-                    rows = await conn.fetch(Q.CLAIM_CONTACTS, campaign_id, limit, self.engine_id)
+                    rows = await conn.fetch(Q.CLAIM_CONTACTS, campaign_id, limit, self.engine_id,
+                                            personal_grace_min, personal_to_pool)
                 else:
                     rows = await conn.fetch(Q.CLAIM_CONTACT_IDS, campaign_id, list(contact_ids), self.engine_id)
             if not rows:
@@ -233,6 +235,15 @@ class EngineStore:
             contacts = [claimed_contact(r) for r in rows]
             await self._read_history(conn, contacts, datetime.now(UTC))
         return contacts
+
+    async def personal_callbacks_due(self, campaign_id: int, limit: int) -> list[asyncpg.Record]:
+        """Due personal callbacks (id, contact_id, agent_id, scheduled_at, timezone)."""
+        async with self.db.acquire() as conn:
+            return list(await conn.fetch(Q.PERSONAL_CALLBACKS_DUE, campaign_id, limit))
+
+    async def reschedule_callback(self, callback_id: int, at: datetime, note: str) -> None:
+        async with self.db.acquire() as conn, conn.transaction():
+            await conn.execute(Q.RESCHEDULE_CALLBACK, callback_id, at, note)
 
     @staticmethod
     async def _read_history(conn: asyncpg.Connection, contacts: Sequence[ClaimedContact], now: datetime) -> None:

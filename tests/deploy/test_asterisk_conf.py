@@ -161,13 +161,16 @@ def test_agent_connect_flow_follows_the_contract(contexts: dict[str, dict[str, E
     assert request.args == "${EXTEN}"
     users = [p for p in ext.priorities if p.app == "UserEvent"]
     names = [u.args.split(",")[0] for u in users]
-    assert names == [contract.USEREVENT_AMD, contract.USEREVENT_AGENT_REQUEST, contract.USEREVENT_QUEUE_RESULT,
-                     contract.USEREVENT_OPT_OUT]
-    order = [apps.index("AMD"), apps.index("MixMonitor"), ext.priorities.index(users[1]), apps.index("AgentRequest"),
-             ext.priorities.index(users[2]), apps.index("Playback"), apps.index("Read")]
+    assert names == [contract.USEREVENT_AMD, contract.USEREVENT_RECORDING, contract.USEREVENT_AGENT_REQUEST,
+                     contract.USEREVENT_QUEUE_RESULT, contract.USEREVENT_OPT_OUT]
+    # The recording's file is announced right after MixMonitor, as in the queue flow.
+    assert ext.priorities.index(users[1]) == apps.index("MixMonitor") + 1
+    assert "Path: ${MIXMONITOR_FILENAME}" in users[1].args
+    order = [apps.index("AMD"), apps.index("MixMonitor"), ext.priorities.index(users[2]), apps.index("AgentRequest"),
+             ext.priorities.index(users[3]), apps.index("Playback"), apps.index("Read")]
     assert order == sorted(order)
     # QueueStatus AGENT_<AGENT_STATUS>: every value app_agent_pool sets is a no-agent status
-    assert "QueueStatus: AGENT_${AGENT_STATUS}" in users[2].args
+    assert "QueueStatus: AGENT_${AGENT_STATUS}" in users[3].args
     for status in ("NOT_LOGGED_IN", "BUSY", "INVALID", "NOT_CONNECTED", "ERROR"):
         assert f"AGENT_{status}" in contract.NO_AGENT_STATUSES
 

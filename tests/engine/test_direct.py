@@ -17,7 +17,7 @@ from dialer.db.database import Database
 from dialer.engine.agents import AgentState
 from dialer.engine.direct import dial_to_agent
 from dialer.engine.engine import Engine
-from dialer.engine.reservation import Reservation, reserve_agent
+from dialer.engine.reservation import Reservation, release_agent, reserve_agent
 from dialer.engine.runner import CampaignRunner
 from tests.engine.harness import (
     engine_for,
@@ -37,11 +37,11 @@ async def floor(url: str, tmp: Path, *, queue_calls: int = 40) -> AsyncIterator[
     """Campaign c1 (3 agents) dialling `queue_calls` contacts through its queue, and three
     contacts kept out of the hopper (next attempt tomorrow) for the direct calls, numbers
     ending in 0 (a person answers, the simulator's last-digit plan). Yields the raw events."""
-    directs = [direct_number(i) for i in range(3)]
+    directs = [direct_number(i) for i in (0, 1, 2, 4, 6)]  # 4: busy, 6: never answers
     await make_campaign(url, tmp, numbers(queue_calls) + directs, agents=3)
     conn_rows = await fetch(url, "UPDATE contacts SET next_attempt_at = now() + interval '1 day'"
                                  " WHERE number = ANY($1::text[]) RETURNING id", directs)
-    assert len(conn_rows) == 3
+    assert len(conn_rows) == len(directs)
     events: list[str] = []
     async with PbxSimulator(sim_config(agents=3, number_plan="last-digit", wrapuptime={QUEUE: 2.0},
                                            opt_out_probability=0.0)) as sim:
@@ -191,3 +191,36 @@ async def test_pause_asked_while_reserved_is_kept_and_stop_releases(database_url
         engine.request_stop()
         await wait_for(lambda: not engine.membership.reserved, 30, "the reservations to end at stop")
         assert member(sim, "1003") == (False, "")
+
+
+async def test_a_release_asterisk_could_not_hear_is_given_back_later(database_url: str, tmp_path: Path) -> None:
+    async with floor(database_url, tmp_path, queue_calls=0) as (sim, engine, _):
+        await reserve(engine, "1001")
+        sim.silent = True  # actions read, never answered: the release's QueuePause is not known done
+        await release_agent(engine, "1001")
+        assert "1001" in engine.membership.unrestored and "1001" not in engine.membership.reserved
+        sim.silent = False
+        await wait_for(lambda: not engine.membership.unrestored, 60, "the pause state given back once Asterisk hears")
+        assert member(sim, "1001") == (False, "")
+
+
+async def test_a_reservation_left_by_a_lost_run_is_given_back_at_resync(database_url: str, tmp_path: Path) -> None:
+    async with floor(database_url, tmp_path, queue_calls=0) as (sim, engine, _):
+        await reserve(engine, "1001")
+        engine.membership.reserved.clear()  # as after a crash: Asterisk still has him paused "reserved"
+        assert engine.ami is not None
+        connections = engine.ami.connections
+        sim.drop_connections()
+        await wait_for(lambda: engine.ami is not None and engine.ami.connections > connections, 30, "a reconnect")
+        await wait_for(lambda: member(sim, "1001") == (False, ""), 30, "1001 unpaused after the resync")
+
+
+async def test_reservation_ends_with_a_busy_line_and_an_unanswered_call(database_url: str, tmp_path: Path) -> None:
+    async with floor(database_url, tmp_path, queue_calls=0) as (sim, engine, _):
+        for index, outcome in ((4, "busy"), (6, "no_answer")):
+            await reserve(engine, "1001")
+            attempt_id = await call_for(database_url, engine, index, "1001")
+            row = await ended(database_url, attempt_id)
+            assert row["outcome"] == outcome and row["agent_id"] == "1001"
+            await wait_for(lambda: "1001" not in engine.membership.reserved, 10, "the reservation to end")
+            await wait_for(lambda: member(sim, "1001") == (False, ""), 10, "1001 unpaused")
