@@ -96,7 +96,8 @@ async def test_personal_callback_reaches_the_agent_on_his_sip_phone(
         await login_agents(pbx, events, ["1001"])  # free the whole time, over AMI
         await phone_of["1002"].dial("8000")
         await events.wait(lambda e: e.name == "AgentLogin" and e.get("Agent") == "1002", 10, "AgentLogin of 1002")
-        await rig_campaign(database_url, tmp_path, [number], agents=2)
+        # Recorded: the direct flow announces its file as the queue flow does.
+        await rig_campaign(database_url, tmp_path, [number], agents=2, record=True)
         contact_id = await book(database_url, number, "1002", minutes_ago=1)
         async with running_engine(database_url, asterisk):
             attempt = await closed_attempt(database_url, contact_id)
@@ -104,6 +105,15 @@ async def test_personal_callback_reaches_the_agent_on_his_sip_phone(
     assert (attempt["outcome"], attempt["agent_id"]) == ("answered", "1002"), attempt
     joined = joined_bridge(events, attempt["id"])
     assert [e.get("Channel", "").split("-")[0] for e in joined] == ["PJSIP/1002"], joined
+    assert user_events_of(events, attempt["id"]) == [dialplan.USEREVENT_RECORDING, dialplan.USEREVENT_AGENT_REQUEST]
+    path, seconds = (await fetch(database_url, "SELECT recording_path, recording_seconds FROM call_attempts"
+                                 " WHERE id = $1::uuid", attempt["id"]))[0]
+    assert path == str(asterisk.recordings / f"{attempt['id']}.wav") and seconds and seconds > 0
+    await wait_for(lambda: asyncio.to_thread(_wav_written, Path(path)), 20, "the recording to be written")
+
+
+def _wav_written(path: Path) -> bool:
+    return path.exists() and path.stat().st_size > 44
 
 
 async def test_agent_gone_before_the_answer_is_abandoned_with_the_message(

@@ -33,6 +33,7 @@ from tests.asterisk.pbx import (
 from tests.asterisk.phones import BARESIP, SKIP_REASON, phones
 from tests.asterisk.rig import AsteriskRig
 from tests.engine.harness import campaign_state, fetch, wait_for
+from tests.foundation.helpers import dialer
 
 pytestmark = pytest.mark.skipif(BARESIP is None, reason=SKIP_REASON)
 TALK_S = 6
@@ -70,7 +71,8 @@ async def test_recorded_call_stores_the_file_asterisk_wrote(database_url: str, t
     async with recording(pbx) as events, phones(asterisk, tmp_path, ["1001"]) as phone_of:
         await phone_of["1001"].dial("8000")
         await events.wait(lambda e: e.name == "AgentLogin" and e.get("Agent") == "1001", 10, "AgentLogin")
-        name = await rig_campaign(database_url, tmp_path, numbers, agents=1, record=True, amd=True)
+        name = await rig_campaign(database_url, tmp_path, numbers, agents=1, record=True, amd=True,
+                                  compliance={"recording_retention_days": 1})
         async with running_engine(database_url, asterisk):
             await wait_for(lambda: _completed(database_url, name), 120, "the campaign to complete")
     rows = {r["number"][-1]: dict(r) for r in await fetch(
@@ -106,6 +108,17 @@ async def test_recorded_call_stores_the_file_asterisk_wrote(database_url: str, t
     starts = [e for e in events.named("MixMonitorStart") if e.get("Uniqueid") == person["id"]]
     assert len(starts) == 1
     assert not any(path.name in value for _, value in starts[0].message.headers), starts[0]
+
+    # Retention (1 day here): a purge today leaves the file; once the call is two days old,
+    # the purge deletes the file Asterisk wrote and stamps the attempt, the path stays.
+    assert dialer(database_url, "recordings", "purge").exit_code == 0
+    assert await asyncio.to_thread(path.exists)
+    await fetch(database_url, "UPDATE call_attempts SET ended_at = ended_at - interval '2 days'")
+    purged = dialer(database_url, "recordings", "purge")
+    assert purged.exit_code == 0 and "deleted 1 recordings" in purged.output, purged.output
+    assert not await asyncio.to_thread(path.exists)
+    stamped = await fetch(database_url, "SELECT recording_path FROM call_attempts WHERE recording_purged_at IS NOT NULL")
+    assert [tuple(r) for r in stamped] == [(str(path),)]
 
 
 async def _completed(url: str, name: str) -> bool:
