@@ -12,7 +12,8 @@ import getpass
 import shutil
 import socket
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,3 +125,17 @@ class Desktop(aiomqtt.Client):
         await self.publish(topic, payload, qos=1, timeout=20)
         assert len(self.puback) == 1
         return self.puback[0]
+
+
+@contextmanager
+def started_broker(directory: Path) -> Iterator[AclBroker]:
+    """A broker from the shipped files in `directory`, with the engine's and the two agents'
+    logins, for the length of the block."""
+    broker = AclBroker(directory)
+    broker.directory.mkdir()
+    broker.configure({ENGINE_USER: ENGINE_PASSWORD, **AGENT_PASSWORDS})
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()

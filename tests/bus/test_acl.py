@@ -25,7 +25,13 @@ from dialer.db.database import Database
 from dialer.outputs import bus_topics as topics
 from dialer.outputs.bus import MqttBus, MqttSettings
 from dialer.outputs.observers import DatabaseDispositionSink
-from tests.bus.acl_broker import AGENT_PASSWORDS, ENGINE_PASSWORD, ENGINE_USER, AclBroker, Desktop
+from tests.bus.acl_broker import (
+    ENGINE_PASSWORD,
+    ENGINE_USER,
+    AclBroker,
+    Desktop,
+    started_broker,
+)
 from tests.bus.conftest import subscribe
 from tests.engine.harness import make_campaign, numbers
 
@@ -34,14 +40,8 @@ SUCCESS, NOT_AUTHORIZED = 0, 135
 
 @pytest.fixture
 def acl_broker(tmp_path: Path) -> Iterator[AclBroker]:
-    broker = AclBroker(tmp_path / "broker")
-    broker.directory.mkdir()
-    broker.configure({ENGINE_USER: ENGINE_PASSWORD, **AGENT_PASSWORDS})
-    broker.start()
-    try:
+    with started_broker(tmp_path / "broker") as broker:
         yield broker
-    finally:
-        broker.stop()
 
 
 async def _attempts(url: str, tmp_path: Path, agents: list[str | None]) -> list[uuid.UUID]:
