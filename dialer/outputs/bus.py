@@ -39,7 +39,7 @@ from urllib.parse import unquote, urlsplit
 import aiomqtt
 
 from dialer.outputs import bus_topics as topics
-from dialer.outputs.bus_preview import PreviewAnswer, PreviewRejected, PreviewSink
+from dialer.outputs.bus_preview import PreviewAnswer, PreviewRejected, PreviewSink, json_object
 
 log = logging.getLogger(__name__)
 
@@ -132,17 +132,10 @@ class DispositionRequest:
     @classmethod
     def parse(cls, payload: bytes) -> DispositionRequest:
         """Validate the shape (not the meaning: that is the sink's job)."""
-        if len(payload) > MAX_DISPOSITION_BYTES:
-            raise DispositionRejected("malformed", f"payload larger than {MAX_DISPOSITION_BYTES} bytes")
         try:
-            data = json.loads(payload)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise DispositionRejected("malformed", "payload is not JSON") from None
-        if not isinstance(data, dict):
-            raise DispositionRejected("malformed", "payload must be a JSON object")
-        unknown = set(data) - {"attempt_id", "code", "callback_at", "note"}
-        if unknown:
-            raise DispositionRejected("malformed", f"unknown keys: {', '.join(sorted(unknown))}")
+            data = json_object(payload, MAX_DISPOSITION_BYTES, {"attempt_id", "code", "callback_at", "note"})
+        except ValueError as exc:
+            raise DispositionRejected("malformed", str(exc)) from None
         try:
             attempt_id = uuid.UUID(str(data["attempt_id"]))
         except (KeyError, ValueError):

@@ -3,17 +3,35 @@
 The shape is checked here (`PreviewAnswer.parse`); the meaning (the offer exists, was made
 to this agent, is still open, more time is left) by the engine's side, a `PreviewSink`
 (`dialer.outputs.observers.DatabasePreviewSink`, through `dialer.agents.offers`). Either
-refuses with `PreviewRejected`; the bus answers on dialer/agents/<id>/errors.
+refuses with `PreviewRejected`; the bus answers on dialer/agents/<id>/errors. `json_object`
+reads any desktop payload (dispositions too) as a bounded JSON object of known keys.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 MAX_ANSWER_BYTES = 1024
 ACTIONS = ("accept", "skip", "more_time")
+
+
+def json_object(payload: bytes, max_bytes: int, keys: set[str]) -> dict[str, Any]:
+    """What a desktop sent, as a JSON object of known keys; ValueError says what is wrong.
+    (Its meaning is the receiver's to check.)"""
+    if len(payload) > max_bytes:
+        raise ValueError(f"payload larger than {max_bytes} bytes")
+    try:
+        data = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ValueError("payload is not JSON") from None
+    if not isinstance(data, dict):
+        raise ValueError("payload must be a JSON object")
+    unknown = set(data) - keys
+    if unknown:
+        raise ValueError(f"unknown keys: {', '.join(sorted(unknown))}")
+    return data
 
 
 class PreviewRejected(Exception):
@@ -38,17 +56,10 @@ class PreviewAnswer:
 
     @classmethod
     def parse(cls, payload: bytes) -> PreviewAnswer:
-        if len(payload) > MAX_ANSWER_BYTES:
-            raise PreviewRejected("malformed", f"payload larger than {MAX_ANSWER_BYTES} bytes")
         try:
-            data = json.loads(payload)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise PreviewRejected("malformed", "payload is not JSON") from None
-        if not isinstance(data, dict):
-            raise PreviewRejected("malformed", "payload must be a JSON object")
-        unknown = set(data) - {"offer_id", "action"}
-        if unknown:
-            raise PreviewRejected("malformed", f"unknown keys: {', '.join(sorted(unknown))}")
+            data = json_object(payload, MAX_ANSWER_BYTES, {"offer_id", "action"})
+        except ValueError as exc:
+            raise PreviewRejected("malformed", str(exc)) from None
         offer_id = data.get("offer_id")
         if isinstance(offer_id, bool) or not isinstance(offer_id, int) or offer_id <= 0:
             raise PreviewRejected("malformed", "offer_id must be the offer's number")
