@@ -106,6 +106,8 @@ async def test_each_desktop_acts_only_for_its_agent(database_url: str, tmp_path:
                 assert ack["status"] == "applied"
                 skip = json.dumps({"offer_id": offer_1002["offer_id"], "action": "skip"})
                 assert await desk_1002.publish_for_code("dialer/agents/1002/preview", skip) == SUCCESS
+                ack = await _next_on(desk_1002, "dialer/agents/1002/acks", offer_id=offer_1002["offer_id"])
+                assert (ack["action"], ack["status"]) == ("skip", "applied"), ack
             finally:
                 engine.request_stop()
                 await asyncio.wait_for(task, 60)
@@ -113,5 +115,7 @@ async def test_each_desktop_acts_only_for_its_agent(database_url: str, tmp_path:
                                           " FROM call_attempts")
     assert (attempt["agent_id"], attempt["outcome"]) == ("1001", "answered") and attempt["connected_at"]
     assert (attempt["disposition"], attempt["disposition_by"]) == ("success", "agent 1001")
-    states = {r["agent_id"]: r["state"] for r in await fetch(database_url, "SELECT agent_id, state FROM preview_offers")}
-    assert states == {"1001": "accepted", "1002": "skipped"}
+    states = {r["id"]: (r["agent_id"], r["state"])
+              for r in await fetch(database_url, "SELECT id, agent_id, state FROM preview_offers")}
+    assert states[offer_1001["offer_id"]] == ("1001", "accepted")
+    assert states[offer_1002["offer_id"]] == ("1002", "skipped")
