@@ -165,26 +165,19 @@ def _delete_batch(
 
 
 def _delete(path: Path, plan: CampaignPurge, dry_run: bool) -> bool:
-    """Delete one file; True when it is gone (deleted, or missing already)."""
+    """Delete one file (a dry run only reads its size); True when it is gone (deleted, or
+    missing already)."""
     try:
         size = path.stat().st_size
+        if not dry_run:
+            path.unlink()
     except FileNotFoundError:
         plan.missing += 1
         return True
     except OSError as exc:
         plan.failed += 1
-        log.warning("recording of campaign %s: cannot read %s: %s", plan.campaign, path.name, exc.strerror)
+        log.warning("recording of campaign %s: cannot delete %s: %s", plan.campaign, path.name, exc.strerror)
         return False
-    if not dry_run:
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            plan.missing += 1
-            return True
-        except OSError as exc:
-            plan.failed += 1
-            log.warning("recording of campaign %s: cannot delete %s: %s", plan.campaign, path.name, exc.strerror)
-            return False
     plan.deleted += 1
     plan.deleted_bytes += size
     return True
