@@ -259,6 +259,48 @@ def default_in_flight(agents: int, p: float, service_s: float, ring_s: float,
     return int(min(limit, math.ceil(factor * steady + 4.0 * math.sqrt(steady) + 20)))
 
 
+def _queue_places(agents: int, service_s: float, wait_s: float) -> int:
+    """Places in the model's queue: a few more than the people who can wait at once."""
+    if wait_s <= 0:
+        return 0
+    return int(math.ceil(3.0 + 2.0 * math.sqrt(agents * wait_s / service_s)))
+
+
+def lines_full(agents: int, p: float, service_s: float, ring_s: float, in_flight: int,
+               wait_s: float = 0.0, talk_share: float = 1.0) -> OptimumResult:
+    """The model with every line always in use: `in_flight` calls resolve at 1 / ring_s each
+    and are replaced at once, so people arrive as a Poisson stream and the agents are a
+    birth-death chain (Erlang's loss system, with impatience when wait_s > 0).
+
+    When the dial level caps the calls in flight and this rule keeps within the abandon cap,
+    it is the constrained optimum (no rule can place more calls, and more calls never mean
+    fewer connects), found in microseconds where the MDP takes minutes: with the cap binding,
+    its optimum leaves many agents idle, far outside the folded window."""
+    if agents <= 0 or p <= 0 or in_flight <= 0:
+        return OptimumResult(agents, 0.0, 0.0, 0.0, 0.0, 0.0, max(0, in_flight))
+    lam = in_flight * p / ring_s
+    mu = 1.0 / service_s
+    theta = 1.0 / wait_s if wait_s > 0 else 0.0
+    top = agents + _queue_places(agents, service_s, wait_s)
+    b = np.arange(top + 1, dtype=float)
+    down = np.minimum(b, agents) * mu + np.maximum(b - agents, 0.0) * theta
+    log_pi = np.zeros(top + 1)
+    log_pi[1:] = np.cumsum(math.log(lam) - np.log(down[1:]))
+    pi = np.exp(log_pi - log_pi.max())
+    pi /= pi.sum()
+    served = np.minimum(b, agents)
+    connects = lam * pi[b < agents].sum() + (pi[b > agents] * agents * mu).sum()
+    abandons = lam * pi[-1] + (pi * np.maximum(b - agents, 0.0) * theta).sum()
+    busy = float((pi * served).sum() / agents)
+    total = connects + abandons
+    return OptimumResult(
+        agents=agents, busy=busy, occupancy=busy * talk_share,
+        abandon_ratio=float(abandons / total) if total > 0 else 0.0,
+        connects_per_hour=float(connects) * 3600.0, multiplier=0.0,
+        max_in_flight=in_flight, states=top + 1,
+    )
+
+
 def solve_cmdp(
     agents: int,
     p: float,
@@ -288,7 +330,7 @@ def solve_cmdp(
     gamma = 1.0 / ring_s
     theta = 1.0 / wait_s if wait_s > 0 else 0.0
     if queue is None:
-        queue = int(math.ceil(3.0 + 2.0 * math.sqrt(agents * mu * wait_s))) if theta > 0 else 0
+        queue = _queue_places(agents, service_s, wait_s)
     if max_in_flight is None:
         max_in_flight = default_in_flight(agents, p, service_s, ring_s)
     while True:
@@ -389,3 +431,31 @@ def solve_optimum(
         max_in_flight=max_in_flight, b_window=b_window,
         talk_share=world.talk.expected / service if service > 0 else 0.0,
     )
+
+
+@dataclass(frozen=True)
+class ThresholdTable:
+    """The optimum's own decision rule: hold `targets[b, c]` calls in flight in state (b, c),
+    b = agents busy plus people waiting (at most `agents + queue`), c = calls in flight."""
+
+    agents: int
+    queue: int
+    targets: np.ndarray
+
+    def calls_to_place(self, busy: int, waiting: int, in_flight: int) -> int:
+        b = min(min(busy, self.agents) + waiting, self.agents + self.queue)
+        c = min(in_flight, self.targets.shape[1] - 1)
+        return max(0, int(self.targets[b, c]) - in_flight)
+
+
+def threshold_table(agents: int, p: float, service_s: float, ring_s: float, cap: float = 0.03,
+                    wait_s: float = 0.0, max_in_flight: int | None = None) -> ThresholdTable:
+    """The decision rule of the constrained optimum (the feasible side of the multiplier's
+    bracket), on the whole state space; for diagnostics (scripts/bench_reference_policy.py):
+    it knows the model's true means and nothing of elapsed times."""
+    res = solve_cmdp(agents, p, service_s, ring_s, cap=cap, wait_s=wait_s,
+                     max_in_flight=max_in_flight)
+    theta = 1.0 / wait_s if wait_s > 0 else 0.0
+    model = _Model(agents, p, 1.0 / service_s, 1.0 / ring_s, res.max_in_flight,
+                   queue=_queue_places(agents, service_s, wait_s), theta=theta)
+    return ThresholdTable(agents, model.Q, model.solve(res.multiplier, cap))

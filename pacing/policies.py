@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from pacing.abandon_loop import AbandonLoop
 from pacing.estimators import Estimators
 from pacing.policy import BasePolicy, PacingDecision, PacingReason, Policy
 from pacing.snapshot import CampaignSnapshot
@@ -271,8 +272,9 @@ class PredictivePolicy(BasePolicy):
     so calls already ringing can never overdraw the budget on their own expectation plus
     noise; when it does not fit the policy places only what progressive would.
 
-    theta is trimmed by feedback on the measured abandon rate (a multiplicative integral
-    loop towards `target`, below the regulatory `cap`). With few observations or a small
+    theta is set by feedback on the measured abandon rate (`pacing.abandon_loop`: the
+    recent rate is steered towards the rate that ends the shift at `target`, below the
+    regulatory `cap`). With few observations or a small
     team (fewer than `min_agents`) theta shrinks smoothly, which is progressive pacing in
     the limit; with the budget spent it paces progressively. It never places fewer calls
     than progressive would.
@@ -290,7 +292,8 @@ class PredictivePolicy(BasePolicy):
     Calibration: E[L] is a lower bound (the largest expected excess over the grid, not the
     expected largest excess, and agents' frees are counted at their mean less half a
     standard deviation); `scripts/pacing_calibration.py` measures the abandons that follow
-    at about four to five times E[L]. The theta loop absorbs a steady factor like that; what
+    at about four to five times E[L] on the 150-agent floor of issue 11, and at a tenth of
+    it on others (short calls, AMD). The theta loop absorbs a steady factor like that; what
     it cannot absorb is an error that swings tick to tick, which is why the hit rate is
     counted by dial cohort (see `pacing.estimators.DialCohorts`).
     """
@@ -301,15 +304,10 @@ class PredictivePolicy(BasePolicy):
         self,
         target: float = 0.025,
         theta: float = 0.025,
-        feedback_gain: float = 1.0,
-        feedback_time: float = 1800.0,
-        min_reserve: float = 2.0,
         connect_timeout: float = 2.0,
         min_agents: int = 8,
         min_observations: int = 150,
         budget_margin: float = 1.0,
-        max_theta: float = 0.075,
-        min_theta: float = 0.006,
         agent_sd_weight: float = 0.5,
         borrow_s: float = 300.0,
         borrow_above: float = 0.5,
@@ -319,16 +317,11 @@ class PredictivePolicy(BasePolicy):
     ) -> None:
         super().__init__()
         self.target = target
-        self.theta = theta
-        self.feedback_gain = feedback_gain
-        self.feedback_time = feedback_time
-        self.min_reserve = min_reserve
+        self.loop = AbandonLoop(target=target, theta=theta)
         self.connect_timeout = connect_timeout
         self.min_agents = min_agents
         self.min_observations = min_observations
         self.budget_margin = budget_margin
-        self.max_theta = max_theta
-        self.min_theta = min_theta
         self.agent_sd_weight = agent_sd_weight
         self.borrow_s = borrow_s
         self.borrow_above = borrow_above
@@ -360,21 +353,6 @@ class PredictivePolicy(BasePolicy):
         team = min(1.0, max(0.0, (active - 1.0) / max(1.0, self.min_agents - 1.0)))
         return obs * (0.35 + 0.65 * team)
 
-    def _feedback(self, snap: CampaignSnapshot, est: Estimators, dt: float) -> None:
-        """Trim theta so that the abandon budget keeps a reserve: the ledger's remaining
-        allowance is steered towards `reserve` of the budget earned so far (never below
-        `min_reserve` abandons). Above it theta grows, below it theta shrinks."""
-        if dt <= 0:
-            return
-        rate, answers, abandons = _abandon_view(snap, est)
-        cap = snap.headroom.cap if snap.headroom is not None else 0.03
-        allowed = cap * answers - abandons
-        reserve = max(self.min_reserve, (1.0 - self.target / cap) * cap * answers)
-        err = (allowed - reserve) / max(self.min_reserve, reserve)
-        err = max(-2.0, min(1.0, err))
-        self.theta *= math.exp(self.feedback_gain * err * dt / self.feedback_time)
-        self.theta = min(self.max_theta, max(self.min_theta, self.theta))
-
     def _raw(self, snap: CampaignSnapshot) -> tuple[int, str, Details]:
         est = snap.estimates or self._own
         dt = 0.0 if self._last is None else max(0.0, snap.now - self._last)
@@ -386,7 +364,8 @@ class PredictivePolicy(BasePolicy):
         else:
             a = min(1.0, dt / 300.0)
             self._occupancy += a * (occ_now - self._occupancy)
-        self._feedback(snap, est, dt)
+        _, answers, abandons = _abandon_view(snap, est)
+        self.loop.update(answers, abandons, dt)
         base = snap.uncovered_ready
         lim = snap.limits
         if lim.max_occupancy is not None and self._occupancy >= lim.max_occupancy:
@@ -407,7 +386,7 @@ class PredictivePolicy(BasePolicy):
         if budget <= 0:
             return base, PacingReason.BUDGET_EXHAUSTED.value, {"budget": round(budget, 2)}
         conf = self.confidence(snap, est)
-        theta = self.theta * conf
+        theta = self.loop.theta * conf
         if theta <= 1e-4:
             return base, PacingReason.WARMING_UP.value, {"confidence": round(conf, 3)}
 
@@ -481,6 +460,8 @@ class PredictivePolicy(BasePolicy):
         # (scripts/pacing_calibration.py holds expected_lost against what happened).
         return n, reason, {
             "theta": round(theta, 4),
+            "wanted_abandon_rate": round(self.loop.wanted_rate, 4),
+            "recent_abandon_rate": round(self.loop.recent_rate, 4),
             "confidence": round(conf, 3),
             "expected_lost": round(lost(n), 4),
             "hit_rate": round(est.hit_rate, 4),

@@ -35,7 +35,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from pacing.optimum import OptimumResult, default_in_flight, solve_cmdp
+from pacing.optimum import OptimumResult, default_in_flight, lines_full, solve_cmdp
 from pacing.simulator import Scenario, agent_schedule
 from pacing.world import Duration, WorldModel
 
@@ -178,9 +178,11 @@ def label_for(sc: Scenario) -> str:
         parts.append("segments")
     if sc.churn:
         parts.append("availability")
-    mp = model_params(sc)
-    if mp.p > 0 and mp.ring_s / (mp.service_s * mp.p) > sc.limits.max_dial_level:
-        parts.append("level-cap")  # the steady need of calls in flight exceeds the cap
+    for _, human in drift_segments(sc):
+        mp = model_params(sc, sc.world.with_overrides(human_rate=human))
+        if mp.p > 0 and mp.ring_s / (mp.service_s * mp.p) > sc.limits.max_dial_level:
+            parts.append("level-cap")  # the steady need of calls in flight exceeds the cap
+            break
     return "cmdp" if not parts else "cmdp-" + "+".join(parts)
 
 
@@ -198,6 +200,14 @@ def solve_params(mp: ModelParams, agents: int, cap: float) -> OptimumResult:
                                       factor=1.5 if big else 3.0, limit=MAX_IN_FLIGHT)
         if math.isfinite(mp.max_level):
             in_flight = min(in_flight, max(1, int(mp.max_level * agents)))
+            # Every line in use, if that keeps within the cap, is the optimum under the
+            # dial level's cap (`pacing.optimum.lines_full`), and costs nothing to compute.
+            full = lines_full(agents, mp.p, mp.service_s, mp.ring_s,
+                              max(1, int(mp.max_level * agents)), wait_s=mp.wait_s,
+                              talk_share=mp.talk_share)
+            if full.abandon_ratio <= cap:
+                _CACHE[key] = full
+                return full
         got = solve_cmdp(
             agents, mp.p, mp.service_s, mp.ring_s, cap=cap, wait_s=mp.wait_s,
             max_in_flight=in_flight,

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from pacing.optimum import _Model, mean_ring_time, solve_optimum
+from pacing.optimum import (
+    _Model,
+    _queue_places,
+    lines_full,
+    mean_ring_time,
+    solve_cmdp,
+    solve_optimum,
+    threshold_table,
+)
 from pacing.world import WorldModel
 
 
@@ -42,3 +50,35 @@ def test_huge_multiplier_means_near_zero_abandons() -> None:
     model = _Model(4, 0.3, 1.0 / 200.0, gamma, 20)
     ev = model.evaluate(model.solve(1e4, 0.03))
     assert ev.ratio < 0.005
+
+
+def test_threshold_table_is_the_optimum_rule() -> None:
+    """The table `threshold_table` returns is the rule whose value the solver reports: it
+    dials into an empty floor, holds back when every agent is busy and people wait, and
+    evaluated on the model it reaches the optimum's busy fraction within the cap."""
+    table = threshold_table(6, 0.3, 200.0, 12.0, cap=0.03, wait_s=2.0)
+    assert table.calls_to_place(busy=0, waiting=0, in_flight=0) >= 6
+    assert table.calls_to_place(busy=6, waiting=table.queue, in_flight=0) == 0
+    # more calls in flight, fewer to place
+    assert table.calls_to_place(2, 0, 5) <= table.calls_to_place(2, 0, 0)
+    opt = solve_cmdp(6, 0.3, 200.0, 12.0, cap=0.03, wait_s=2.0)
+    model = _Model(6, 0.3, 1.0 / 200.0, 1.0 / 12.0, opt.max_in_flight,
+                   queue=_queue_places(6, 200.0, 2.0), theta=0.5)
+    ev = model.evaluate(table.targets)
+    assert ev.ratio <= 0.03 + 1e-3
+    assert abs(ev.busy - opt.busy) < 0.01
+
+
+def test_lines_full_is_the_capped_optimum_when_it_keeps_within_the_cap() -> None:
+    """20 agents, 6 % answered, 87-s calls: the need is 6.6 calls in flight per agent and
+    the dial level allows 3, so the optimum fills every line; the birth-death chain gives
+    the MDP's figures without solving it. Where filling the lines would break the cap
+    (10 agents at 30 %), it says so and the MDP is needed."""
+    capped = lines_full(20, 0.06, 87.0, 34.7, 60, wait_s=1.76)
+    mdp = solve_cmdp(20, 0.06, 87.0, 34.7, cap=0.03, wait_s=1.76, max_in_flight=60)
+    assert capped.abandon_ratio <= 0.03
+    assert abs(capped.busy - mdp.busy) < 1e-4
+    assert abs(capped.abandon_ratio - mdp.abandon_ratio) < 1e-4
+    loose = lines_full(10, 0.3, 200.0, 12.0, 10, wait_s=2.0)
+    assert loose.abandon_ratio > 0.03
+    assert loose.busy > solve_cmdp(10, 0.3, 200.0, 12.0, cap=0.03, wait_s=2.0).busy
