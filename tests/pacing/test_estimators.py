@@ -40,7 +40,9 @@ def test_adapts_to_new_batch(seed: int) -> None:
     feed(est, 0.30, 3000, rng)
     assert abs(est.hit_rate - 0.30) < 0.07
     feed(est, 0.15, 800, rng)
-    assert abs(est.hit_rate - 0.15) < 0.065
+    # Most of the way from 0.30 to 0.15 after 800 results (worst of seeds 0-10,000: 0.0714
+    # off, i.e. at 0.22; a tolerance of 0.065 failed about one seed in a thousand).
+    assert abs(est.hit_rate - 0.15) < 0.08
 
 
 def test_prior_dominates_cold_start() -> None:
