@@ -268,13 +268,7 @@ class PredictivePolicy(BasePolicy):
     new ones, so it is the exposure of everything in flight. Besides the (borrowing) budget
     test above, any call beyond the progressive number needs that exposure plus a reserve
     of `reserve_z` standard deviations (Poisson: sqrt(E[L])) to fit in the ledger's
-    *current* allowance, with nothing borrowed, and up to `min_reserve` (one) abandon more:
-    E[L] is a bound whose scale varies by floor, and on a small floor a handful of abandons
-    in one bad minute is the whole remaining budget (10 agents, 620 answers a shift: four
-    in ten minutes took a run from 2.8 % to 3.2 %; one in reserve kept it at 2.85 %). The
-    whole abandon is kept where the allowance takes `regrow_s` (10 min) or more to earn one
-    back, less in proportion where it regrows faster: 150 agents earn one in 75 s, and a
-    whole one held back cost them 0.02 of busy time in the first hour. The reserve grows with the calls in flight, so
+    *current* allowance, with nothing borrowed. The reserve grows with the calls in flight, so
     calls already ringing can never overdraw the budget on their own expectation plus
     noise; when it does not fit the policy places only what progressive would.
 
@@ -318,8 +312,6 @@ class PredictivePolicy(BasePolicy):
         borrow_s: float = 300.0,
         borrow_above: float = 0.5,
         reserve_z: float = 2.0,
-        min_reserve: float = 1.0,
-        regrow_s: float = 600.0,
         rate_window_s: float = 20.0,
         future_weight: float = 0.5,
     ) -> None:
@@ -334,8 +326,6 @@ class PredictivePolicy(BasePolicy):
         self.borrow_s = borrow_s
         self.borrow_above = borrow_above
         self.reserve_z = reserve_z
-        self.min_reserve = min_reserve
-        self.regrow_s = regrow_s
         self.rate_window_s = rate_window_s
         self.future_weight = future_weight
         self.grid = _GRID
@@ -362,15 +352,6 @@ class PredictivePolicy(BasePolicy):
         active = snap.agents_active
         team = min(1.0, max(0.0, (active - 1.0) / max(1.0, self.min_agents - 1.0)))
         return obs * (0.35 + 0.65 * team)
-
-    def kept_back(self, cap: float) -> float:
-        """Abandons the end-of-budget guard keeps in hand beyond the calls in flight's
-        exposure: `min_reserve`, scaled down where the allowance regrows one abandon in
-        less than `regrow_s` seconds."""
-        earned_per_s = cap * self.loop.answer_rate
-        if earned_per_s <= 0.0:
-            return self.min_reserve
-        return self.min_reserve * min(1.0, 1.0 / (earned_per_s * self.regrow_s))
 
     def _raw(self, snap: CampaignSnapshot) -> tuple[int, str, Details]:
         est = snap.estimates or self._own
@@ -427,7 +408,6 @@ class PredictivePolicy(BasePolicy):
             return base, PacingReason.WARMING_UP.value, {"hit_rate": est.hit_rate}
 
         sd_f = [self.agent_sd_weight * math.sqrt(v) for v in fv]
-        kept_back = self.kept_back(cap)
 
         f_eff = [max(0.0, fm[j] - sd_f[j]) for j in range(g)]
         placed: dict[int, float] = {}  # losses of the calls in flight and n new ones
@@ -451,7 +431,7 @@ class PredictivePolicy(BasePolicy):
                 return False
             # End-of-budget guard: the exposure of all calls in flight plus a reserve that
             # grows with it must fit in the allowance earned so far (nothing borrowed).
-            if ln + self.reserve_z * math.sqrt(ln) + kept_back > allowed:
+            if ln + self.reserve_z * math.sqrt(ln) > allowed:
                 return False
             # The marginal call: what it adds to everyone's losses, the calls still to be
             # placed included (they compete for the same agents).

@@ -6,7 +6,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pacing.abandon_loop import AbandonLoop
-from pacing.policies import PredictivePolicy
 
 
 def _run(loop: AbandonLoop, answers_per_s: float, abandon_share: float, seconds: int,
@@ -83,14 +82,3 @@ def test_answer_rate_is_known_from_the_first_minutes() -> None:
     loop = AbandonLoop(target=0.025, theta=0.025)
     _run(loop, 0.5, 0.0, 120)
     assert abs(loop.answer_rate - 0.5) < 0.05
-
-
-def test_predictive_keeps_an_abandon_back_where_the_budget_regrows_slowly() -> None:
-    """One abandon is kept in hand beyond the calls in flight's exposure on a floor that
-    takes ten minutes or more to earn one back (a few agents), a fraction of one on a floor
-    that earns one in a minute (150 agents)."""
-    small, large = PredictivePolicy(), PredictivePolicy()
-    _run(small.loop, 0.04, 0.0, 900)  # 0.04 answers/s x 3 %: one abandon earned per 14 min
-    _run(large.loop, 0.45, 0.0, 900)  # one per 74 s
-    assert small.kept_back(0.03) == small.min_reserve == 1.0
-    assert 0.05 < large.kept_back(0.03) < 0.2
