@@ -435,27 +435,41 @@ def solve_optimum(
 
 @dataclass(frozen=True)
 class ThresholdTable:
-    """The optimum's own decision rule: hold `targets[b, c]` calls in flight in state (b, c),
-    b = agents busy plus people waiting (at most `agents + queue`), c = calls in flight."""
+    """The optimum's own decision rule: hold `targets[b - b_min, c]` calls in flight in state
+    (b, c), b = agents busy plus people waiting (at most `agents + queue`; states below
+    `b_min` are folded into it), c = calls in flight."""
 
     agents: int
     queue: int
     targets: np.ndarray
+    b_min: int = 0
 
     def calls_to_place(self, busy: int, waiting: int, in_flight: int) -> int:
         b = min(min(busy, self.agents) + waiting, self.agents + self.queue)
         c = min(in_flight, self.targets.shape[1] - 1)
-        return max(0, int(self.targets[b, c]) - in_flight)
+        return max(0, int(self.targets[max(b, self.b_min) - self.b_min, c]) - in_flight)
 
 
 def threshold_table(agents: int, p: float, service_s: float, ring_s: float, cap: float = 0.03,
-                    wait_s: float = 0.0, max_in_flight: int | None = None) -> ThresholdTable:
+                    wait_s: float = 0.0, max_in_flight: int | None = None,
+                    b_window: int | None = None) -> ThresholdTable:
     """The decision rule of the constrained optimum (the feasible side of the multiplier's
-    bracket), on the whole state space; for diagnostics (scripts/bench_reference_policy.py):
-    it knows the model's true means and nothing of elapsed times."""
+    bracket); `max_in_flight` and `b_window` as for `solve_cmdp`. For diagnostics
+    (scripts/bench_reference_policy.py): it knows the model's true means and nothing of
+    elapsed times."""
     res = solve_cmdp(agents, p, service_s, ring_s, cap=cap, wait_s=wait_s,
-                     max_in_flight=max_in_flight)
+                     max_in_flight=max_in_flight, b_window=b_window)
     theta = 1.0 / wait_s if wait_s > 0 else 0.0
+    b_min = 0 if b_window is None else max(0, agents - b_window)
+    # solve_cmdp widens a window the optimum visits; mirror its final width
+    while b_window is not None and b_min > 0:
+        model = _Model(agents, p, 1.0 / service_s, 1.0 / ring_s, res.max_in_flight,
+                       queue=_queue_places(agents, service_s, wait_s), theta=theta, b_min=b_min)
+        targets = model.solve(res.multiplier, cap)
+        if model.evaluate(targets).floor_mass < 1e-4:
+            return ThresholdTable(agents, model.Q, targets, model.b_min)
+        b_window *= 2
+        b_min = max(0, agents - b_window)
     model = _Model(agents, p, 1.0 / service_s, 1.0 / ring_s, res.max_in_flight,
                    queue=_queue_places(agents, service_s, wait_s), theta=theta)
     return ThresholdTable(agents, model.Q, model.solve(res.multiplier, cap))

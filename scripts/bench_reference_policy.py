@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 import time
@@ -32,9 +33,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pacing.optimum import ThresholdTable, threshold_table  # noqa: E402
+from pacing.optimum import ThresholdTable, default_in_flight, threshold_table  # noqa: E402
 from pacing.policy import BasePolicy, PacingReason  # noqa: E402
-from pacing.reference import model_params  # noqa: E402
+from pacing.reference import FULL_STATE_AGENTS, MAX_IN_FLIGHT, model_params  # noqa: E402
 from pacing.sampler import draw_scenario, scenario_index  # noqa: E402
 from pacing.simulator import simulate  # noqa: E402
 from pacing.snapshot import CampaignSnapshot  # noqa: E402
@@ -61,8 +62,14 @@ def play(task: tuple[int, int, int, float]) -> dict[str, Any]:
     sc = draw_scenario(index, sample_seed, hours)
     t0 = time.time()
     mp = model_params(sc.scenario)
+    # The reference's own settings for large teams (pacing.reference.solve_params).
+    big = sc.agents >= FULL_STATE_AGENTS
+    in_flight = default_in_flight(sc.agents, mp.p, mp.service_s, mp.ring_s,
+                                  factor=1.5 if big else 3.0, limit=MAX_IN_FLIGHT)
     table = threshold_table(sc.agents, mp.p, mp.service_s, mp.ring_s,
-                            cap=sc.scenario.abandon_cap, wait_s=mp.wait_s)
+                            cap=sc.scenario.abandon_cap, wait_s=mp.wait_s,
+                            max_in_flight=in_flight,
+                            b_window=int(2 * math.sqrt(sc.agents) + 10) if big else None)
     m = simulate(sc.scenario, ReferenceRule(table), seed=seed).metrics()
     return {"scenario": sc.name, "seed": seed, "busy": m["busy"],
             "abandon_rate": m["abandon_rate"], "seconds": time.time() - t0}

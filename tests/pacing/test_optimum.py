@@ -82,3 +82,15 @@ def test_lines_full_is_the_capped_optimum_when_it_keeps_within_the_cap() -> None
     loose = lines_full(10, 0.3, 200.0, 12.0, 10, wait_s=2.0)
     assert loose.abandon_ratio > 0.03
     assert loose.busy > solve_cmdp(10, 0.3, 200.0, 12.0, cap=0.03, wait_s=2.0).busy
+
+
+def test_a_folded_threshold_table_decides_as_the_full_one_near_a_busy_floor() -> None:
+    """Large teams fold the states far below N busy (as the reference does); where the
+    optimum lives, near N busy, the folded table decides as the full one."""
+    full = threshold_table(30, 0.2, 180.0, 15.0, wait_s=2.0, max_in_flight=120)
+    folded = threshold_table(30, 0.2, 180.0, 15.0, wait_s=2.0, max_in_flight=120, b_window=12)
+    assert folded.b_min > 0
+    for busy in (27, 29, 30):
+        for in_flight in (0, 5, 20):
+            assert folded.calls_to_place(busy, 0, in_flight) == full.calls_to_place(busy, 0, in_flight)
+    assert folded.calls_to_place(0, 0, 0) > 0  # a folded state still dials
