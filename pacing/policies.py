@@ -293,9 +293,10 @@ class PredictivePolicy(BasePolicy):
     standard deviation); `scripts/pacing_calibration.py` measures the abandons that follow
     at about four to five times E[L] on the 150-agent floor of issue 11, and at a small
     fraction of it on others (281 agents on short calls with AMD: none in three hours while
-    E[L] put the calls in flight at 0.08 abandons over each 26-s horizon). The theta loop absorbs a steady factor like that; what
-    it cannot absorb is an error that swings tick to tick, which is why the hit rate is
-    counted by dial cohort (see `pacing.estimators.DialCohorts`).
+    E[L] put the calls in flight at 0.08 abandons over each 26-s horizon). The theta loop
+    absorbs a steady factor like that; what it cannot absorb is an error that swings tick
+    to tick, which is why the hit rate is counted by dial cohort (see
+    `pacing.estimators.DialCohorts`).
     """
 
     name = "predictive"
