@@ -58,6 +58,7 @@ class OptimumResult:
     floor_mass: float = 0.0
     states: int = 0
     solves: int = 0
+    b_min: int = 0  # states below it folded into it (the window solve_cmdp settled on)
 
 
 @dataclass(frozen=True)
@@ -411,6 +412,7 @@ def solve_cmdp(
         floor_mass=best.floor_mass,
         states=model.states,
         solves=solves,
+        b_min=model.b_min,
     )
 
 
@@ -460,16 +462,6 @@ def threshold_table(agents: int, p: float, service_s: float, ring_s: float, cap:
     res = solve_cmdp(agents, p, service_s, ring_s, cap=cap, wait_s=wait_s,
                      max_in_flight=max_in_flight, b_window=b_window)
     theta = 1.0 / wait_s if wait_s > 0 else 0.0
-    b_min = 0 if b_window is None else max(0, agents - b_window)
-    # solve_cmdp widens a window the optimum visits; mirror its final width
-    while b_window is not None and b_min > 0:
-        model = _Model(agents, p, 1.0 / service_s, 1.0 / ring_s, res.max_in_flight,
-                       queue=_queue_places(agents, service_s, wait_s), theta=theta, b_min=b_min)
-        targets = model.solve(res.multiplier, cap)
-        if model.evaluate(targets).floor_mass < 1e-4:
-            return ThresholdTable(agents, model.Q, targets, model.b_min)
-        b_window *= 2
-        b_min = max(0, agents - b_window)
     model = _Model(agents, p, 1.0 / service_s, 1.0 / ring_s, res.max_in_flight,
-                   queue=_queue_places(agents, service_s, wait_s), theta=theta)
-    return ThresholdTable(agents, model.Q, model.solve(res.multiplier, cap))
+                   queue=_queue_places(agents, service_s, wait_s), theta=theta, b_min=res.b_min)
+    return ThresholdTable(agents, model.Q, model.solve(res.multiplier, cap), model.b_min)
