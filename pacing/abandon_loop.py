@@ -85,7 +85,7 @@ class AbandonLoop:
         keep = math.exp(-dt / recent_s)
         self._answers = keep * self._answers + new_answers
         self._abandons = keep * self._abandons + new_abandons
-        target = self.target
+        target = self.target  # shorter lines below
         unspent = target * answers - abandons
         ahead = max(self.prior_answers, self._answer_rate * self.catch_up_s)
         self.wanted_rate = min(1.2 * target, max(0.0, target + unspent / ahead))

@@ -189,17 +189,26 @@ def label_for(sc: Scenario) -> str:
 _CACHE: dict[tuple[Any, ...], OptimumResult] = {}
 
 
+def model_size(mp: ModelParams, agents: int) -> tuple[int, int | None]:
+    """(calls in flight the model holds, folded window of busy agents or None) for
+    `agents` agents: 1.5x the steady need and a window from FULL_STATE_AGENTS agents, the
+    whole space below; never more lines than the dial level allows."""
+    big = agents >= FULL_STATE_AGENTS
+    in_flight = default_in_flight(agents, mp.p, mp.service_s, mp.ring_s,
+                                  factor=1.5 if big else 3.0, limit=MAX_IN_FLIGHT)
+    if math.isfinite(mp.max_level):
+        in_flight = min(in_flight, max(1, int(mp.max_level * agents)))
+    return in_flight, int(2 * math.sqrt(agents) + 10) if big else None
+
+
 def solve_params(mp: ModelParams, agents: int, cap: float) -> OptimumResult:
     """The CMDP for `agents` agents with the model inputs `mp` (memoised)."""
     key = (agents, round(mp.p, 6), round(mp.service_s, 4), round(mp.ring_s, 4),
            round(mp.wait_s, 4), round(mp.talk_share, 6), cap, mp.max_level)
     got = _CACHE.get(key)
     if got is None:
-        big = agents >= FULL_STATE_AGENTS
-        in_flight = default_in_flight(agents, mp.p, mp.service_s, mp.ring_s,
-                                      factor=1.5 if big else 3.0, limit=MAX_IN_FLIGHT)
+        in_flight, b_window = model_size(mp, agents)
         if math.isfinite(mp.max_level):
-            in_flight = min(in_flight, max(1, int(mp.max_level * agents)))
             # Every line in use, if that keeps within the cap, is the optimum under the
             # dial level's cap (`pacing.optimum.lines_full`), and costs nothing to compute.
             full = lines_full(agents, mp.p, mp.service_s, mp.ring_s,
@@ -210,8 +219,7 @@ def solve_params(mp: ModelParams, agents: int, cap: float) -> OptimumResult:
                 return full
         got = solve_cmdp(
             agents, mp.p, mp.service_s, mp.ring_s, cap=cap, wait_s=mp.wait_s,
-            max_in_flight=in_flight,
-            b_window=int(2 * math.sqrt(agents) + 10) if big else None,
+            max_in_flight=in_flight, b_window=b_window,
             talk_share=mp.talk_share, rel_tol=REL_TOL,
         )
         _CACHE[key] = got
@@ -268,4 +276,4 @@ def reference_for(sc: Scenario) -> Reference:
 
 
 __all__ = ["ModelParams", "Reference", "availability", "drift_segments", "expected_wait",
-           "label_for", "model_params", "reference_for"]
+           "label_for", "model_params", "model_size", "reference_for"]

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 import sys
 import time
@@ -33,9 +32,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pacing.optimum import ThresholdTable, default_in_flight, threshold_table  # noqa: E402
+from pacing.bench import gap_closure  # noqa: E402
+from pacing.optimum import ThresholdTable, threshold_table  # noqa: E402
 from pacing.policy import BasePolicy, PacingReason  # noqa: E402
-from pacing.reference import FULL_STATE_AGENTS, MAX_IN_FLIGHT, model_params  # noqa: E402
+from pacing.reference import model_params, model_size  # noqa: E402
 from pacing.sampler import draw_scenario, scenario_index  # noqa: E402
 from pacing.simulator import simulate  # noqa: E402
 from pacing.snapshot import CampaignSnapshot  # noqa: E402
@@ -62,14 +62,10 @@ def play(task: tuple[int, int, int, float]) -> dict[str, Any]:
     sc = draw_scenario(index, sample_seed, hours)
     t0 = time.time()
     mp = model_params(sc.scenario)
-    # The reference's own settings for large teams (pacing.reference.solve_params).
-    big = sc.agents >= FULL_STATE_AGENTS
-    in_flight = default_in_flight(sc.agents, mp.p, mp.service_s, mp.ring_s,
-                                  factor=1.5 if big else 3.0, limit=MAX_IN_FLIGHT)
+    in_flight, b_window = model_size(mp, sc.agents)  # as the reference's own model
     table = threshold_table(sc.agents, mp.p, mp.service_s, mp.ring_s,
                             cap=sc.scenario.abandon_cap, wait_s=mp.wait_s,
-                            max_in_flight=in_flight,
-                            b_window=int(2 * math.sqrt(sc.agents) + 10) if big else None)
+                            max_in_flight=in_flight, b_window=b_window)
     m = simulate(sc.scenario, ReferenceRule(table), seed=seed).metrics()
     return {"scenario": sc.name, "seed": seed, "busy": m["busy"],
             "abandon_rate": m["abandon_rate"], "seconds": time.time() - t0}
@@ -113,10 +109,10 @@ def main(argv: list[str] | None = None) -> None:
         prog = statistics.mean(runs[(name, "progressive", k)]["busy"] for k in seeds)
         pred = [runs[(name, "predictive", k)] for k in seeds]
         ref = refs[name]["optimum_busy"]
-        if ref <= prog:
-            continue
-        gr = (statistics.mean(p["busy"] for p in mine) - prog) / (ref - prog)
-        gp = (statistics.mean(r["busy"] for r in pred) - prog) / (ref - prog)
+        gr = gap_closure(statistics.mean(p["busy"] for p in mine), prog, ref)
+        gp = gap_closure(statistics.mean(r["busy"] for r in pred), prog, ref)
+        if gr is None or gp is None:
+            continue  # the reference is not above progressive
         g_rule.append(gr)
         g_pred.append(gp)
         ab_r = 100 * max(p["abandon_rate"] for p in mine)
