@@ -2,7 +2,9 @@
 
 Each campaign paces from its own snapshot; when campaigns share agents, each must count
 only the agents no other campaign's calls will take, or two progressive campaigns over
-three agents place six calls. `share_floor` apportions the floor once per pacing tick:
+three agents place six calls. `share_floor` apportions the floor just before each campaign
+decides, on the agents and calls as they are then (the calls another campaign placed a
+moment before included):
 
 1. Calls in flight claim ready agents first: answered calls waiting in a queue before calls
    still ringing, and within each, the higher-priority campaign first (Asterisk's queue

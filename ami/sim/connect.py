@@ -67,6 +67,8 @@ class ConnectFlow:
                        f"Queue: {queue_name}\r\nPosition: {call.position}\r\n"
                        f"Count: {len(q.waiting)}\r\n", "agent,all")
         pool.assign(q)
+        if not call.agent_future.done():
+            core.stats.joined_with_no_agent_free += 1
         wait = timeout if patience is None else min(timeout, patience)
         if not call.agent_future.done():
             await asyncio.wait({call.agent_future}, timeout=wait / cfg.time_scale)

@@ -23,3 +23,6 @@ class SimStats:
     calls_started: int = 0
     calls_ended: int = 0
     opt_outs: int = 0
+    #: answered callers who found no free agent when they joined the queue (they waited:
+    #: connected later, hung up, or timed out to the safe-harbour message)
+    joined_with_no_agent_free: int = 0

@@ -260,20 +260,7 @@ class Engine:
     async def _tick_loop(self) -> None:
         while True:
             started = time.monotonic()
-            failed: BaseException | None = None
-            # One share of the agents per campaign for the whole pass: no two count one agent.
-            self.floor.refresh(started)
-            for runner in list(self.runners.values()):
-                if not self.queue_setup.ready(runner.queue):
-                    continue  # never a call into a missing queue (the status says why)
-                try:
-                    await runner.tick(started)
-                    await self.personal.tick(runner, started)  # callbacks booked for one agent
-                except Exception as exc:  # noqa: BLE001 - the other campaigns still tick
-                    log.warning("campaign %s: pacing tick failed: %s", runner.name, describe(exc))
-                    if failed is None:
-                        failed = TickFailed(f"campaign {runner.name}: {describe(exc)}")
-                        failed.__cause__ = exc
+            failed = await self.pace_campaigns(started)
             await self.on_closed(self.calls.expire(time.monotonic()))
             if self.calls.progressed:  # e.g. answered through an OriginateResponse
                 self.closing.writer_wake.set()
@@ -283,6 +270,29 @@ class Engine:
                 raise failed
             self.supervisor.beat("ticks")
             await asyncio.sleep(max(0.0, self.config.tick_s - (time.monotonic() - started)))
+
+    async def pace_campaigns(self, started: float) -> TickFailed | None:
+        """One pacing pass: every campaign decides and dials in turn; the first failure, if
+        any (the other campaigns still tick)."""
+        failed: TickFailed | None = None
+        for runner in list(self.runners.values()):
+            if not self.queue_setup.ready(runner.queue):
+                continue  # never a call into a missing queue (the status says why)
+            # The floor shared out again just before each campaign decides, on the agents
+            # and calls as they are now (the calls placed earlier in this pass included):
+            # a share taken at the start of the pass goes stale within it when Asterisk
+            # gives a call to another agent than the share assumed, and two campaigns
+            # then dial for one free agent.
+            self.floor.refresh(time.monotonic())
+            try:
+                await runner.tick(started)
+                await self.personal.tick(runner, started)  # callbacks booked for one agent
+            except Exception as exc:  # noqa: BLE001 - the other campaigns still tick
+                log.warning("campaign %s: pacing tick failed: %s", runner.name, describe(exc))
+                if failed is None:
+                    failed = TickFailed(f"campaign {runner.name}: {describe(exc)}")
+                    failed.__cause__ = exc
+        return failed
 
     async def _event_loop(self, events: Any) -> None:
         while True:

@@ -1,4 +1,4 @@
-"""The engine's floor: its agents shared among its campaigns, apportioned once per tick.
+"""The engine's floor: its agents shared among its campaigns, apportioned before each decides.
 
 The agents on one Asterisk are one pool, whatever campaign's queue they sit in; every
 campaign runner paces from its share (`pacing.floor.share_floor`), which counts the calls

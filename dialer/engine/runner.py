@@ -428,22 +428,34 @@ class CampaignRunner:
                 self._refuse(why)
                 continue
             self.pilot_done += 1
-            self.host.spawn(self.originate(attempt))
+            # Tracked now, not when the task first runs: the next campaign's share of the
+            # floor, taken right after this tick, must count this call in flight.
+            self.track(attempt)
+            self.host.spawn(self.send(attempt))
 
     async def originate(self, attempt: NewAttempt, agent_id: str | None = None) -> None:
-        """Send the Originate of a written attempt and track its call; with `agent_id`, an
+        """Track the call of a written attempt and send its Originate; with `agent_id`, an
         agent-direct call (`dialer.engine.direct`) for that agent alone."""
+        self.track(attempt, agent_id)
+        await self.send(attempt, agent_id)
+
+    def track(self, attempt: NewAttempt, agent_id: str | None = None) -> None:
+        """Track the call whose Originate is about to be sent: from now on it is in flight."""
+        contact = attempt.contact
+        definition = self.definition
+        call = Call(str(attempt.attempt_id), self.id, contact.contact_id, contact.number, self.queue,
+                    time.monotonic(), campaign=self.name, fields=contact.fields,
+                    attempt_no=contact.attempts + 1, script=definition.script, contact_zone=contact.timezone,
+                    number_index=contact.number_index, direct_agent=agent_id, agent_id=agent_id)
+        self.host.calls.add(call)
+        self.host.observer.originated(call)
+
+    async def send(self, attempt: NewAttempt, agent_id: str | None = None) -> None:
+        """Send the Originate of a tracked call and follow it to its response."""
         host = self.host
         client = host.ami
         contact = attempt.contact
         attempt_id = str(attempt.attempt_id)
-        definition = self.definition
-        call = Call(attempt_id, self.id, contact.contact_id, contact.number, self.queue, time.monotonic(),
-                    campaign=self.name, fields=contact.fields, attempt_no=contact.attempts + 1,
-                    script=definition.script, contact_zone=contact.timezone, number_index=contact.number_index,
-                    direct_agent=agent_id, agent_id=agent_id)
-        host.calls.add(call)
-        host.observer.originated(call)
         sent = time.monotonic()
         try:
             if client is None:
