@@ -67,10 +67,9 @@ class ConnectFlow:
                        f"Queue: {queue_name}\r\nPosition: {call.position}\r\n"
                        f"Count: {len(q.waiting)}\r\n", "agent,all")
         pool.assign(q)
-        if not call.agent_future.done():
-            core.stats.joined_with_no_agent_free += 1
         wait = timeout if patience is None else min(timeout, patience)
         if not call.agent_future.done():
+            core.stats.joined_with_no_agent_free += 1
             await asyncio.wait({call.agent_future}, timeout=wait / cfg.time_scale)
         if call.agent_future.done() and not call.agent_future.cancelled():
             await self._talk(call, q, call.agent_future.result())

@@ -282,8 +282,9 @@ class Engine:
             # and calls as they are now (the calls placed earlier in this pass included):
             # a share taken at the start of the pass goes stale within it when Asterisk
             # gives a call to another agent than the share assumed, and two campaigns
-            # then dial for one free agent.
-            self.floor.refresh(time.monotonic())
+            # then dial for one free agent. (A campaign not dialling decides nothing.)
+            if runner.dialling:
+                self.floor.refresh(time.monotonic())
             try:
                 await runner.tick(started)
                 await self.personal.tick(runner, started)  # callbacks booked for one agent
