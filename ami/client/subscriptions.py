@@ -22,6 +22,10 @@ class Subscription:
         self.names = names
         self.queue: asyncio.Queue[Event] = asyncio.Queue(maxsize)
         self.dropped = 0
+        # Events queued so far: a consumer that counts the events it has handled knows when
+        # it has caught up with a moment (e.g. an action's response, which can overtake the
+        # events received before it on their way through the queue).
+        self.received = 0
         self._task: asyncio.Task[None] | None = None
 
     async def get(self) -> Event:
@@ -88,6 +92,7 @@ class EventFanout:
                 continue
             try:
                 sub.queue.put_nowait(ev)
+                sub.received += 1
             except asyncio.QueueFull:
                 sub.dropped += 1
                 if sub.dropped == 1 or sub.dropped % 1000 == 0:

@@ -30,7 +30,7 @@ from typing import Any
 
 import asyncpg
 
-from ami.client import AMIClient, ClientConfig, ConnectionState, ResyncSnapshot
+from ami.client import AMIClient, ClientConfig, ConnectionState, ResyncSnapshot, Subscription
 from dialer.db.connection import DatabaseUnavailable
 from dialer.db.migrate import SchemaOutOfDate, head_revision
 from dialer.engine.agents import AgentTracker
@@ -106,6 +106,9 @@ class Engine:
         self.stopping = False
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._events: Subscription | None = None
+        self._events_applied = 0  # events of `_events` applied to the trackers
+        self._applied_wake = asyncio.Event()
         self.supervisor = Supervisor(
             stall_after_s=config.loop_stall_s, give_up_after_s=config.loop_failure_limit_s,
         )
@@ -121,6 +124,11 @@ class Engine:
 
     def floor_share(self, campaign_id: int) -> FloorShare | None:
         return self.floor.share(campaign_id)
+
+    async def events_applied(self) -> None:
+        while self._events is not None and self._events_applied < self._events.received:
+            self._applied_wake.clear()
+            await self._applied_wake.wait()
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
@@ -189,7 +197,7 @@ class Engine:
             self.ami = AMIClient(self.config.ami)
             self.ami.on_state(self._on_ami_state)
             self.ami.set_resync_hook(self._resync)
-            events = self.ami.subscribe(maxsize=200_000)
+            events = self._events = self.ami.subscribe(maxsize=200_000)
             log.info("connecting to AMI at %s:%d", self.config.ami.host, self.config.ami.port)
             # Asterisk may be down at start: keep trying, but a stop request still stops.
             if not await self._until_stopped(self.ami.connect()):
@@ -295,7 +303,7 @@ class Engine:
                     failed.__cause__ = exc
         return failed
 
-    async def _event_loop(self, events: Any) -> None:
+    async def _event_loop(self, events: Subscription) -> None:
         while True:
             await self.closing.settle()  # calls a failed pass could not record, first
             self.supervisor.beat("events")  # after the work: a loop failing at once never beats
@@ -313,6 +321,8 @@ class Engine:
                     closed.extend(self.calls.on_event(event, now))
                 except Exception:
                     log.exception("could not track event %s", event.name)
+            self._events_applied += len(batch)
+            self._applied_wake.set()
             self._observe_wraps()
             if closed:
                 await self.on_closed(closed)

@@ -2,8 +2,9 @@
 
 `RunnerHost` is all a campaign runner (and the queue membership) uses of the engine:
 the AMI client, the store, the call and agent trackers, the membership view, the
-observer, `stopping`, its share of the floor, and three actions (spawn a side task, close ended calls, check
-later on an Originate whose outcome was lost). `dialer.engine.engine.Engine` is one;
+observer, `stopping`, its share of the floor, a wait for the events received so far to be
+applied, and three actions (spawn a side task, close ended calls, check later on an
+Originate whose outcome was lost). `dialer.engine.engine.Engine` is one;
 the runner never imports the engine, so the two can be read (and tested) apart.
 """
 
@@ -83,6 +84,12 @@ class RunnerHost(Protocol):
     def floor_share(self, campaign_id: int) -> FloorShare | None:
         """The agents the campaign may count on this tick (the floor is shared with the
         engine's other campaigns), or None before the first share: every queue member."""
+
+    async def events_applied(self) -> None:
+        """Return once every AMI event received so far is applied to the trackers. An
+        action's response is read as it comes, while the events before it wait in the
+        engine's queue: after a QueuePause, this is when the trackers show what app_queue
+        did before the pause (e.g. offered the agent a call)."""
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run `coro` as a side task the engine cancels when it stops."""

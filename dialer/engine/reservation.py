@@ -13,19 +13,23 @@ not send it); at release he is paused again with that reason, or unpaused when n
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
 
 from ami import dialplan
 from ami.client import ActionFailed
-from dialer.engine.agents import AgentState
+from dialer.engine.agents import MEMBER_NOT_IN_USE, AgentState
 from dialer.engine.call_life import Call
 from dialer.engine.ports import RunnerHost
 
 log = logging.getLogger(__name__)
 
 RESERVED_REASON = "reserved"
+# How long the events before QueuePause's response may take to reach the trackers before the
+# reservation gives up (the engine's event loop is stalled or failing).
+EVENTS_APPLIED_TIMEOUT_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -35,9 +39,14 @@ class Reservation:
 
 
 def _busy(host: RunnerHost, agent_id: str) -> bool:
-    """Logged off, on a call or wrapping up (a queue call may have reached him meanwhile)."""
+    """Logged off, on a call or wrapping up, or offered a queue call: app_queue sends
+    AgentCalled and member Status 2 (in use) before AgentConnect, and that call may have
+    been given to him just before the pause took effect. Any status but "not in use" on a
+    ready agent says so (his login's own status 5 has made him logged off already)."""
     agent = host.agents.agents.get(agent_id)
-    return agent is None or agent.state not in (AgentState.READY, AgentState.PAUSED) or agent.on_call
+    if agent is None or agent.state not in (AgentState.READY, AgentState.PAUSED) or agent.on_call:
+        return True
+    return bool(agent.queues) and agent.member_status not in (None, MEMBER_NOT_IN_USE)
 
 
 async def reserve_agent(host: RunnerHost, agent_id: str, purpose: str = "direct") -> Reservation | None:
@@ -59,6 +68,12 @@ async def reserve_agent(host: RunnerHost, agent_id: str, purpose: str = "direct"
             reserved.pop(agent_id, None)
             await _restore(host, agent_id)
             return None
+    try:  # the events that came before the pause's response, applied first
+        await asyncio.wait_for(host.events_applied(), EVENTS_APPLIED_TIMEOUT_S)
+    except TimeoutError:
+        log.warning("could not reserve agent %s: AMI events are not being applied", agent_id)
+        await release_agent(host, agent_id)
+        return None
     if _busy(host, agent_id):  # a queue call reached him before the pause took effect
         await release_agent(host, agent_id)
         return None

@@ -10,7 +10,9 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+from ami.events import Event
 from ami.simulator import PbxSimulator
 from dialer.agents import service as agents_service
 from dialer.db.database import Database
@@ -33,7 +35,8 @@ QUEUE = "c1"
 
 
 @contextlib.asynccontextmanager
-async def floor(url: str, tmp: Path, *, queue_calls: int = 40) -> AsyncIterator[tuple[PbxSimulator, Engine, list[str]]]:
+async def floor(url: str, tmp: Path, *, queue_calls: int = 40,
+                **sim_extra: Any) -> AsyncIterator[tuple[PbxSimulator, Engine, list[str]]]:
     """Campaign c1 (3 agents) dialling `queue_calls` contacts through its queue, and three
     contacts kept out of the hopper (next attempt tomorrow) for the direct calls, numbers
     ending in 0 (a person answers, the simulator's last-digit plan). Yields the raw events."""
@@ -44,7 +47,7 @@ async def floor(url: str, tmp: Path, *, queue_calls: int = 40) -> AsyncIterator[
     assert len(conn_rows) == len(directs)
     events: list[str] = []
     async with PbxSimulator(sim_config(agents=3, number_plan="last-digit", wrapuptime={QUEUE: 2.0},
-                                           opt_out_probability=0.0)) as sim:
+                                           opt_out_probability=0.0, **sim_extra)) as sim:
         sim.on_event_bytes(lambda data: events.append(data.decode(errors="replace")))
         engine = engine_for(url, sim, "direct")
         task = asyncio.create_task(engine.run())
@@ -140,6 +143,65 @@ async def test_direct_call_reaches_the_chosen_agent_and_no_queue_call_reaches_hi
         assert stolen == 0
         assert await fetchval(database_url, "SELECT count(*) FROM call_attempts WHERE agent_id <> '1002'"
                               " AND id <> $1::uuid", attempt_id) > 0, "the queue dialled the others meanwhile"
+
+
+async def only_free(engine: Engine, agent_id: str) -> None:
+    """The other two agents reserved (paused in the queue)."""
+    for other in sorted({"1001", "1002", "1003"} - {agent_id}):
+        await reserve(engine, other)
+
+
+async def offer_a_queue_call_to(url: str, sim: PbxSimulator, agent_id: str) -> None:
+    """One contact that answers put back in the hopper: the campaign dials it and app_queue
+    offers the answered call to `agent_id` (the only free agent)."""
+    await fetch(url, "UPDATE contacts SET next_attempt_at = now() WHERE number = $1", direct_number(1))
+    await wait_for(lambda: offered(sim, agent_id), 30, f"a queue call offered to {agent_id}", step=0.01)
+
+
+def offered(sim: PbxSimulator, agent_id: str) -> bool:
+    agent = sim.agents[agent_id]
+    return agent.call is not None and not agent.call.connected_at
+
+
+async def test_an_agent_offered_a_queue_call_is_not_reserved(database_url: str, tmp_path: Path) -> None:
+    # app_queue sends AgentCalled and member Status 2 before AgentConnect (the agent's beep,
+    # here 1 s): in between he looks ready, and a reservation would pause him too late.
+    async with floor(database_url, tmp_path, queue_calls=0, agent_answer_delay=40.0) as (sim, engine, _):
+        await only_free(engine, "1002")
+        await offer_a_queue_call_to(database_url, sim, "1002")
+        await wait_for(lambda: engine.agents.agents["1002"].member_status == 2, 10, "Status 2 applied", step=0.01)
+        assert engine.agents.agents["1002"].state is AgentState.READY and offered(sim, "1002")
+        assert await reserve_agent(engine, "1002", "test") is None
+        assert "1002" not in engine.membership.reserved and member(sim, "1002") == (False, "")
+        await wait_for(lambda: engine.agents.agents["1002"].state is AgentState.ON_CALL, 30, "the queue call to connect")
+
+
+async def test_a_reservation_waits_for_the_events_sent_before_its_pause(database_url: str, tmp_path: Path) -> None:
+    # The QueuePause response is read at once; the events before it wait in the engine's queue
+    # behind a slow pass of its event loop (held here: it takes no event). The reservation must see them.
+    async with floor(database_url, tmp_path, queue_calls=0, agent_answer_delay=40.0) as (sim, engine, _):
+        await only_free(engine, "1002")
+        gate, held = asyncio.Event(), asyncio.Event()
+        events = engine._events
+        assert events is not None
+        get_many = events.get_many
+
+        async def slow_get_many(limit: int = 1000) -> list[Event]:
+            held.set()
+            await gate.wait()
+            return await get_many(limit)
+
+        events.get_many = slow_get_many  # type: ignore[method-assign]
+        await asyncio.wait_for(held.wait(), 10)
+        await offer_a_queue_call_to(database_url, sim, "1002")
+        assert engine.agents.agents["1002"].member_status == 1, "the offer's events were applied: not held"
+        reserving = asyncio.ensure_future(reserve_agent(engine, "1002", "test"))
+        await asyncio.sleep(0.3)
+        assert not reserving.done(), "reserved on trackers that had not seen the events before the pause"
+        gate.set()
+        assert await asyncio.wait_for(reserving, 10) is None
+        await wait_for(lambda: member(sim, "1002") == (False, ""), 10, "1002 given back to the queue")
+        await wait_for(lambda: engine.agents.agents["1002"].state is AgentState.ON_CALL, 30, "the queue call to connect")
 
 
 async def test_agent_gone_means_no_agent_abandoned_and_safe_harbour(database_url: str, tmp_path: Path) -> None:
