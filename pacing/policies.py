@@ -17,6 +17,7 @@ from typing import Any
 
 from pacing.abandon_loop import AbandonLoop
 from pacing.estimators import Estimators
+from pacing.exposure import ExposureScale
 from pacing.policy import BasePolicy, PacingDecision, PacingReason, Policy
 from pacing.snapshot import CampaignSnapshot
 
@@ -294,9 +295,11 @@ class PredictivePolicy(BasePolicy):
     at about four to five times E[L] on the 150-agent floor of issue 11, and at a small
     fraction of it on others (281 agents on short calls with AMD: none in three hours while
     E[L] put the calls in flight at 0.08 abandons over each 26-s horizon). The theta loop
-    absorbs a steady factor like that; what it cannot absorb is an error that swings tick
-    to tick, which is why the hit rate is counted by dial cohort (see
-    `pacing.estimators.DialCohorts`).
+    absorbs a steady factor like that in the marginal test; what it cannot absorb is an
+    error that swings tick to tick, which is why the hit rate is counted by dial cohort (see
+    `pacing.estimators.DialCohorts`). The budget and the end-of-budget guard compare E[L]
+    with abandons in the ledger, so there it is scaled by kappa, the abandons that followed
+    over those E[L] predicted, recently, never below 1 (`pacing.exposure`; `scale_guards`).
     """
 
     name = "predictive"
@@ -315,9 +318,11 @@ class PredictivePolicy(BasePolicy):
         reserve_z: float = 2.0,
         rate_window_s: float = 20.0,
         future_weight: float = 0.5,
+        scale_guards: bool = True,
     ) -> None:
         super().__init__()
         self.target = target
+        self.exposure = ExposureScale() if scale_guards else None
         self.loop = AbandonLoop(target=target, theta=theta)
         self.connect_timeout = connect_timeout
         self.min_agents = min_agents
@@ -424,10 +429,12 @@ class PredictivePolicy(BasePolicy):
         def lost(n: int) -> float:
             return worst(placed, cm, n)
 
+        kappa = self.exposure.kappa if self.exposure is not None else 1.0
+
         def ok(n: int) -> bool:
             if n <= base:
                 return True
-            ln = lost(n)
+            ln = kappa * lost(n)  # in abandons the ledger will see (pacing.exposure)
             if ln > budget:
                 return False
             # End-of-budget guard: the exposure of all calls in flight plus a reserve that
@@ -456,6 +463,9 @@ class PredictivePolicy(BasePolicy):
             else:
                 hi = mid
         n = lo
+        horizon = grid[-1] + self.connect_timeout
+        if self.exposure is not None:
+            self.exposure.update(lost(n), horizon, abandons, snap.now)
         reason = PacingReason.PREDICTIVE.value if conf >= 0.999 else PacingReason.WARMING_UP.value
         # What the decision rested on, for the heartbeat and for `dialer simulate --trace`
         # (scripts/pacing_calibration.py holds expected_lost against what happened).
@@ -470,7 +480,8 @@ class PredictivePolicy(BasePolicy):
             "free_agents": round(fm[-1], 2),
             "headroom": round(allowed, 2),
             "future_rate": round(self._dial_rate, 3),
-            "horizon_s": grid[-1] + self.connect_timeout,
+            "horizon_s": horizon,
+            "kappa": round(kappa, 2),
         }
 
 

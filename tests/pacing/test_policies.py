@@ -219,6 +219,25 @@ def test_predictive_end_of_budget_guard_keeps_reserve_for_calls_in_flight() -> N
     assert lost + 2.0 * math.sqrt(lost) <= 0.6 + 1e-3
 
 
+def test_predictive_guard_counts_the_abandons_its_bound_has_turned_into() -> None:
+    """A floor where the bound's exposure has turned into four times the abandons it said:
+    the guard holds the scaled exposure, plus its reserve, within the allowance."""
+    est = _trained_estimators()
+    snap = _busy_team(18, answers=2020, abandons=60, est=est)  # 0.6 abandons left
+    trusting = PredictivePolicy(theta=0.075, scale_guards=True).decide(snap)
+    assert trusting.details["kappa"] == 1.0 and trusting.calls > snap.uncovered_ready
+    taught = PredictivePolicy(theta=0.075, scale_guards=True)
+    assert taught.exposure is not None
+    for t in range(600):  # 0.01 expected over 26 s for ten minutes (0.23 abandons): 4 happen
+        taught.exposure.update(0.01, 26.0, 60 - 4 * (600 - t) // 600, t - 600.0)
+    d = taught.decide(snap)
+    kappa = float(d.details["kappa"])
+    assert kappa > 2.0
+    assert d.calls < trusting.calls
+    scaled = kappa * float(d.details["expected_lost"])
+    assert d.calls == snap.uncovered_ready or scaled + 2.0 * math.sqrt(scaled) <= 0.6 + 1e-3
+
+
 @settings(max_examples=80, deadline=None)
 @given(snapshots())
 def test_predictive_dials_ahead_only_within_the_reserve(snap: CampaignSnapshot) -> None:
