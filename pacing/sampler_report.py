@@ -33,6 +33,27 @@ LARGE_TEAM = 20
 EPS = 1e-12
 
 
+@dataclass(frozen=True)
+class SampleRows:
+    """A results file's rows, indexed: its sample, the references and the run rows."""
+
+    sample_seed: int
+    hours: float
+    optima: dict[str, dict[str, Any]]  # by scenario name
+    runs: dict[tuple[str, str, int], dict[str, Any]]  # by (scenario, policy, seed)
+
+
+def index_rows(rows: Iterable[dict[str, Any]]) -> SampleRows:
+    """The rows of one results file (its first meta row names the sample)."""
+    rows = list(rows)
+    meta: dict[str, Any] = next((r for r in rows if r.get("kind") == "meta"), {})
+    return SampleRows(
+        sample_seed=int(meta.get("sample_seed", 11)), hours=float(meta.get("hours", 4.0)),
+        optima={r["scenario"]: r for r in rows if r.get("kind") == "optimum"},
+        runs={(r["scenario"], r["policy"], int(r["seed"])): r for r in rows if r.get("kind") == "run"},
+    )
+
+
 @dataclass
 class PolicyFigures:
     seeds: int

@@ -37,6 +37,7 @@ from pacing.optimum import ThresholdTable, threshold_table  # noqa: E402
 from pacing.policy import BasePolicy, PacingReason  # noqa: E402
 from pacing.reference import model_params, model_size  # noqa: E402
 from pacing.sampler import draw_scenario, scenario_index  # noqa: E402
+from pacing.sampler_report import index_rows  # noqa: E402
 from pacing.simulator import simulate  # noqa: E402
 from pacing.snapshot import CampaignSnapshot  # noqa: E402
 
@@ -82,11 +83,8 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if not args.results.exists():
         sys.exit(f"error: no results file {args.results}")
-    rows = [json.loads(line) for line in args.results.read_text().splitlines() if line.strip()]
-    meta: dict[str, Any] = next((r for r in rows if r.get("kind") == "meta"), {})
-    sample_seed, hours = int(meta.get("sample_seed", 11)), float(meta.get("hours", 4.0))
-    refs = {r["scenario"]: r for r in rows if r.get("kind") == "optimum"}
-    runs = {(r["scenario"], r["policy"], int(r["seed"])): r for r in rows if r.get("kind") == "run"}
+    sample = index_rows(json.loads(line) for line in args.results.read_text().splitlines() if line.strip())
+    sample_seed, hours, refs, runs = sample.sample_seed, sample.hours, sample.optima, sample.runs
     seeds = [int(s) for s in args.seeds.split(",")]
     wanted = {scenario_index(n) for n in args.only}
     names = sorted(n for n, r in refs.items() if r["label"] == "cmdp"

@@ -38,7 +38,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pacing.bench import RunSpec, gap_closure, run_one  # noqa: E402
 from pacing.sampler import draw_scenario, scenario_index  # noqa: E402
-from pacing.sampler_report import distribution  # noqa: E402
+from pacing.sampler_report import (
+    distribution,  # noqa: E402
+    index_rows,  # noqa: E402
+)
 
 # (label, policy, settings): the abandon setpoint raised towards the cap. The defaults
 # (predictive 2.5 %, PI 2.2 %) are the results file's own rows.
@@ -76,12 +79,8 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if not args.results.exists():
         sys.exit(f"error: no results file {args.results}")
-    rows = [json.loads(line) for line in args.results.read_text().splitlines() if line.strip()]
-    meta: dict[str, Any] = next((r for r in rows if r.get("kind") == "meta"), {})
-    sample_seed, hours = int(meta.get("sample_seed", 11)), float(meta.get("hours", 4.0))
-    refs = {r["scenario"]: r for r in rows if r.get("kind") == "optimum"}
-    runs: dict[tuple[str, str, int], dict[str, Any]] = {
-        (r["scenario"], r["policy"], int(r["seed"])): r for r in rows if r.get("kind") == "run"}
+    sample = index_rows(json.loads(line) for line in args.results.read_text().splitlines() if line.strip())
+    sample_seed, hours, refs, runs = sample.sample_seed, sample.hours, sample.optima, sample.runs
     seeds = [int(s) for s in args.seeds.split(",")]
     policies = sorted({p for _, p, _ in runs})
 

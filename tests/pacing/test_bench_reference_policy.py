@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLER = ROOT / "scripts" / "bench_pacing_sampler.py"
+from tests.pacing.scripts import ROOT, SAMPLER, run
+
 SCRIPT = ROOT / "scripts" / "bench_reference_policy.py"
-
-
-def run(script: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(script), *args], capture_output=True,
-                          text=True, timeout=300, cwd=ROOT)
 
 
 def test_plays_the_reference_rule_of_plain_cmdp_scenarios(tmp_path: Path) -> None:

@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLER = ROOT / "scripts" / "bench_pacing_sampler.py"
+from tests.pacing.scripts import ROOT, SAMPLER, run
+
 SCRIPT = ROOT / "scripts" / "bench_tuned_frontier.py"
-
-
-def run(script: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(script), *args], capture_output=True,
-                          text=True, timeout=300, cwd=ROOT)
 
 
 def test_the_frontier_is_the_best_run_set_within_the_cap(tmp_path: Path) -> None:
