@@ -44,6 +44,7 @@ class AbandonLoop:
     max_theta: float = 2.0
     wanted_rate: float = field(init=False, default=0.0)
     recent_rate: float = field(init=False, default=0.0)
+    window_s: float = field(init=False, default=0.0)  # the recent window, as last set
     _seen: tuple[int, int] | None = field(init=False, default=None, repr=False)
     _answers: float = field(init=False, default=0.0, repr=False)
     _abandons: float = field(init=False, default=0.0, repr=False)
@@ -82,6 +83,7 @@ class AbandonLoop:
         # floor, half an hour on a small one, where a few abandons are all there is.
         recent_s = self.evidence / max(1e-9, self.target * self._answer_rate)
         recent_s = min(self.max_recent_s, max(self.min_recent_s, recent_s))
+        self.window_s = recent_s
         keep = math.exp(-dt / recent_s)
         self._answers = keep * self._answers + new_answers
         self._abandons = keep * self._abandons + new_abandons

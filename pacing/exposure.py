@@ -25,8 +25,7 @@ from dataclasses import dataclass, field
 @dataclass
 class ExposureScale:
     half_life_s: float = 1800.0
-    start: float = 1.0  # the ratio before any evidence
-    prior: float = 1.0  # abandons of evidence the starting ratio is worth
+    prior: float = 1.0  # abandons of evidence the starting ratio of 1 is worth
     _predicted: float = field(init=False, default=0.0)
     _realised: float = field(init=False, default=0.0)
     _abandons: int | None = field(init=False, default=None)
@@ -46,8 +45,5 @@ class ExposureScale:
     @property
     def kappa(self) -> float:
         """Realised over predicted abandons, never below 1."""
-        return max(1.0, (self._realised + self.prior) / (self._predicted + self.prior / self.start))
-
-    def scaled(self, exposure: float) -> float:
-        return self.kappa * exposure
+        return max(1.0, (self._realised + self.prior) / (self._predicted + self.prior))
 

@@ -279,6 +279,16 @@ class PredictivePolicy(BasePolicy):
     theta shrinks smoothly, which is progressive pacing in the limit; with the budget spent
     it paces progressively. It never places fewer calls than progressive would.
 
+    Small budgets: the abandons of the loop's recent window (the time it takes to steer,
+    half an hour on a small team, five minutes on a large one) at the rate it wants are
+    Poisson, and their standard deviation is a swing the loop cannot steer out in time.
+    While the budget (allowance plus borrowing) is less than `budget_noise_z` such swings,
+    theta is scaled by the ratio (`budget_caution`): a small team with two or three
+    abandons left dials more carefully, instead of spending them in one bad quarter hour
+    and then pacing progressively, the profile's rule once the allowance is gone, for tens
+    of minutes (on low answer rates that is an idle floor). A large floor earns an abandon
+    of allowance back in seconds, and its budget is soon larger than the swing.
+
     The calls still to be placed: the calls the next ticks place are answered within the
     same horizon and take the same agents, and a myopic forecast (only the calls in flight
     and the new ones) leaves them out. So the marginal test's C(s) also carries the
@@ -319,6 +329,7 @@ class PredictivePolicy(BasePolicy):
         rate_window_s: float = 20.0,
         future_weight: float = 0.5,
         scale_guards: bool = True,
+        budget_noise_z: float = 2.0,
     ) -> None:
         super().__init__()
         self.target = target
@@ -334,6 +345,7 @@ class PredictivePolicy(BasePolicy):
         self.reserve_z = reserve_z
         self.rate_window_s = rate_window_s
         self.future_weight = future_weight
+        self.budget_noise_z = budget_noise_z
         self.grid = _GRID
         self.agent_grid = tuple(s + connect_timeout for s in _GRID)
         self._own = Estimators()
@@ -358,6 +370,17 @@ class PredictivePolicy(BasePolicy):
         active = snap.agents_active
         team = min(1.0, max(0.0, (active - 1.0) / max(1.0, self.min_agents - 1.0)))
         return obs * (0.35 + 0.65 * team)
+
+    def budget_caution(self, budget: float) -> float:
+        """0..1, the share of theta a budget of `budget` abandons affords: 1 once it
+        covers `budget_noise_z` standard deviations of the abandons the loop's recent
+        window holds at the rate it wants (Poisson), in proportion below that."""
+        loop = self.loop
+        expected = loop.wanted_rate * loop.answer_rate * loop.window_s
+        swing = self.budget_noise_z * math.sqrt(expected)
+        if swing <= 0.0 or budget >= swing:
+            return 1.0
+        return max(0.0, budget / swing)
 
     def _raw(self, snap: CampaignSnapshot) -> tuple[int, str, Details]:
         est = snap.estimates or self._own
@@ -392,7 +415,8 @@ class PredictivePolicy(BasePolicy):
         if budget <= 0:
             return base, PacingReason.BUDGET_EXHAUSTED.value, {"budget": round(budget, 2)}
         conf = self.confidence(snap, est)
-        theta = self.loop.theta * conf
+        caution = self.budget_caution(budget)
+        theta = self.loop.theta * conf * caution
         if theta <= 1e-4:
             return base, PacingReason.WARMING_UP.value, {"confidence": round(conf, 3)}
 
@@ -482,6 +506,8 @@ class PredictivePolicy(BasePolicy):
             "future_rate": round(self._dial_rate, 3),
             "horizon_s": horizon,
             "kappa": round(kappa, 2),
+            "budget": round(budget, 2),
+            "budget_caution": round(caution, 3),
         }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +14,7 @@ from pacing import (
     CampaignSnapshot,
     Estimators,
     Limits,
+    PacingDecision,
     PacingReason,
     make_policy,
 )
@@ -270,3 +272,65 @@ def test_predictive_counts_the_calls_the_next_ticks_will_place() -> None:
     myopic = after_heavy_dialling(future_weight=0.0).decide(snap).calls
     aware = after_heavy_dialling().decide(snap).calls
     assert snap.uncovered_ready <= aware < myopic
+
+
+def _loop_taught(pol: PredictivePolicy, answers_per_s: float, seconds: int = 1800) -> None:
+    """The policy's abandon loop has seen `answers_per_s` human answers a second, no abandons."""
+    answers = 0.0
+    pol.loop.update(0, 0, 0.0)
+    for _ in range(seconds):
+        answers += answers_per_s
+        pol.loop.update(int(answers), 0, 1.0)
+
+
+def test_a_small_budget_buys_a_share_of_theta_in_proportion_to_the_abandon_noise() -> None:
+    """A team answering 0.05 calls a second: at the loop's wanted rate its recent window
+    (half an hour) holds about 2.7 abandons, a swing of 1.6; two swings (3.3 abandons) of
+    budget buy all of theta, less a proportional share. A large floor's window is shorter
+    but holds more abandons: the same budget buys less of its theta."""
+    pol = PredictivePolicy()
+    assert pol.budget_caution(0.5) == 1.0  # no answers seen yet: nothing to scale by
+    _loop_taught(pol, 0.05)
+    assert pol.loop.window_s == pol.loop.max_recent_s
+    expected = pol.loop.wanted_rate * pol.loop.answer_rate * pol.loop.window_s
+    swing = 2.0 * math.sqrt(expected)
+    assert 2.5 < swing < 4.0
+    assert pol.budget_caution(swing) == 1.0 and pol.budget_caution(10.0) == 1.0
+    assert pol.budget_caution(swing / 2) == pytest.approx(0.5)
+    assert pol.budget_caution(0.0) == 0.0
+    large = PredictivePolicy()
+    _loop_taught(large, 1.0)
+    assert large.budget_caution(swing / 2) < pol.budget_caution(swing / 2)
+    off = PredictivePolicy(budget_noise_z=0.0)
+    _loop_taught(off, 0.05)
+    assert off.budget_caution(0.1) == 1.0
+
+
+def test_predictive_takes_less_risk_while_its_budget_is_within_the_noise() -> None:
+    """Two policies with the same history on a small team's answer rate and 1.5 abandons
+    of allowance: the one that weighs the budget against the noise dials fewer, within
+    progressive's floor; with a plentiful allowance they dial the same."""
+    est = _trained_estimators()
+
+    def decide(snap: CampaignSnapshot, **settings: float) -> PacingDecision:
+        pol = PredictivePolicy(theta=0.075, **settings)
+        _loop_taught(pol, 0.05)
+        return pol.decide(snap)
+
+    small = _busy_team(10, answers=2050, abandons=60, est=est)  # 1.5 abandons left
+    careful, careless = decide(small), decide(small, budget_noise_z=0.0)
+    assert 0.0 < float(careful.details["budget_caution"]) < 1.0
+    assert careless.details["budget_caution"] == 1.0
+    assert small.uncovered_ready <= careful.calls < careless.calls
+    plenty = _busy_team(10, answers=4000, abandons=20, est=est)
+    assert decide(plenty).calls == decide(plenty, budget_noise_z=0.0).calls
+    assert decide(plenty).details["budget_caution"] == 1.0
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.floats(0.0, 2.0), st.floats(-5.0, 50.0), st.floats(0.0, 20.0))
+def test_budget_caution_is_a_share_that_grows_with_the_budget(rate: float, budget: float, more: float) -> None:
+    pol = PredictivePolicy()
+    _loop_taught(pol, rate, seconds=600)
+    low, high = pol.budget_caution(budget), pol.budget_caution(budget + more)
+    assert 0.0 <= low <= high <= 1.0
