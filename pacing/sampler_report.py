@@ -22,11 +22,14 @@ Issue 11's criteria for the judged policy (predictive):
 
 from __future__ import annotations
 
+import argparse
+import json
 import math
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 LARGE_TEAM = 20
@@ -52,6 +55,23 @@ def index_rows(rows: Iterable[dict[str, Any]]) -> SampleRows:
         optima={r["scenario"]: r for r in rows if r.get("kind") == "optimum"},
         runs={(r["scenario"], r["policy"], int(r["seed"])): r for r in rows if r.get("kind") == "run"},
     )
+
+
+def results_arguments(ap: argparse.ArgumentParser, seeds: str) -> None:
+    """The options of a script that reads a results file back: the file, the scenarios
+    (`--only`), the seeds (default `seeds`) and the worker processes."""
+    ap.add_argument("--results", type=Path, required=True,
+                    help="the sampled-scenario benchmark's JSON-lines file")
+    ap.add_argument("--only", action="append", default=[], help="a scenario name or index")
+    ap.add_argument("--seeds", default=seeds, help=f"comma-separated seeds (default {seeds})")
+    ap.add_argument("--workers", type=int, default=2)
+
+
+def read_results(path: Path) -> SampleRows:
+    """A results file's rows, indexed; a missing file stops the script with its name."""
+    if not path.exists():
+        raise SystemExit(f"error: no results file {path}")
+    return index_rows(json.loads(line) for line in path.read_text().splitlines() if line.strip())
 
 
 @dataclass

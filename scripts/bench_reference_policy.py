@@ -22,7 +22,6 @@ predictive's rows come from the results file; only the rule is simulated here.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -37,7 +36,7 @@ from pacing.optimum import ThresholdTable, threshold_table  # noqa: E402
 from pacing.policy import BasePolicy, PacingReason  # noqa: E402
 from pacing.reference import model_params, model_size  # noqa: E402
 from pacing.sampler import draw_scenario, scenario_index  # noqa: E402
-from pacing.sampler_report import index_rows  # noqa: E402
+from pacing.sampler_report import read_results, results_arguments  # noqa: E402
 from pacing.simulator import simulate  # noqa: E402
 from pacing.snapshot import CampaignSnapshot  # noqa: E402
 
@@ -75,15 +74,9 @@ def play(task: tuple[int, int, int, float]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--results", type=Path, required=True,
-                    help="the sampled-scenario benchmark's JSON-lines file")
-    ap.add_argument("--only", action="append", default=[], help="a scenario name or index")
-    ap.add_argument("--seeds", default="1", help="comma-separated seeds (default 1)")
-    ap.add_argument("--workers", type=int, default=2)
+    results_arguments(ap, seeds="1")
     args = ap.parse_args(argv)
-    if not args.results.exists():
-        sys.exit(f"error: no results file {args.results}")
-    sample = index_rows(json.loads(line) for line in args.results.read_text().splitlines() if line.strip())
+    sample = read_results(args.results)
     sample_seed, hours, refs, runs = sample.sample_seed, sample.hours, sample.optima, sample.runs
     seeds = [int(s) for s in args.seeds.split(",")]
     wanted = {scenario_index(n) for n in args.only}

@@ -38,10 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pacing.bench import RunSpec, gap_closure, run_one  # noqa: E402
 from pacing.sampler import draw_scenario, scenario_index  # noqa: E402
-from pacing.sampler_report import (
-    distribution,  # noqa: E402
-    index_rows,  # noqa: E402
-)
+from pacing.sampler_report import distribution, read_results, results_arguments  # noqa: E402
 
 # (label, policy, settings): the abandon setpoint raised towards the cap. The defaults
 # (predictive 2.5 %, PI 2.2 %) are the results file's own rows.
@@ -67,19 +64,13 @@ def play(task: tuple[int, int, float, str, int]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--results", type=Path, required=True,
-                    help="the sampled-scenario benchmark's JSON-lines file")
+    results_arguments(ap, seeds="1,2")
     ap.add_argument("--out", type=Path, default=Path("bench_tuned_frontier.jsonl"))
-    ap.add_argument("--only", action="append", default=[], help="a scenario name or index")
     ap.add_argument("--below", type=float, default=0.9,
                     help="take the scenarios (>= 20 agents) where predictive's G is below this")
-    ap.add_argument("--seeds", default="1,2", help="comma-separated seeds (default 1,2)")
-    ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--markdown", type=Path, default=None, help="also write the report here")
     args = ap.parse_args(argv)
-    if not args.results.exists():
-        sys.exit(f"error: no results file {args.results}")
-    sample = index_rows(json.loads(line) for line in args.results.read_text().splitlines() if line.strip())
+    sample = read_results(args.results)
     sample_seed, hours, refs, runs = sample.sample_seed, sample.hours, sample.optima, sample.runs
     seeds = [int(s) for s in args.seeds.split(",")]
     policies = sorted({p for _, p, _ in runs})
