@@ -103,14 +103,16 @@ def test_hundred_agent_shift_runs() -> None:
 def test_predictive_holds_on_a_large_floor_with_a_low_answer_rate() -> None:
     """Issue 11's collapse: 150 agents, 12 % of dials answered by a person, 4-minute calls.
     Predictive used to abandon its budget away in bursts and sit below a tuned PI (busy
-    0.66 against 0.89); it must stay within the cap and well above PI."""
+    0.66 against 0.89); it must stay within the cap and well above PI. Three seeds: one
+    hour's busy time moves by 0.01-0.03 from seed to seed, as much as the margin."""
     world = WorldModel(human_rate=0.12, talk=Duration.exponential(240.0), wrap=Duration.exponential(30.0))
     sc = Scenario(agents=150, hours=1.0, world=world)
-    predictive = simulate(sc, make_policy("predictive"), seed=11)
-    pi = simulate(sc, make_policy("pi"), seed=11)
-    assert predictive.abandon_rate <= 0.03
-    assert predictive.busy >= pi.busy + 0.02, (predictive.busy, pi.busy)
-    assert predictive.busy >= 0.9
+    predictive = [simulate(sc, make_policy("predictive"), seed=seed) for seed in (11, 12, 13)]
+    pi = [simulate(sc, make_policy("pi"), seed=seed) for seed in (11, 12, 13)]
+    assert all(r.abandon_rate <= 0.03 for r in predictive)
+    busy = sum(r.busy for r in predictive) / 3
+    assert busy >= sum(r.busy for r in pi) / 3 + 0.02, [(p.busy, q.busy) for p, q in zip(predictive, pi)]
+    assert min(r.busy for r in predictive) >= 0.9
 
 
 class _FixedRate:
