@@ -111,7 +111,7 @@ def test_predictive_holds_on_a_large_floor_with_a_low_answer_rate() -> None:
     pi = [simulate(sc, make_policy("pi"), seed=seed) for seed in (11, 12, 13)]
     assert all(r.abandon_rate <= 0.03 for r in predictive)
     busy = sum(r.busy for r in predictive) / 3
-    assert busy >= sum(r.busy for r in pi) / 3 + 0.02, [(p.busy, q.busy) for p, q in zip(predictive, pi)]
+    assert busy >= sum(r.busy for r in pi) / 3 + 0.02, [(p.busy, q.busy) for p, q in zip(predictive, pi, strict=True)]
     assert min(r.busy for r in predictive) >= 0.9
 
 
