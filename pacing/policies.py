@@ -280,7 +280,7 @@ class PredictivePolicy(BasePolicy):
     it paces progressively. It never places fewer calls than progressive would.
 
     Small budgets: the abandons of the loop's recent window (the time it takes to steer,
-    half an hour on a small team, five minutes on a large one) at the rate it wants are
+    half an hour on a small team, a few minutes on a large one) at the rate it wants are
     Poisson, and their standard deviation is a swing the loop cannot steer out in time.
     While the budget (allowance plus borrowing) is less than `budget_noise_z` such swings,
     theta is scaled by the ratio (`budget_caution`): a small team with two or three
