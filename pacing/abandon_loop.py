@@ -44,7 +44,6 @@ class AbandonLoop:
     max_theta: float = 2.0
     wanted_rate: float = field(init=False, default=0.0)
     recent_rate: float = field(init=False, default=0.0)
-    window_s: float = field(init=False, default=0.0)  # the recent window, as last set
     _seen: tuple[int, int] | None = field(init=False, default=None, repr=False)
     _answers: float = field(init=False, default=0.0, repr=False)
     _abandons: float = field(init=False, default=0.0, repr=False)
@@ -59,6 +58,14 @@ class AbandonLoop:
     def answer_rate(self) -> float:
         """Human answers per second, recently."""
         return self._answer_rate or 0.0
+
+    @property
+    def window_s(self) -> float:
+        """The recent window, in seconds: it holds about `evidence` abandons at the target,
+        minutes on a large floor, half an hour on a small one, where a few abandons are all
+        there is."""
+        window = self.evidence / max(1e-9, self.target * self.answer_rate)
+        return min(self.max_recent_s, max(self.min_recent_s, window))
 
     def update(self, answers: int, abandons: int, dt: float) -> float:
         """Feed the shift's cumulative human answers and abandons, `dt` seconds after the
@@ -79,11 +86,7 @@ class AbandonLoop:
         else:
             rate = self._answer_rate or 0.0
             self._answer_rate = rate + (1.0 - math.exp(-dt / self.min_recent_s)) * (per_s - rate)
-        # The window holds about `evidence` abandons at the target: minutes on a large
-        # floor, half an hour on a small one, where a few abandons are all there is.
-        recent_s = self.evidence / max(1e-9, self.target * self._answer_rate)
-        recent_s = min(self.max_recent_s, max(self.min_recent_s, recent_s))
-        self.window_s = recent_s
+        recent_s = self.window_s
         keep = math.exp(-dt / recent_s)
         self._answers = keep * self._answers + new_answers
         self._abandons = keep * self._abandons + new_abandons
