@@ -17,6 +17,8 @@ Public API (see `pacing.policy` for the per-tick engine loop):
   scripts/bench_pacing.py.
 - pacing.sampler, pacing.reference, pacing.sampler_report: drawn scenarios, their labelled
   reference optimum and the report of scripts/bench_pacing_sampler.py.
+- pacing.batch: many shifts over worker processes, each row appended to a file as it ends
+  (the benchmark scripts that read the sampler's results back; not used by the engine).
 """
 
 from pacing.estimators import Estimators

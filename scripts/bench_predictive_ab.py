@@ -28,12 +28,12 @@ import math
 import statistics
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from pacing.batch import play_all  # noqa: E402
 from pacing.bench import RunSpec, gap_closure, run_one, t95  # noqa: E402
 from pacing.sampler import draw_scenario, scenario_index  # noqa: E402
 from pacing.sampler_report import LARGE_TEAM, read_results, results_arguments  # noqa: E402
@@ -105,15 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{len(names)} scenarios x {len(plays)} plays x {len(seeds)} seeds: {len(tasks)} shifts"
           f" to play", flush=True)
     t0 = time.time()
-    with ProcessPoolExecutor(max_workers=args.workers) as pool, args.out.open("a") as out:
-        futures = [pool.submit(play, t) for t in tasks]
-        for i, fut in enumerate(as_completed(futures), 1):
-            row = fut.result()
-            done.append(row)
-            out.write(json.dumps(row) + "\n")
-            out.flush()
-            if i % 20 == 0 or i == len(futures):
-                print(f"  {i}/{len(futures)} shifts, {time.time() - t0:.0f} s", flush=True)
+    done += play_all(play, tasks, args.out, args.workers)
     settings_of = {label: settings for label, _, settings in plays}
     print("\n".join(ab_report(names, sample.optima, done, seeds, [DEFAULTS, *labels], settings_of)))
     print(f"{time.time() - t0:.0f} s wall", flush=True)

@@ -30,12 +30,12 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from pacing.batch import play_all  # noqa: E402
 from pacing.bench import RunSpec, gap_closure, run_one  # noqa: E402
 from pacing.sampler import draw_scenario, scenario_index  # noqa: E402
 from pacing.sampler_report import distribution, read_results, results_arguments  # noqa: E402
@@ -103,15 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{len(names)} scenarios x {len(VARIANTS)} variants x {len(seeds)} seeds:"
           f" {len(tasks)} shifts to play", flush=True)
     t0 = time.time()
-    with ProcessPoolExecutor(max_workers=args.workers) as pool, args.out.open("a") as out:
-        futures = [pool.submit(play, t) for t in tasks]
-        for i, fut in enumerate(as_completed(futures), 1):
-            row = fut.result()
-            done.append(row)
-            out.write(json.dumps(row) + "\n")
-            out.flush()
-            if i % 20 == 0 or i == len(futures):
-                print(f"  {i}/{len(futures)} shifts, {time.time() - t0:.0f} s", flush=True)
+    done += play_all(play, tasks, args.out, args.workers)
 
     report = frontier_report(names, refs, runs, done, seeds, policies, seed_mean)
     print("\n" + "\n".join(report), flush=True)
