@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pacing.batch import play_all  # noqa: E402
 from pacing.bench import RunSpec, gap_closure, run_one, t95  # noqa: E402
+from pacing.policies import make_policy  # noqa: E402
 from pacing.sampler import draw_scenario, scenario_index  # noqa: E402
 from pacing.sampler_report import LARGE_TEAM, read_results, results_arguments  # noqa: E402
 
@@ -78,6 +79,11 @@ def main(argv: list[str] | None = None) -> None:
     if not args.variant:
         ap.error("give at least one --variant LABEL=JSON")
     labels = [label for label, _ in args.variant]
+    for label, settings in args.variant:
+        try:  # before any shift: a misspelt setting would otherwise stop the run in a worker
+            make_policy("predictive", **settings)
+        except (TypeError, ValueError) as exc:
+            ap.error(f"variant {label!r}: {exc}")
     if DEFAULTS in labels or "progressive" in labels or len(set(labels)) != len(labels):
         ap.error(f"variant labels must be unique and not {DEFAULTS!r} or 'progressive'")
     sample = read_results(args.results)

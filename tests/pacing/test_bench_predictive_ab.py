@@ -51,7 +51,8 @@ def test_refuses_bad_variants_a_missing_file_and_an_empty_selection(tmp_path: Pa
     got = run(SCRIPT, "--results", str(empty), "--variant", "a={}")
     assert got.returncode != 0 and "no scenario chosen" in got.stderr
     for bad, says in (("theta=0.01", "must be a JSON object"), ("x={theta: 1}", "not JSON"),
-                      ("={}", "LABEL=JSON"), ("defaults={}", "must be unique")):
+                      ("={}", "LABEL=JSON"), ("defaults={}", "must be unique"),
+                      ('typo={"thetaa": 0.01}', "thetaa")):
         refused = run(SCRIPT, "--results", str(empty), "--variant", bad)
         assert refused.returncode != 0 and says in refused.stderr, (bad, refused.stderr)
     none = run(SCRIPT, "--results", str(empty))
