@@ -285,16 +285,17 @@ def _loop_taught(pol: PredictivePolicy, answers_per_s: float, seconds: int = 180
 
 def test_a_small_budget_buys_a_share_of_theta_in_proportion_to_the_abandon_noise() -> None:
     """A team answering 0.05 calls a second: at the loop's wanted rate its recent window
-    (half an hour) holds about 2.7 abandons, a swing of 1.6; two swings (3.3 abandons) of
-    budget buy all of theta, less a proportional share. A large floor's window is shorter
-    but holds more abandons: the same budget buys less of its theta."""
+    (half an hour) holds about 2.7 abandons, a swing (standard deviation) of 1.6;
+    `budget_noise_z` swings of budget (three: 4.9 abandons) buy all of theta, less a
+    proportional share. A large floor's window is shorter but holds more abandons: the same
+    budget buys less of its theta."""
     pol = PredictivePolicy()
     assert pol.budget_caution(0.5) == 1.0  # no answers seen yet: nothing to scale by
     _loop_taught(pol, 0.05)
     assert pol.loop.window_s == pol.loop.max_recent_s
     expected = pol.loop.wanted_rate * pol.loop.answer_rate * pol.loop.window_s
-    swing = 2.0 * math.sqrt(expected)
-    assert 2.5 < swing < 4.0
+    assert 1.4 < math.sqrt(expected) < 1.9
+    swing = pol.budget_noise_z * math.sqrt(expected)
     assert pol.budget_caution(swing) == 1.0 and pol.budget_caution(10.0) == 1.0
     assert pol.budget_caution(swing / 2) == pytest.approx(0.5)
     assert pol.budget_caution(0.0) == 0.0
