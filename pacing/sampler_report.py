@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pacing.sampler import scenario_index
+
 LARGE_TEAM = 20
 EPS = 1e-12
 
@@ -65,6 +67,17 @@ def results_arguments(ap: argparse.ArgumentParser, seeds: str) -> None:
     ap.add_argument("--only", action="append", default=[], help="a scenario name or index")
     ap.add_argument("--seeds", default=seeds, help=f"comma-separated seeds (default {seeds})")
     ap.add_argument("--workers", type=int, default=2)
+
+
+def chosen_scenarios(sample: SampleRows, only: Sequence[str], small: bool) -> list[str]:
+    """The scenarios a script reading the results back plays: those named in `only`
+    (names or indexes), else every scenario of one team-size group (`small`: under
+    `LARGE_TEAM` agents)."""
+    wanted = {scenario_index(n) for n in only}
+    return sorted(
+        name for name, ref in sample.optima.items()
+        if (scenario_index(name) in wanted if wanted
+            else (int(ref.get("agents", 0)) >= LARGE_TEAM) != small))
 
 
 def read_results(path: Path) -> SampleRows:

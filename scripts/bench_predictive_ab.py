@@ -37,7 +37,12 @@ from pacing.batch import play_all  # noqa: E402
 from pacing.bench import RunSpec, gap_closure, run_one, t95  # noqa: E402
 from pacing.policies import make_policy  # noqa: E402
 from pacing.sampler import draw_scenario, scenario_index  # noqa: E402
-from pacing.sampler_report import LARGE_TEAM, read_results, results_arguments  # noqa: E402
+from pacing.sampler_report import (  # noqa: E402
+    LARGE_TEAM,
+    chosen_scenarios,
+    read_results,
+    results_arguments,
+)
 
 CAP = 0.03
 DEFAULTS = "defaults"
@@ -88,11 +93,7 @@ def main(argv: list[str] | None = None) -> None:
         ap.error(f"variant labels must be unique and not {DEFAULTS!r} or 'progressive'")
     sample = read_results(args.results)
     seeds = [int(s) for s in args.seeds.split(",")]
-    wanted = {scenario_index(n) for n in args.only}
-    names = sorted(
-        name for name, ref in sample.optima.items()
-        if (scenario_index(name) in wanted if wanted
-            else (int(ref.get("agents", 0)) >= LARGE_TEAM) != args.small))
+    names = chosen_scenarios(sample, args.only, args.small)
     if not names:
         sys.exit("error: no scenario chosen (check --only and the results file)")
 

@@ -39,7 +39,12 @@ from pacing.bench import RunSpec, gap_closure, run_one  # noqa: E402
 from pacing.policies import make_policy  # noqa: E402
 from pacing.policy import PacingDecision, PacingReason  # noqa: E402
 from pacing.sampler import draw_scenario, scenario_index  # noqa: E402
-from pacing.sampler_report import LARGE_TEAM, read_results, results_arguments  # noqa: E402
+from pacing.sampler_report import (  # noqa: E402
+    LARGE_TEAM,
+    chosen_scenarios,
+    read_results,
+    results_arguments,
+)
 from pacing.snapshot import CampaignSnapshot  # noqa: E402
 
 EXHAUSTED = PacingReason.BUDGET_EXHAUSTED.value
@@ -94,11 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.split * 60.0 >= sample.hours * 3600.0:
         ap.error(f"--split must be shorter than the shift ({sample.hours:g} h)")
     seeds = [int(s) for s in args.seeds.split(",")]
-    wanted = {scenario_index(n) for n in args.only}
-    names = sorted(
-        name for name, ref in sample.optima.items()
-        if (scenario_index(name) in wanted if wanted
-            else (int(ref.get("agents", 0)) >= LARGE_TEAM) != args.small))
+    names = chosen_scenarios(sample, args.only, args.small)
     if not names:
         sys.exit("error: no scenario chosen (check --only and the results file)")
     split_s = args.split * 60.0
