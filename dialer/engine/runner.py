@@ -260,9 +260,11 @@ class CampaignRunner:
             log.info("campaign %s: %s -> %s", self.name, self.state, state)
             self.state = state
         if not self.dialling:
+            # The contacts claimed ahead first: once an agent is told his offer is withdrawn,
+            # the campaign holds no contact.
+            await self.release_hopper()
             if self.preview is not None:
                 await self.preview.withdraw(f"campaign {state}")
-            await self.release_hopper()
 
     async def release_hopper(self) -> None:
         contacts: list[tuple[int, datetime | None]] = [(c.contact_id, None) for c in self.hopper]
