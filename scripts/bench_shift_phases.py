@@ -41,6 +41,7 @@ from pacing.policy import PacingDecision, PacingReason  # noqa: E402
 from pacing.sampler import draw_scenario, scenario_index  # noqa: E402
 from pacing.sampler_report import (  # noqa: E402
     LARGE_TEAM,
+    SampleRows,
     chosen_scenarios,
     read_results,
     results_arguments,
@@ -104,18 +105,17 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit("error: no scenario chosen (check --only and the results file)")
     split_s = args.split * 60.0
 
-    def key(d: dict[str, Any]) -> tuple[str, int, str, float]:
-        return d["scenario"], d["seed"], json.dumps(d["settings"], sort_keys=True), d["split_s"]
-
     done = []
     if args.out.exists():
         done = [json.loads(line) for line in args.out.read_text().splitlines() if line.strip()]
-    have = {key(d) for d in done}
+    have = {(d["scenario"], d["seed"], json.dumps(d["settings"], sort_keys=True), d["split_s"])
+            for d in done}
+    mine_key = json.dumps(settings, sort_keys=True)
     agents = {name: int(sample.optima[name].get("agents", 0)) for name in names}
     tasks = [(scenario_index(n), sample.sample_seed, sample.hours, settings, k, split_s)
              for n in sorted(names, key=lambda n: -agents[n])  # the longest shifts first
              for k in seeds
-             if (n, k, json.dumps(settings, sort_keys=True), split_s) not in have]
+             if (n, k, mine_key, split_s) not in have]
     print(f"{len(names)} scenarios x {len(seeds)} seeds: {len(tasks)} shifts to play", flush=True)
     t0 = time.time()
     done += play_all(play, tasks, args.out, args.workers)
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{time.time() - t0:.0f} s wall", flush=True)
 
 
-def phase_report(names: list[str], sample: Any, runs: dict[tuple[str, int], dict[str, Any]],
+def phase_report(names: list[str], sample: SampleRows, runs: dict[tuple[str, int], dict[str, Any]],
                  seeds: list[int], split_min: float) -> list[str]:
     """Per scenario (lowest G first), then the counts: G over the shift and after the split."""
     lines = []
