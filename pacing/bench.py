@@ -43,9 +43,21 @@ class RunSpec:
     settings: Mapping[str, Any] = field(default_factory=dict)
 
 
+def campaign_settings(policy: str, scenario: Scenario) -> dict[str, Any]:
+    """What the engine hands a policy from its campaign (`dialer/engine/runner.py`), taken
+    from the scenario: predictive counts agents free by the answer plus the connect
+    timeout, the campaign's setting."""
+    if policy == "predictive":
+        return {"connect_timeout": scenario.connect_timeout}
+    return {}
+
+
 def run_one(spec: RunSpec, trace: TickTrace | None = None) -> dict[str, Any]:
-    """One shift; returns the metrics dict plus scenario name and conservation errors."""
+    """One shift; returns the metrics dict plus scenario name and conservation errors.
+    The policy's settings: the benchmark's defaults, the scenario's campaign settings, then
+    the spec's own."""
     settings = dict(DEFAULT_SETTINGS.get(spec.policy, {}))
+    settings.update(campaign_settings(spec.policy, spec.scenario))
     settings.update(spec.settings)
     res = simulate(spec.scenario, make_policy(spec.policy, **settings), seed=spec.seed, trace=trace)
     out = res.metrics()
@@ -221,7 +233,7 @@ def grid(agents: Iterable[int] = (5, 20, 100), hits: Iterable[float] = (0.15, 0.
 
 
 __all__ = [
-    "DEFAULT_SETTINGS", "METRICS", "POLICY_NAMES", "RunSpec", "gap_closure", "grid",
+    "DEFAULT_SETTINGS", "METRICS", "POLICY_NAMES", "RunSpec", "campaign_settings", "gap_closure", "grid",
     "grid_scenario", "optimum_for", "run_one", "scenario_from_mapping", "summarize",
     "talk_duration",
 ]

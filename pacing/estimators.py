@@ -566,6 +566,17 @@ class Estimators:
             return [0.0] * len(grid)
         return self._sum_profiles("calls", ringing_elapsed, grid).sum(axis=0).tolist()
 
+    def ringing_moments(
+        self, ringing_elapsed: Sequence[float], grid: Sequence[float],
+    ) -> tuple[list[float], list[float]]:
+        """Sum over ringing calls of P(it needs an agent by now + s) and of its Bernoulli
+        variance: each call answers or not, so their count is far tighter than a Poisson
+        count of the same mean when answer rates are high."""
+        if not len(ringing_elapsed):
+            return [0.0] * len(grid), [0.0] * len(grid)
+        p = self._sum_profiles("calls", ringing_elapsed, grid)
+        return p.sum(axis=0).tolist(), (p * (1.0 - p)).sum(axis=0).tolist()
+
     def agents_free_forecast(
         self, agents_ready: int, wrap_elapsed: Sequence[float],
         talk_elapsed: Sequence[float], grid: Sequence[float],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -204,18 +205,19 @@ def _busy_team(ringing: int, answers: int, abandons: int, est: Estimators) -> Ca
 def test_predictive_end_of_budget_guard_keeps_reserve_for_calls_in_flight() -> None:
     est = _trained_estimators()
     # Nearly spent budget (0.6 abandons left) with many calls already ringing: the calls in
-    # flight's expected abandons plus their reserve do not fit, so no more than progressive.
-    nearly_spent = _busy_team(26, answers=2020, abandons=60, est=est)
+    # flight's expected abandons plus their reserve do not fit, so no more than progressive
+    # (a theta high enough that the marginal test alone would dial ahead).
+    nearly_spent = _busy_team(32, answers=2020, abandons=60, est=est)
     assert nearly_spent.uncovered_ready == 0
-    d = PredictivePolicy(theta=0.075).decide(nearly_spent)
+    d = PredictivePolicy(theta=0.25).decide(nearly_spent)
     assert d.calls == nearly_spent.uncovered_ready
     # The same team and calls in flight with a plentiful budget: it does dial ahead.
-    plenty = _busy_team(26, answers=2000, abandons=20, est=est)
-    assert PredictivePolicy(theta=0.075).decide(plenty).calls > plenty.uncovered_ready
+    plenty = _busy_team(32, answers=2000, abandons=20, est=est)
+    assert PredictivePolicy(theta=0.25).decide(plenty).calls > plenty.uncovered_ready
     # The reserve grows with the calls in flight: with fewer ringing, the same 0.6 left
     # still lets it dial ahead, within the guard.
     fewer = _busy_team(18, answers=2020, abandons=60, est=est)
-    d = PredictivePolicy(theta=0.075).decide(fewer)
+    d = PredictivePolicy(theta=0.25).decide(fewer)
     assert d.calls > fewer.uncovered_ready
     lost = float(d.details["expected_lost"])
     assert lost + 2.0 * math.sqrt(lost) <= 0.6 + 1e-3
@@ -335,3 +337,58 @@ def test_budget_caution_is_a_share_that_grows_with_the_budget(rate: float, budge
     _loop_taught(pol, rate, seconds=600)
     low, high = pol.budget_caution(budget), pol.budget_caution(budget + more)
     assert 0.0 <= low <= high <= 1.0
+
+
+def _high_answer_rate_estimators() -> Estimators:
+    """Five answers in eight dials (62 %), calls of 10-600 s, 20 s of wrap-up."""
+    est = Estimators()
+    for i in range(300):
+        for k in range(5):
+            est.observe_result("human", 3.0 + (i * 7 + k) % 17)
+        for _ in range(3):
+            est.observe_result("no_answer", 25.0)
+        est.observe_talk(300.0 * ((i * 13) % 29 + 0.5) / 14.5)
+        est.observe_wrap(20.0)
+    return est
+
+
+def _decide_on_high_answer_rate(ready: int, wrap_elapsed: list[float], ringing: int,
+                                **settings: Any) -> PacingDecision:
+    est = _high_answer_rate_estimators()
+    pol = PredictivePolicy(theta=0.05, **settings)
+    _loop_taught(pol, 0.15)
+    return pol.decide(CampaignSnapshot(
+        now=0.0, agents_ready=ready, wrap_elapsed=wrap_elapsed, talk_elapsed=[100.0] * 34,
+        ringing_elapsed=[2.0] * ringing, estimates=est,
+        headroom=AbandonHeadroom.from_counts(4000, 20)))
+
+
+def test_predictive_counts_answers_as_calls_that_answer_or_not() -> None:
+    """Six agents ready and a 62 % answer rate: seven calls can bring at most seven
+    answers, and all seven only one time in thirty. A Poisson count of the same mean
+    expects three times the lost calls and holds the seventh back."""
+    poisson = _decide_on_high_answer_rate(6, [], 0, answer_model="poisson", running_max=False)
+    binomial = _decide_on_high_answer_rate(6, [], 0, answer_model="binomial", running_max=False)
+    assert poisson.calls == 6
+    assert binomial.calls == 7
+    assert float(binomial.details["expected_lost"]) < float(poisson.details["expected_lost"]) / 2
+
+
+def test_predictive_weighs_losses_along_the_horizon_not_at_its_worst_point() -> None:
+    """Nobody ready, six agents leaving wrap-up over the next 3-18 s and four calls
+    ringing: answers and frees come in step, so calls are lost all along the horizon,
+    not only where the expected excess is largest. Counting the running maximum holds
+    back calls there, and not where six agents are ready now (the excess then starts six
+    below zero and the risk is all at its end)."""
+    leaving = [2.0, 5.0, 8.0, 11.0, 14.0, 17.0]
+    at_worst = _decide_on_high_answer_rate(0, leaving, 4, answer_model="binomial", running_max=False)
+    along = _decide_on_high_answer_rate(0, leaving, 4, answer_model="binomial", running_max=True)
+    assert along.calls < at_worst.calls
+    ready_now = [_decide_on_high_answer_rate(6, [], 0, answer_model="binomial", running_max=flag).calls
+                 for flag in (False, True)]
+    assert ready_now[0] == ready_now[1]
+
+
+def test_predictive_refuses_an_unknown_answer_model() -> None:
+    with pytest.raises(ValueError, match="answer_model must be one of poisson, binomial"):
+        PredictivePolicy(answer_model="normal")

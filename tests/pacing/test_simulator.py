@@ -160,3 +160,28 @@ def test_agent_schedule_is_the_simulators() -> None:
         # agents finishing a call after their log-out stay logged in until it ends
         assert span <= res.logged_in_time <= span + 15 * 3600.0 * 0.05
     assert agent_schedule(4, 100.0, False, seed=1) == [AgentShift(0.0, 100.0)] * 4
+
+
+def test_the_benchmark_hands_predictive_the_campaigns_connect_timeout() -> None:
+    """As the engine does from the campaign: an answered call waits the scenario's connect
+    timeout for an agent, and predictive counts agents free by then (its horizon is the
+    answer grid's last offset plus that timeout). A setting given explicitly wins."""
+    from dataclasses import replace
+
+    from pacing.bench import RunSpec, run_one
+
+    horizons: dict[float, set[float]] = {}
+    for timeout in (1.0, 3.0):
+        sc = replace(grid_scenario(30, 0.3, "exp180", hours=0.25), connect_timeout=timeout)
+        seen: set[float] = set()
+        run_one(RunSpec(sc, "predictive", 1),
+                trace=lambda snap, dec, answers, abandons, seen=seen: seen.add(
+                    float(dec.details.get("horizon_s", -1.0))))
+        horizons[timeout] = seen - {-1.0}
+    assert horizons[1.0] == {25.0}
+    assert horizons[3.0] == {27.0}
+    sc = replace(grid_scenario(30, 0.3, "exp180", hours=0.25), connect_timeout=3.0)
+    given: set[float] = set()
+    run_one(RunSpec(sc, "predictive", 1, {"connect_timeout": 2.0}),
+            trace=lambda snap, dec, answers, abandons: given.add(float(dec.details.get("horizon_s", -1.0))))
+    assert given - {-1.0} == {26.0}

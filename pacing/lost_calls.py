@@ -1,0 +1,157 @@
+"""Expected lost calls: the excess of answered calls over free agents.
+
+Predictive pacing (`pacing.policies.PredictivePolicy`) weighs each call it could place by
+what it adds to the calls that will be answered and find no agent: E[(C - F)^+], C the
+answered calls that need an agent by some offset s, F the agents free by s plus the connect
+timeout. These are the pieces of that expectation, pure functions of numbers:
+
+- `poisson_excess`: C a Poisson count, F a number.
+- `answers_excess`: C a count of calls that each answer or not (a sum of independent
+  Bernoulli trials), fitted by a binomial of the same mean and variance. On high answer
+  rates the Poisson count is far too wide: four calls ringing cannot bring five answers.
+- `running_max_ratio`: losses accumulate along the horizon (the calls lost are the running
+  maximum of C(s) - F(s + timeout), not its largest expected value at one s); the ratio of
+  the two for a Gaussian random walk, to scale the count-exact excess at its worst offset.
+- `normal_excess`: E[D^+] for an integer D with a given mean and variance.
+"""
+
+from __future__ import annotations
+
+import math
+
+_SQRT2 = math.sqrt(2.0)
+_INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_NEGLIGIBLE_SD = 8.0  # a Gaussian excess this many standard deviations out is below 1e-14
+_NEGLIGIBLE_LOG_P = -36.0  # log of a count's probability too small to sum (2e-16)
+_TAIL_STOP = 1e-15  # an upper tail's sum stops when its next term is this small a share
+
+
+def normal_excess(mean: float, var: float) -> float:
+    """E[D^+] for an integer-valued D with the given mean and variance: the sum over k >= 1
+    of P(D >= k), each P(D > k - 1/2) under the normal (continuity correction), which is
+    the midpoint rule for the normal's own E[N^+]."""
+    if var <= 1e-12:
+        return max(0.0, mean)
+    sd = math.sqrt(var)
+    z = mean / sd
+    return sd * _INV_SQRT2PI * math.exp(-0.5 * z * z) + mean * 0.5 * math.erfc(-z / _SQRT2)
+
+
+def running_max_ratio(mean: list[float], var: list[float]) -> float:
+    """E[(max_j X_j)^+] / max_j E[X_j^+] for a Gaussian random walk X_j (independent
+    increments: Cov(X_i, X_j) = Var(X_i) for i < j) with these means and variances, by
+    Clark's moment matching of the running maximum. At least 1."""
+    best = 0.0
+    for mu, vj in zip(mean, var, strict=True):
+        if mu + _NEGLIGIBLE_SD * math.sqrt(vj) > 0.0:
+            best = max(best, normal_excess(mu, vj))
+    if best <= 1e-12:
+        return 1.0
+    m, v = mean[0], var[0]
+    cov = v  # Cov(running max, X_j): unchanged by X's next increment
+    top = v  # variances forced non-decreasing, as a walk's are
+    for mu, vj in zip(mean[1:], var[1:], strict=True):
+        top = max(top, vj)
+        a2 = v + top - 2.0 * cov
+        if a2 <= 1e-12:
+            if mu > m:
+                m, v, cov = mu, top, top
+            continue
+        a = math.sqrt(a2)
+        alpha = (m - mu) / a
+        up = 0.5 * math.erfc(-alpha / _SQRT2)  # P(the running max stays above X_j)
+        dens = _INV_SQRT2PI * math.exp(-0.5 * alpha * alpha)
+        m1 = m * up + mu * (1.0 - up) + a * dens
+        second = (m * m + v) * up + (mu * mu + top) * (1.0 - up) + (m + mu) * a * dens
+        v = max(0.0, second - m1 * m1)
+        m = m1
+        cov = cov * up + top * (1.0 - up)
+    return max(1.0, normal_excess(m, v) / best)
+
+
+def poisson_excess(lam: float, f: float) -> float:
+    """E[(C - f)^+] for C ~ Poisson(lam) and a real f >= 0 (linear between floor and
+    ceiling of f, which is conservative since the function is convex in f)."""
+    if lam <= 0.0:
+        return 0.0
+    if f <= 0.0:
+        return lam - f
+    k = int(f)
+    frac = f - k
+    if k >= lam:  # above the mean: the few terms of the upper tail
+        log_p = (k + 1) * math.log(lam) - lam - math.lgamma(k + 2)  # P(C = k + 1)
+        if log_p < _NEGLIGIBLE_LOG_P:
+            return 0.0
+        p, i, excess, tail = math.exp(log_p), k + 1, 0.0, 0.0
+        while p > _TAIL_STOP * tail:
+            excess += (i - k) * p
+            tail += p
+            p *= lam / (i + 1)
+            i += 1
+        return max(0.0, excess - frac * tail)
+    p = math.exp(-lam)
+    cdf = 0.0
+    cdf_sum = 0.0
+    for i in range(k):
+        cdf += p
+        cdf_sum += cdf
+        p *= lam / (i + 1)
+        if cdf > 1.0 - 1e-12:
+            cdf_sum += (k - 1 - i) * 1.0
+            break
+    ek = lam - k + cdf_sum
+    if frac == 0.0:
+        return max(0.0, ek)
+    cdf += p
+    return max(0.0, ek * (1.0 - frac) + (ek - (1.0 - min(1.0, cdf))) * frac)
+
+
+def answers_excess(mean: float, var: float, f: float) -> float:
+    """E[(X - f)^+] for X a count of independent yes/no outcomes (calls answering) with
+    this mean and variance, fitted by a binomial of the same two moments (n = mean^2 /
+    (mean - var) trials). Its support ends at n: four calls ringing cannot bring five
+    answers, which a Poisson count of the same mean would allow. Near var = mean the
+    binomial is a Poisson; linear in f between integers, as `poisson_excess`."""
+    if mean <= 0.0:
+        return max(0.0, -f)
+    if f <= 0.0:
+        return mean - f
+    share = 1.0 - var / mean  # the fitted binomial's success probability
+    if share < 1e-3:
+        return poisson_excess(mean, f)
+    trials = max(1, round(mean / share))
+    share = min(1.0, mean / trials)
+    if share >= 1.0 - 1e-12:
+        return max(0.0, trials - f)
+    k = int(f)
+    frac = f - k
+    if k >= trials:
+        return 0.0  # no count that large
+    odds = share / (1.0 - share)
+    if k >= mean:  # above the mean: the few terms of the upper tail
+        log_p = (math.lgamma(trials + 1) - math.lgamma(k + 2) - math.lgamma(trials - k)
+                 + (k + 1) * math.log(share) + (trials - k - 1) * math.log1p(-share))  # P(X = k + 1)
+        if log_p < _NEGLIGIBLE_LOG_P:
+            return 0.0
+        p, i, excess, tail = math.exp(log_p), k + 1, 0.0, 0.0
+        while i <= trials and p > _TAIL_STOP * tail:
+            excess += (i - k) * p
+            tail += p
+            p *= odds * (trials - i) / (i + 1)
+            i += 1
+        return max(0.0, excess - frac * tail)
+    p = math.exp(trials * math.log1p(-share))
+    cdf = 0.0
+    cdf_sum = 0.0  # sum of P(X <= i) for i < k
+    for i in range(k):
+        cdf += p
+        cdf_sum += cdf
+        p *= odds * (trials - i) / (i + 1)
+        if cdf > 1.0 - 1e-12:
+            cdf_sum += (k - 1 - i) * 1.0
+            break
+    ek = mean - k + cdf_sum
+    if frac == 0.0:
+        return max(0.0, ek)
+    cdf += p
+    return max(0.0, ek * (1.0 - frac) + (ek - (1.0 - min(1.0, cdf))) * frac)
