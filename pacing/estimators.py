@@ -560,12 +560,6 @@ class Estimators:
                 var += (p * (1.0 - p)).sum(axis=0)
         return mean.tolist(), var.tolist()
 
-    def ringing_sums(self, ringing_elapsed: Sequence[float], grid: Sequence[float]) -> list[float]:
-        """Sum over ringing calls of P(it needs an agent by now + s)."""
-        if not len(ringing_elapsed):
-            return [0.0] * len(grid)
-        return self._sum_profiles("calls", ringing_elapsed, grid).sum(axis=0).tolist()
-
     def ringing_moments(
         self, ringing_elapsed: Sequence[float], grid: Sequence[float],
     ) -> tuple[list[float], list[float]]:

@@ -187,6 +187,8 @@ def test_vectorised_sums_match_the_profiles_of_each_agent_and_call() -> None:
     for j in range(len(grid)):
         assert abs(mean[j] - sum(p[j] for p in profiles)) < 1e-6
         assert abs(var[j] - sum(p[j] * (1 - p[j]) for p in profiles)) < 1e-6
-    calls = est.ringing_sums(ringing, grid)
+    calls, calls_var = est.ringing_moments(ringing, grid)
+    ring_profiles = [est.profile_ringing(e, grid) for e in ringing]
     for j in range(len(grid)):
-        assert abs(calls[j] - sum(est.profile_ringing(e, grid)[j] for e in ringing)) < 1e-6
+        assert abs(calls[j] - sum(p[j] for p in ring_profiles)) < 1e-6
+        assert abs(calls_var[j] - sum(p[j] * (1 - p[j]) for p in ring_profiles)) < 1e-6
