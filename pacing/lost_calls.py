@@ -18,6 +18,7 @@ timeout. These are the pieces of that expectation, pure functions of numbers:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 _SQRT2 = math.sqrt(2.0)
 _INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -69,6 +70,41 @@ def running_max_ratio(mean: list[float], var: list[float]) -> float:
     return max(1.0, normal_excess(m, v) / best)
 
 
+def _count_excess(mean: float, f: float, log_pmf: Callable[[int], float],
+                  ratio: Callable[[int], float]) -> float:
+    """E[(X - f)^+] for a count X of this mean, given its log P(X = i) and P(i + 1) / P(i);
+    linear in f between integers (conservative: the function is convex in f). Sums the
+    upper tail when f is above the mean (a few terms), else the body below f."""
+    k = int(f)
+    frac = f - k
+    if k >= mean:
+        log_p = log_pmf(k + 1)
+        if log_p < _NEGLIGIBLE_LOG_P:
+            return 0.0  # the count exceeds f once in 1e16 or less
+        p, i, excess, tail = math.exp(log_p), k + 1, 0.0, 0.0
+        while p > _TAIL_STOP * tail:
+            excess += (i - k) * p
+            tail += p
+            p *= ratio(i)
+            i += 1
+        return max(0.0, excess - frac * tail)
+    p = math.exp(log_pmf(0))
+    cdf = 0.0
+    cdf_sum = 0.0  # sum of P(X <= i) for i < k
+    for i in range(k):
+        cdf += p
+        cdf_sum += cdf
+        p *= ratio(i)
+        if cdf > 1.0 - 1e-12:
+            cdf_sum += (k - 1 - i) * 1.0
+            break
+    ek = mean - k + cdf_sum
+    if frac == 0.0:
+        return max(0.0, ek)
+    cdf += p  # P(X <= k): the excess at k + 1 is ek less P(X > k)
+    return max(0.0, ek * (1.0 - frac) + (ek - (1.0 - min(1.0, cdf))) * frac)
+
+
 def poisson_excess(lam: float, f: float) -> float:
     """E[(C - f)^+] for C ~ Poisson(lam) and a real f >= 0 (linear between floor and
     ceiling of f, which is conservative since the function is convex in f)."""
@@ -76,34 +112,9 @@ def poisson_excess(lam: float, f: float) -> float:
         return 0.0
     if f <= 0.0:
         return lam - f
-    k = int(f)
-    frac = f - k
-    if k >= lam:  # above the mean: the few terms of the upper tail
-        log_p = (k + 1) * math.log(lam) - lam - math.lgamma(k + 2)  # P(C = k + 1)
-        if log_p < _NEGLIGIBLE_LOG_P:
-            return 0.0
-        p, i, excess, tail = math.exp(log_p), k + 1, 0.0, 0.0
-        while p > _TAIL_STOP * tail:
-            excess += (i - k) * p
-            tail += p
-            p *= lam / (i + 1)
-            i += 1
-        return max(0.0, excess - frac * tail)
-    p = math.exp(-lam)
-    cdf = 0.0
-    cdf_sum = 0.0
-    for i in range(k):
-        cdf += p
-        cdf_sum += cdf
-        p *= lam / (i + 1)
-        if cdf > 1.0 - 1e-12:
-            cdf_sum += (k - 1 - i) * 1.0
-            break
-    ek = lam - k + cdf_sum
-    if frac == 0.0:
-        return max(0.0, ek)
-    cdf += p
-    return max(0.0, ek * (1.0 - frac) + (ek - (1.0 - min(1.0, cdf))) * frac)
+    log_lam = math.log(lam)
+    return _count_excess(lam, f, lambda i: i * log_lam - lam - math.lgamma(i + 1),
+                         lambda i: lam / (i + 1))
 
 
 def answers_excess(mean: float, var: float, f: float) -> float:
@@ -123,35 +134,12 @@ def answers_excess(mean: float, var: float, f: float) -> float:
     share = min(1.0, mean / trials)
     if share >= 1.0 - 1e-12:
         return max(0.0, trials - f)
-    k = int(f)
-    frac = f - k
-    if k >= trials:
+    if f >= trials:
         return 0.0  # no count that large
     odds = share / (1.0 - share)
-    if k >= mean:  # above the mean: the few terms of the upper tail
-        log_p = (math.lgamma(trials + 1) - math.lgamma(k + 2) - math.lgamma(trials - k)
-                 + (k + 1) * math.log(share) + (trials - k - 1) * math.log1p(-share))  # P(X = k + 1)
-        if log_p < _NEGLIGIBLE_LOG_P:
-            return 0.0
-        p, i, excess, tail = math.exp(log_p), k + 1, 0.0, 0.0
-        while i <= trials and p > _TAIL_STOP * tail:
-            excess += (i - k) * p
-            tail += p
-            p *= odds * (trials - i) / (i + 1)
-            i += 1
-        return max(0.0, excess - frac * tail)
-    p = math.exp(trials * math.log1p(-share))
-    cdf = 0.0
-    cdf_sum = 0.0  # sum of P(X <= i) for i < k
-    for i in range(k):
-        cdf += p
-        cdf_sum += cdf
-        p *= odds * (trials - i) / (i + 1)
-        if cdf > 1.0 - 1e-12:
-            cdf_sum += (k - 1 - i) * 1.0
-            break
-    ek = mean - k + cdf_sum
-    if frac == 0.0:
-        return max(0.0, ek)
-    cdf += p
-    return max(0.0, ek * (1.0 - frac) + (ek - (1.0 - min(1.0, cdf))) * frac)
+    log_share, log_miss, log_n = math.log(share), math.log1p(-share), math.lgamma(trials + 1)
+    return _count_excess(
+        mean, f,
+        lambda i: log_n - math.lgamma(i + 1) - math.lgamma(trials - i + 1) + i * log_share
+        + (trials - i) * log_miss,
+        lambda i: odds * (trials - i) / (i + 1))
