@@ -289,8 +289,8 @@ class PredictivePolicy(BasePolicy):
     error that swings tick to tick, or from state to state (above), which is why the hit
     rate is counted by dial cohort (see `pacing.estimators.DialCohorts`). The budget and
     the end-of-budget guard compare E[L] with abandons in the ledger, so there it is scaled
-    by kappa, the abandons that followed
-    over those E[L] predicted, recently, never below 1 (`pacing.exposure`; `scale_guards`).
+    by kappa, the abandons that followed over those E[L] predicted, recently, never below 1
+    (`pacing.exposure`; `scale_guards`).
     """
 
     name = "predictive"
