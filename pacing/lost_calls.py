@@ -9,6 +9,10 @@ timeout. These are the pieces of that expectation, pure functions of numbers:
 - `answers_excess`: C a count of calls that each answer or not (a sum of independent
   Bernoulli trials), fitted by a binomial of the same mean and variance. On high answer
   rates the Poisson count is far too wide: four calls ringing cannot bring five answers.
+- `bernoulli_sum_excess`: a sum of yes/no outcomes fitted by a shifted binomial (mean,
+  variance and the largest count), for sums that mix near-certain and uncertain outcomes.
+- `excess_over_frees`: F a count too (each busy agent frees or not): C - F is the answers
+  plus the agents who stay busy, less every agent.
 - `running_max_ratio`: losses accumulate along the horizon (the calls lost are the running
   maximum of C(s) - F(s + timeout), not its largest expected value at one s); the ratio of
   the two for a Gaussian random walk, to scale the count-exact excess at its worst offset.
@@ -74,7 +78,9 @@ def _count_excess(mean: float, f: float, log_pmf: Callable[[int], float],
                   ratio: Callable[[int], float]) -> float:
     """E[(X - f)^+] for a count X of this mean, given its log P(X = i) and P(i + 1) / P(i);
     linear in f between integers (conservative: the function is convex in f). Sums the
-    upper tail when f is above the mean (a few terms), else the body below f."""
+    upper tail when f is above the mean, else the lower tail below f (E[(X - k)^+] =
+    mean - k + E[(k - X)^+]), each from f outwards until its terms are negligible: a few
+    terms either way, however large the count (hundreds of agents that stay busy)."""
     k = int(f)
     frac = f - k
     if k >= mean:
@@ -88,21 +94,21 @@ def _count_excess(mean: float, f: float, log_pmf: Callable[[int], float],
             p *= ratio(i)
             i += 1
         return max(0.0, excess - frac * tail)
-    p = math.exp(log_pmf(0))
-    cdf = 0.0
-    cdf_sum = 0.0  # sum of P(X <= i) for i < k
-    for i in range(k):
-        cdf += p
-        cdf_sum += cdf
-        p *= ratio(i)
-        if cdf > 1.0 - 1e-12:
-            cdf_sum += (k - 1 - i) * 1.0
-            break
-    ek = mean - k + cdf_sum
+    # Below the mean: from P(X = k) down to 0, E[(k - X)^+] and P(X <= k).
+    p_k = math.exp(log_pmf(k))
+    short = 0.0  # E[(k - X)^+]
+    at_most = p_k  # P(X <= k)
+    p, i = p_k, k
+    while i > 0 and p > _TAIL_STOP * at_most:
+        p /= ratio(i - 1)  # P(X = i - 1)
+        i -= 1
+        short += (k - i) * p
+        at_most += p
+    ek = mean - k + short
     if frac == 0.0:
         return max(0.0, ek)
-    cdf += p  # P(X <= k): the excess at k + 1 is ek less P(X > k)
-    return max(0.0, ek * (1.0 - frac) + (ek - (1.0 - min(1.0, cdf))) * frac)
+    # The excess at k + 1 is ek less P(X > k).
+    return max(0.0, ek * (1.0 - frac) + (ek - (1.0 - min(1.0, at_most))) * frac)
 
 
 def poisson_excess(lam: float, f: float) -> float:
@@ -143,3 +149,36 @@ def answers_excess(mean: float, var: float, f: float) -> float:
         lambda i: log_n - math.lgamma(i + 1) - math.lgamma(trials - i + 1) + i * log_share
         + (trials - i) * log_miss,
         lambda i: odds * (trials - i) / (i + 1))
+
+
+def bernoulli_sum_excess(mean: float, var: float, most: float, f: float) -> float:
+    """E[(X - f)^+] for X a sum of independent yes/no outcomes with this mean and
+    variance, of which at most `most` can come out yes: a binomial shifted to end where X
+    ends (X = s + Y, s + Y's trials = most), with X's mean and, up to rounding the trials,
+    its variance. Outcomes that are nearly certain (calls already answered, agents deep in
+    a long call) then sit in the shift instead of thinning the binomial's chance and cutting
+    off its upper tail. For Y of mean a and variance v: a^2 / (a - v) - a = r, the outcomes
+    expected to come out no (r = most - mean >= v for any such sum), so a = r v / (r - v)."""
+    room = most - mean
+    if room > var + 1e-9:
+        fitted = room * var / (room - var)
+        if fitted < mean:
+            trials = max(1, round(fitted + room))
+            shift = max(0.0, most - trials)
+            y_mean = mean - shift
+            if 0.0 < y_mean < trials:
+                share = y_mean / trials
+                return answers_excess(y_mean, y_mean * (1.0 - share), f - shift)
+    return answers_excess(mean, var, f)
+
+
+def excess_over_frees(answers_mean: float, answers_var: float, answers_most: float,
+                      frees_mean: float, frees_var: float, busy: int, ready: int) -> float:
+    """E[(C - R - F)^+]: C answered calls (a sum of yes/no outcomes, at most
+    `answers_most`), R agents ready now, F the agents among `busy` who free (each frees or
+    not: mean `frees_mean`, variance `frees_var`). With S = busy - F the agents who stay
+    busy, C - R - F = (C + S) - (R + busy), and C + S is one sum of yes/no outcomes
+    (`bernoulli_sum_excess`). A handful of frees expected (nobody ready, long calls) is as
+    uncertain as the answers it must meet; a fixed F leaves that out."""
+    return bernoulli_sum_excess(answers_mean + max(0.0, busy - frees_mean),
+                                answers_var + frees_var, answers_most + busy, ready + busy)

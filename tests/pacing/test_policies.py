@@ -392,3 +392,28 @@ def test_predictive_weighs_losses_along_the_horizon_not_at_its_worst_point() -> 
 def test_predictive_refuses_an_unknown_answer_model() -> None:
     with pytest.raises(ValueError, match="answer_model must be one of poisson, binomial"):
         PredictivePolicy(answer_model="normal")
+
+
+def test_predictive_counts_the_frees_as_agents_who_free_or_not() -> None:
+    """One agent ready and thirty-four in long calls: one call cannot overflow the ready
+    agent, which the frees counted as agents who each free or not see exactly (no loss),
+    and a count of frees set half a standard deviation below its mean does not. Six ready
+    and seven calls: a call is lost only if all seven answer and nobody frees, and the
+    counted loss is that chance (within the fit and the running maximum's scaling)."""
+    one = _decide_on_high_answer_rate(1, [], 0, free_model="count")
+    assert one.calls == 1
+    assert float(one.details["expected_lost"]) == 0.0
+    assert float(_decide_on_high_answer_rate(1, [], 0).details["expected_lost"]) > 0.01
+    six = _decide_on_high_answer_rate(6, [], 0, free_model="count")
+    assert six.calls == 7
+    nobody_frees = math.exp(-(float(six.details["free_agents"]) - 6))
+    all_answer = float(six.details["answers_per_dial"]) ** 7
+    assert float(six.details["expected_lost"]) == pytest.approx(all_answer * nobody_frees,
+                                                                rel=0.15)
+
+
+def test_predictive_refuses_an_unknown_free_model_or_counted_frees_with_poisson_answers() -> None:
+    with pytest.raises(ValueError, match="free_model must be one of shifted, count"):
+        PredictivePolicy(free_model="normal")
+    with pytest.raises(ValueError, match="free_model 'count' needs answer_model 'binomial'"):
+        PredictivePolicy(free_model="count", answer_model="poisson")
