@@ -17,6 +17,8 @@ timeout. These are the pieces of that expectation, pure functions of numbers:
   maximum of C(s) - F(s + timeout), not its largest expected value at one s); the ratio of
   the two for a Gaussian random walk, to scale the count-exact excess at its worst offset.
 - `normal_excess`: E[D^+] for an integer D with a given mean and variance.
+- `bernoulli_sum_pmf`: the exact distribution of a sum of yes/no outcomes, the yardstick
+  of the fits (tests, `scripts/bench_lost_calls.py`).
 """
 
 from __future__ import annotations
@@ -182,3 +184,16 @@ def excess_over_frees(answers_mean: float, answers_var: float, answers_most: flo
     uncertain as the answers it must meet; a fixed F leaves that out."""
     return bernoulli_sum_excess(answers_mean + max(0.0, busy - frees_mean),
                                 answers_var + frees_var, answers_most + busy, ready + busy)
+
+
+def bernoulli_sum_pmf(chances: list[float]) -> list[float]:
+    """P(k of these independent yes/no outcomes come out yes), k = 0..len(chances): the
+    exact distribution the fits above approximate (O(len^2); for checking them)."""
+    pmf = [1.0]
+    for c in chances:
+        nxt = [0.0] * (len(pmf) + 1)
+        for i, p in enumerate(pmf):
+            nxt[i] += p * (1.0 - c)
+            nxt[i + 1] += p * c
+        pmf = nxt
+    return pmf

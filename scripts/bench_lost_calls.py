@@ -28,19 +28,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pacing.lost_calls import answers_excess, excess_over_frees  # noqa: E402
-
-
-def count_pmf(chances: list[float]) -> list[float]:
-    """P(k of these independent yes/no outcomes come out yes), k = 0..len."""
-    pmf = [1.0]
-    for c in chances:
-        nxt = [0.0] * (len(pmf) + 1)
-        for i, p in enumerate(pmf):
-            nxt[i] += p * (1.0 - c)
-            nxt[i + 1] += p * c
-        pmf = nxt
-    return pmf
+from pacing.lost_calls import (  # noqa: E402
+    answers_excess,
+    bernoulli_sum_pmf,
+    excess_over_frees,
+)
 
 
 def quantile(xs: list[float], q: float) -> float:
@@ -60,7 +52,7 @@ def main() -> None:
         calls = [rng.uniform(0.01, 1.0) for _ in range(rng.randint(1, 12))]
         busy = [rng.uniform(0.0, 0.7) for _ in range(rng.randint(0, 40))]
         ready = rng.randint(0, 4)
-        answers, frees = count_pmf(calls), count_pmf(busy)
+        answers, frees = bernoulli_sum_pmf(calls), bernoulli_sum_pmf(busy)
         exact = sum(pa * pf * max(0, c - ready - f)
                     for c, pa in enumerate(answers) for f, pf in enumerate(frees))
         mean_c, var_c = sum(calls), sum(c * (1 - c) for c in calls)

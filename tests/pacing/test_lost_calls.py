@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from pacing.lost_calls import (
     answers_excess,
     bernoulli_sum_excess,
+    bernoulli_sum_pmf,
     excess_over_frees,
     normal_excess,
     poisson_excess,
@@ -180,17 +181,6 @@ def test_few_frees_expected_are_as_uncertain_as_the_answers() -> None:
     assert counted == pytest.approx(exact, rel=0.15)
 
 
-def _sum_pmf(chances: list[float]) -> list[float]:
-    pmf = [1.0]
-    for c in chances:
-        nxt = [0.0] * (len(pmf) + 1)
-        for i, p in enumerate(pmf):
-            nxt[i] += p * (1.0 - c)
-            nxt[i + 1] += p * c
-        pmf = nxt
-    return pmf
-
-
 def test_a_sum_of_certain_and_uncertain_outcomes_keeps_its_upper_tail() -> None:
     """Seven calls ringing at 62 % and thirty-four agents each a 0.15 % chance of freeing,
     six agents ready: the seventh call is lost only if all seven answer and nobody frees.
@@ -198,7 +188,7 @@ def test_a_sum_of_certain_and_uncertain_outcomes_keeps_its_upper_tail() -> None:
     all forty-one outcomes and ends its support at forty: it sees no loss at all. Fitted
     to the largest count as well, it keeps the loss."""
     answers, stays = [0.62] * 7, [0.9985] * 34
-    pmf = _sum_pmf(answers + stays)
+    pmf = bernoulli_sum_pmf(answers + stays)
     exact = sum(p * max(0, x - 40) for x, p in enumerate(pmf))
     mean = sum(answers) + sum(stays)
     var = sum(c * (1 - c) for c in answers + stays)
@@ -215,10 +205,16 @@ def test_excess_over_frees_stays_near_the_exact_sum(chances: list[float], frees:
     fit stays within a quarter of a standard deviation of C - F of the exact
     E[(C - R - F)^+], summed term by term (the largest errors are on sums of two or three
     unlike outcomes, where the fit errs high)."""
-    answers, freed = _sum_pmf(chances), _sum_pmf(frees)
+    answers, freed = bernoulli_sum_pmf(chances), bernoulli_sum_pmf(frees)
     exact = sum(pa * pf * max(0, c - ready - f)
                 for c, pa in enumerate(answers) for f, pf in enumerate(freed))
     var_c, var_f = sum(c * (1 - c) for c in chances), sum(f * (1 - f) for f in frees)
     got = excess_over_frees(sum(chances), var_c, len(chances), sum(frees), var_f, len(frees),
                             ready)
     assert abs(got - exact) <= 0.25 * math.sqrt(var_c + var_f) + 1e-9
+
+
+def test_bernoulli_sum_pmf_is_the_binomial_when_the_chances_are_equal() -> None:
+    assert bernoulli_sum_pmf([0.3] * 6) == pytest.approx(_binomial_pmf(6, 0.3))
+    assert bernoulli_sum_pmf([]) == [1.0]
+    assert sum(bernoulli_sum_pmf([0.1, 0.5, 0.99])) == pytest.approx(1.0)
