@@ -254,11 +254,10 @@ class PredictivePolicy(BasePolicy):
     then has no part). Its E[L] is far closer to the exact sum (`scripts/bench_lost_calls.py`:
     error at most 0.09 standard deviations of C - F over 3000 random sets, against 0.36 for
     the shifted mean, which misses the loss outright on a tenth of them), yet over 37
-    scenarios x 3 fresh seeds it read G +0.005 +- 0.016: it
-    gains on high answer rates (87 agents at 64 %: +0.10) and loses on small teams with
-    long memoryless calls and no wrap-up (24 agents, 463 s: -0.19), where the shifted
-    mean's caution with several calls ringing and nobody ready was worth more than the
-    accuracy (BENCHMARKS.md).
+    scenarios x 3 fresh seeds it read G +0.005 +- 0.016: it gains on high answer rates (87
+    agents at 64 %: +0.10) and loses on small teams with long memoryless calls and no
+    wrap-up (24 agents, 463 s: -0.19), where the shifted mean's caution with several calls
+    ringing and nobody ready was worth more than the accuracy (BENCHMARKS.md).
 
     End-of-budget guard: E[L](n) counts the calls already ringing or waiting as well as the
     new ones, so it is the exposure of everything in flight. Besides the (borrowing) budget
