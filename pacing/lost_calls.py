@@ -17,8 +17,9 @@ timeout. These are the pieces of that expectation, pure functions of numbers:
   maximum of C(s) - F(s + timeout), not its largest expected value at one s); the ratio of
   the two for a Gaussian random walk, to scale the count-exact excess at its worst offset.
 - `normal_excess`: E[D^+] for an integer D with a given mean and variance.
-- `bernoulli_sum_pmf`: the exact distribution of a sum of yes/no outcomes, the yardstick
-  of the fits (tests, `scripts/bench_lost_calls.py`).
+- `bernoulli_sum_pmf`, `exact_excess_over_frees`: the exact distribution of a sum of
+  yes/no outcomes and the exact E[(C - R - F)^+] from it, the yardsticks of the fits
+  (tests, `scripts/bench_lost_calls.py`).
 """
 
 from __future__ import annotations
@@ -197,3 +198,13 @@ def bernoulli_sum_pmf(chances: list[float]) -> list[float]:
             nxt[i + 1] += p * c
         pmf = nxt
     return pmf
+
+
+def exact_excess_over_frees(answer_chances: list[float], free_chances: list[float],
+                            ready: int) -> float:
+    """E[(C - R - F)^+] summed term by term: C the calls that answer (one chance each), R
+    agents ready, F the busy agents who free (one chance each). What `excess_over_frees`
+    fits from these chances' sums (O(len^2 x len^2); for checking it)."""
+    answers, frees = bernoulli_sum_pmf(answer_chances), bernoulli_sum_pmf(free_chances)
+    return sum(pa * pf * max(0, c - ready - f)
+               for c, pa in enumerate(answers) for f, pf in enumerate(frees))

@@ -436,8 +436,8 @@ class PredictivePolicy(BasePolicy):
         grid = self.grid
         g = len(grid)
         ready = float(snap.agents_ready)
-        fm, fv = est.agent_sums(snap.wrap_elapsed, snap.talk_elapsed, self.agent_grid)
-        fm = [ready + x for x in fm]
+        busy_frees, fv = est.agent_sums(snap.wrap_elapsed, snap.talk_elapsed, self.agent_grid)
+        fm = [ready + x for x in busy_frees]
         waiting = float(len(snap.waiting_elapsed))
         ring_mean, ring_var = est.ringing_moments(snap.ringing_elapsed, grid)
         cm = [waiting + x for x in ring_mean]
@@ -463,24 +463,28 @@ class PredictivePolicy(BasePolicy):
         var_f = [ring_var[j] + rate * future[j] for j in range(g)]
 
         # Frees as a count (`free_model="count"`, `pacing.lost_calls.excess_over_frees`):
-        # each busy agent frees or not, and the answers are a sum with a largest count (the
-        # calls that could answer; the future calls' Poisson stream up to 4 sd above its mean).
+        # each busy agent frees or not (mean `busy_frees`, unshifted: the count carries the
+        # spread), and the answers are a sum with a largest count (the calls that could
+        # answer; the future calls' Poisson stream up to 4 sd above its mean).
         counted = self.free_model == "count"
         busy = len(snap.wrap_elapsed) + len(snap.talk_elapsed)
-        frees = [fm[j] - ready for j in range(g)]  # their mean: the count carries the spread
-        most_now = waiting + len(snap.ringing_elapsed)
-        most_later = [most_now + rate * future[j] + 4.0 * math.sqrt(rate * future[j])
-                      for j in range(g)]
+        most_placed: list[float] = []
+        most_future: list[float] = []
+        if counted:
+            most_now = waiting + len(snap.ringing_elapsed)
+            most_placed = [most_now] * g
+            most_future = [most_now + rate * future[j] + 4.0 * math.sqrt(rate * future[j])
+                           for j in range(g)]
 
-        def worst(cache: dict[int, float], c: list[float], v: list[float], n: int) -> float:
+        def worst(cache: dict[int, float], c: list[float], v: list[float], most: list[float],
+                  n: int) -> float:
             got = cache.get(n)
             if got is None:
                 mean = [c[j] + n * qn[j] for j in range(g)]
                 var = [v[j] + n * qn[j] * (1.0 - qn[j]) for j in range(g)]
                 if counted:
-                    most = most_later if cache is with_future else [most_now] * g
-                    got = max(excess_over_frees(mean[j], var[j], most[j] + n, frees[j], fv[j],
-                                                busy, snap.agents_ready) for j in range(g))
+                    got = max(excess_over_frees(mean[j], var[j], most[j] + n, busy_frees[j],
+                                                fv[j], busy, snap.agents_ready) for j in range(g))
                 elif binomial:
                     got = max(answers_excess(mean[j], var[j], f_eff[j]) for j in range(g))
                 else:
@@ -492,7 +496,7 @@ class PredictivePolicy(BasePolicy):
             return got
 
         def lost(n: int) -> float:
-            return worst(placed, cm, ring_var, n)
+            return worst(placed, cm, ring_var, most_placed, n)
 
         kappa = self.exposure.kappa if self.exposure is not None else 1.0
 
@@ -508,7 +512,8 @@ class PredictivePolicy(BasePolicy):
                 return False
             # The marginal call: what it adds to everyone's losses, the calls still to be
             # placed included (they compete for the same agents).
-            return (worst(with_future, cf, var_f, n) - worst(with_future, cf, var_f, n - 1)) <= theta * q_h
+            return (worst(with_future, cf, var_f, most_future, n)
+                    - worst(with_future, cf, var_f, most_future, n - 1)) <= theta * q_h
 
         # Largest n with ok(n): the marginal loss grows with n, so search exponentially
         # then by bisection.

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pacing.lost_calls import (  # noqa: E402
     answers_excess,
-    bernoulli_sum_pmf,
+    exact_excess_over_frees,
     excess_over_frees,
 )
 
@@ -52,9 +52,7 @@ def main() -> None:
         calls = [rng.uniform(0.01, 1.0) for _ in range(rng.randint(1, 12))]
         busy = [rng.uniform(0.0, 0.7) for _ in range(rng.randint(0, 40))]
         ready = rng.randint(0, 4)
-        answers, frees = bernoulli_sum_pmf(calls), bernoulli_sum_pmf(busy)
-        exact = sum(pa * pf * max(0, c - ready - f)
-                    for c, pa in enumerate(answers) for f, pf in enumerate(frees))
+        exact = exact_excess_over_frees(calls, busy, ready)
         mean_c, var_c = sum(calls), sum(c * (1 - c) for c in calls)
         mean_f, var_f = sum(busy), sum(f * (1 - f) for f in busy)
         got = {

@@ -13,6 +13,7 @@ from pacing.lost_calls import (
     answers_excess,
     bernoulli_sum_excess,
     bernoulli_sum_pmf,
+    exact_excess_over_frees,
     excess_over_frees,
     normal_excess,
     poisson_excess,
@@ -159,9 +160,7 @@ def test_excess_over_frees_is_exact_when_answers_and_stays_share_one_chance(
     """Calls answering with chance q and busy agents freeing with chance 1 - q: the answers
     plus the agents who stay busy are one binomial count, so the fit is exact, and it must
     equal E[(C - F)^+] summed over both counts term by term."""
-    answers, frees = _binomial_pmf(calls, share), _binomial_pmf(busy, 1.0 - share)
-    exact = sum(pc * pf * max(0, c - (ready + f))
-                for c, pc in enumerate(answers) for f, pf in enumerate(frees))
+    exact = exact_excess_over_frees([share] * calls, [1.0 - share] * busy, ready)
     got = excess_over_frees(calls * share, calls * share * (1.0 - share), calls,
                             busy * (1.0 - share), busy * share * (1.0 - share), busy, ready)
     assert got == pytest.approx(exact, rel=1e-6, abs=1e-9)
@@ -172,9 +171,7 @@ def test_few_frees_expected_are_as_uncertain_as_the_answers() -> None:
     four calls answering at 50 % (two answers expected): a fixed count of frees at its
     mean sees a third of the true excess; counted as agents who free or not, the frees
     miss the answers as often as they do (within the fit)."""
-    answers, frees = _binomial_pmf(4, 0.5), _binomial_pmf(40, 0.05)
-    exact = sum(pc * pf * max(0, c - f)
-                for c, pc in enumerate(answers) for f, pf in enumerate(frees))
+    exact = exact_excess_over_frees([0.5] * 4, [0.05] * 40, 0)
     fixed = answers_excess(2.0, 1.0, 2.0)
     counted = excess_over_frees(2.0, 1.0, 4, 2.0, 40 * 0.05 * 0.95, 40, 0)
     assert fixed < 0.6 * exact
@@ -205,9 +202,7 @@ def test_excess_over_frees_stays_near_the_exact_sum(chances: list[float], frees:
     fit stays within a quarter of a standard deviation of C - F of the exact
     E[(C - R - F)^+], summed term by term (the largest errors are on sums of two or three
     unlike outcomes, where the fit errs high)."""
-    answers, freed = bernoulli_sum_pmf(chances), bernoulli_sum_pmf(frees)
-    exact = sum(pa * pf * max(0, c - ready - f)
-                for c, pa in enumerate(answers) for f, pf in enumerate(freed))
+    exact = exact_excess_over_frees(chances, frees, ready)
     var_c, var_f = sum(c * (1 - c) for c in chances), sum(f * (1 - f) for f in frees)
     got = excess_over_frees(sum(chances), var_c, len(chances), sum(frees), var_f, len(frees),
                             ready)
