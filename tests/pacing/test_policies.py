@@ -209,7 +209,7 @@ def test_predictive_end_of_budget_guard_keeps_reserve_for_calls_in_flight() -> N
     # (a theta high enough that the marginal test alone would dial ahead).
     nearly_spent = _busy_team(32, answers=2020, abandons=60, est=est)
     assert nearly_spent.uncovered_ready == 0
-    d = PredictivePolicy(theta=0.25).decide(nearly_spent)
+    d = PredictivePolicy(theta=0.25, whole_below=0.0).decide(nearly_spent)
     assert d.calls == nearly_spent.uncovered_ready
     # The same team and calls in flight with a plentiful budget: it does dial ahead.
     plenty = _busy_team(32, answers=2000, abandons=20, est=est)
@@ -217,7 +217,7 @@ def test_predictive_end_of_budget_guard_keeps_reserve_for_calls_in_flight() -> N
     # The reserve grows with the calls in flight: with fewer ringing, the same 0.6 left
     # still lets it dial ahead, within the guard.
     fewer = _busy_team(18, answers=2020, abandons=60, est=est)
-    d = PredictivePolicy(theta=0.25).decide(fewer)
+    d = PredictivePolicy(theta=0.25, whole_below=0.0).decide(fewer)
     assert d.calls > fewer.uncovered_ready
     lost = float(d.details["expected_lost"])
     assert lost + 2.0 * math.sqrt(lost) <= 0.6 + 1e-3
@@ -228,9 +228,9 @@ def test_predictive_guard_counts_the_abandons_its_bound_has_turned_into() -> Non
     the guard holds the scaled exposure, plus its reserve, within the allowance."""
     est = _trained_estimators()
     snap = _busy_team(18, answers=2020, abandons=60, est=est)  # 0.6 abandons left
-    trusting = PredictivePolicy(theta=0.075, scale_guards=True).decide(snap)
+    trusting = PredictivePolicy(theta=0.075, scale_guards=True, whole_below=0.0).decide(snap)
     assert trusting.details["kappa"] == 1.0 and trusting.calls > snap.uncovered_ready
-    taught = PredictivePolicy(theta=0.075, scale_guards=True)
+    taught = PredictivePolicy(theta=0.075, scale_guards=True, whole_below=0.0)
     assert taught.exposure is not None
     for t in range(600):  # 0.01 expected over 26 s for ten minutes (0.23 abandons): 4 happen
         taught.exposure.update(0.01, 26.0, 60 - 4 * (600 - t) // 600, t - 600.0)
@@ -254,6 +254,69 @@ def test_predictive_dials_ahead_only_within_the_reserve(snap: CampaignSnapshot) 
         allowed = hr.allowed if hr is not None else 0.03 * est.answers - est.abandons
         lost = float(d.details["expected_lost"])
         assert lost + pol.reserve_z * math.sqrt(lost) <= allowed + 1e-3
+
+
+def test_predictive_counts_the_last_abandons_whole() -> None:
+    """0.6 abandons left and 24 calls ringing for 4 ready agents, 10 of the others about to
+    leave wrap-up: the calls' expected abandons and their reserve fit in 0.6 (the guard
+    above lets it dial ahead), but a lost call would be a whole abandon, over the cap, and
+    more calls would make one more likely than `whole_chance` (0.2 %). With 18 ringing it
+    may still dial a few, within that chance. With 2.6 left, the rule at its strictest
+    (`whole_chance` 0) lets two calls be in flight beyond the ready agents, and no more."""
+    est = _trained_estimators()
+    many = _busy_team(24, answers=2020, abandons=60, est=est)
+    d = PredictivePolicy(theta=0.25).decide(many)
+    assert d.calls == many.uncovered_ready == 0
+    assert d.details["ahead_max"] == 4 - 24
+    assert PredictivePolicy(theta=0.25, whole_below=0.0).decide(many).calls > 0
+    fewer = _busy_team(18, answers=2020, abandons=60, est=est)
+    d = PredictivePolicy(theta=0.25).decide(fewer)
+    assert d.calls > 0 and _poisson_tail(0, float(d.details["expected_lost"])) <= 0.002
+    assert d.calls < PredictivePolicy(theta=0.25, whole_below=0.0).decide(fewer).calls
+    assert PredictivePolicy(theta=0.25, whole_chance=0.0).decide(fewer).calls == 0
+    two_left = _busy_team(1, answers=2020, abandons=58, est=est)  # 2.6 left
+    strict = PredictivePolicy(theta=0.25, whole_chance=0.0).decide(two_left)
+    assert strict.calls == 4 + 2 - 1
+    d = PredictivePolicy(theta=0.25).decide(two_left)
+    assert strict.calls < d.calls < PredictivePolicy(theta=0.25, whole_below=0.0).decide(two_left).calls
+    assert _poisson_tail(2, float(d.details["expected_lost"])) <= 0.002 + 1e-4
+    # With three or more left, the rule stands aside.
+    plenty = _busy_team(1, answers=2020, abandons=57, est=est)  # 3.6 left
+    d = PredictivePolicy(theta=0.25).decide(plenty)
+    assert "ahead_max" not in d.details
+    assert d.calls == PredictivePolicy(theta=0.25, whole_below=0.0).decide(plenty).calls
+
+
+def _poisson_tail(k: int, mean: float) -> float:
+    """P(X > k), X Poisson."""
+    return 1.0 - sum(math.exp(-mean) * mean**i / math.factorial(i) for i in range(k + 1))
+
+
+@settings(max_examples=80, deadline=None)
+@given(snapshots())
+def test_predictive_risks_the_whole_abandons_left_only_by_a_small_chance(
+        snap: CampaignSnapshot) -> None:
+    est = snap.estimates
+    assert est is not None
+    hr = snap.headroom
+    allowed = hr.allowed if hr is not None else 0.03 * est.answers - est.abandons
+    pol = PredictivePolicy()
+    d = pol.decide(snap)
+    beyond = snap.calls_in_flight + d.calls - snap.agents_ready
+    if allowed < pol.whole_below and d.calls > snap.uncovered_ready and beyond > math.floor(allowed):
+        scaled = float(d.details["kappa"]) * float(d.details["expected_lost"])
+        assert _poisson_tail(math.floor(allowed), scaled) <= pol.whole_chance + 1e-3
+    strict = PredictivePolicy(whole_chance=0.0).decide(snap)
+    if allowed < 3.0 and strict.calls > snap.uncovered_ready:
+        assert snap.calls_in_flight + strict.calls - snap.agents_ready <= math.floor(allowed)
+
+
+def test_the_whole_abandon_settings_are_checked() -> None:
+    with pytest.raises(ValueError, match="whole_below"):
+        PredictivePolicy(whole_below=-1.0)
+    for chance in (-0.1, 1.0):
+        with pytest.raises(ValueError, match="whole_chance"):
+            PredictivePolicy(whole_chance=chance)
 
 
 def test_predictive_counts_the_calls_the_next_ticks_will_place() -> None:
@@ -316,7 +379,7 @@ def test_predictive_takes_less_risk_while_its_budget_is_within_the_noise() -> No
     est = _trained_estimators()
 
     def decide(snap: CampaignSnapshot, **settings: float) -> PacingDecision:
-        pol = PredictivePolicy(theta=0.075, **settings)
+        pol = PredictivePolicy(theta=0.075, whole_below=0.0, **settings)
         _loop_taught(pol, 0.05)
         return pol.decide(snap)
 
