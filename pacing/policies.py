@@ -528,18 +528,19 @@ class PredictivePolicy(BasePolicy):
 
         kappa = self.exposure.kappa if self.exposure is not None else 1.0
 
-        # The last abandons of the allowance, counted whole (see the class docstring): the
-        # calls beyond the ready agents may number no more than the allowance holds.
-        ahead_max = (math.floor(allowed) + snap.agents_ready - snap.calls_in_flight
-                     if allowed < self.whole_below else None)
+        # The last abandons of the allowance, counted whole (see the class docstring): more
+        # calls beyond the ready agents than the whole abandons left only within a small
+        # chance of losing more than that.
+        whole_left = math.floor(allowed) if allowed < self.whole_below else None
+        beyond_ready = snap.calls_in_flight - snap.agents_ready  # before the new calls
 
         def ok(n: int) -> bool:
             if n <= base:
                 return True
             ln = kappa * lost(n)  # in abandons the ledger will see (pacing.exposure)
-            if ahead_max is not None and n > ahead_max and (
+            if whole_left is not None and beyond_ready + n > whole_left and (
                     self.whole_chance <= 0.0
-                    or _poisson_above(math.floor(allowed), ln) > self.whole_chance):
+                    or _poisson_above(whole_left, ln) > self.whole_chance):
                 return False
             if ln > budget:
                 return False
@@ -592,8 +593,8 @@ class PredictivePolicy(BasePolicy):
             "budget": round(budget, 2),
             "budget_caution": round(caution, 3),
         }
-        if ahead_max is not None:
-            details["ahead_max"] = ahead_max
+        if whole_left is not None:
+            details["whole_abandons_left"] = whole_left
         return n, reason, details
 
 

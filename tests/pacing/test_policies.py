@@ -267,7 +267,7 @@ def test_predictive_counts_the_last_abandons_whole() -> None:
     many = _busy_team(24, answers=2020, abandons=60, est=est)
     d = PredictivePolicy(theta=0.25).decide(many)
     assert d.calls == many.uncovered_ready == 0
-    assert d.details["ahead_max"] == 4 - 24
+    assert d.details["whole_abandons_left"] == 0
     assert PredictivePolicy(theta=0.25, whole_below=0.0).decide(many).calls > 0
     fewer = _busy_team(18, answers=2020, abandons=60, est=est)
     d = PredictivePolicy(theta=0.25).decide(fewer)
@@ -283,7 +283,7 @@ def test_predictive_counts_the_last_abandons_whole() -> None:
     # With three or more left, the rule stands aside.
     plenty = _busy_team(1, answers=2020, abandons=57, est=est)  # 3.6 left
     d = PredictivePolicy(theta=0.25).decide(plenty)
-    assert "ahead_max" not in d.details
+    assert "whole_abandons_left" not in d.details
     assert d.calls == PredictivePolicy(theta=0.25, whole_below=0.0).decide(plenty).calls
 
 
