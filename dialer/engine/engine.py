@@ -351,7 +351,8 @@ class Engine:
                 )
                 if claims or attempts:
                     log.warning("recovered from stalled engines: %d claims released, %d attempts"
-                                " closed as unknown", claims, attempts)
+                                " closed (unknown, or answered where the call had reached its"
+                                " agent)", claims, attempts)
             self.supervisor.beat("heartbeat")
             await asyncio.sleep(self.config.heartbeat_s)
 
