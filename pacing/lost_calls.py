@@ -17,6 +17,7 @@ timeout. These are the pieces of that expectation, pure functions of numbers:
   maximum of C(s) - F(s + timeout), not its largest expected value at one s); the ratio of
   the two for a Gaussian random walk, to scale the count-exact excess at its worst offset.
 - `normal_excess`: E[D^+] for an integer D with a given mean and variance.
+- `poisson_above`: P(X > k) for a Poisson count, the chance of more than k whole losses.
 - `bernoulli_sum_pmf`, `exact_excess_over_frees`: the exact distribution of a sum of
   yes/no outcomes and the exact E[(C - R - F)^+] from it, the yardsticks of the fits
   (tests, `scripts/bench_lost_calls.py`).
@@ -124,6 +125,15 @@ def poisson_excess(lam: float, f: float) -> float:
     log_lam = math.log(lam)
     return _count_excess(lam, f, lambda i: i * log_lam - lam - math.lgamma(i + 1),
                          lambda i: lam / (i + 1))
+
+
+def poisson_above(k: int, mean: float) -> float:
+    """P(X > k) for X ~ Poisson(mean): the chance of more than k whole losses."""
+    term = total = math.exp(-mean)
+    for i in range(1, k + 1):
+        term *= mean / i
+        total += term
+    return max(0.0, 1.0 - total)
 
 
 def answers_excess(mean: float, var: float, f: float) -> float:

@@ -21,6 +21,7 @@ from pacing.exposure import ExposureScale
 from pacing.lost_calls import (
     answers_excess,
     excess_over_frees,
+    poisson_above,
     poisson_excess,
     running_max_ratio,
 )
@@ -214,15 +215,6 @@ class PIPolicy(BasePolicy):
         want = idle + idle * (1.0 / p - 1.0) * adjust
         n = int(math.ceil(want - 1e-9)) - snap.calls_in_flight
         return n, PacingReason.PI.value, {"adjust": round(adjust, 3), "hit_rate": round(p, 4)}
-
-
-def _poisson_above(k: int, mean: float) -> float:
-    """P(X > k) for X Poisson with `mean`."""
-    term = total = math.exp(-mean)
-    for i in range(1, k + 1):
-        term *= mean / i
-        total += term
-    return max(0.0, 1.0 - total)
 
 
 ANSWER_MODELS = ("poisson", "binomial")
@@ -540,7 +532,7 @@ class PredictivePolicy(BasePolicy):
             ln = kappa * lost(n)  # in abandons the ledger will see (pacing.exposure)
             if whole_left is not None and beyond_ready + n > whole_left and (
                     self.whole_chance <= 0.0
-                    or _poisson_above(whole_left, ln) > self.whole_chance):
+                    or poisson_above(whole_left, ln) > self.whole_chance):
                 return False
             if ln > budget:
                 return False
