@@ -134,6 +134,13 @@ class SimResult:
         return self.abandons / self.human_answers if self.human_answers else 0.0
 
     @property
+    def ledger_abandon_rate(self) -> float:
+        """The rate the engine's ledger reads: a machine AMD lets through counts as a
+        person, connected or abandoned, since nobody can tell which abandoned calls were
+        machines (`abandon_rate` counts people only)."""
+        return self.ledger_abandons / self.ledger_answers if self.ledger_answers else 0.0
+
+    @property
     def calls_per_agent_hour(self) -> float:
         hours = self.logged_in_time / 3600.0
         return self.connects / hours if hours > 0 else 0.0
@@ -211,6 +218,7 @@ class SimResult:
             "occupancy": self.occupancy,
             "busy": self.busy,
             "abandon_rate": self.abandon_rate,
+            "ledger_abandon_rate": self.ledger_abandon_rate,
             "abandon_rate_worst_hour": self.worst_hour_abandon_rate,
             "abandon_rate_first_30min": self.first_30min_abandon_rate,
             "calls_per_agent_hour": self.calls_per_agent_hour,
@@ -489,11 +497,6 @@ class _Sim:
         self.res.connects += 1
         if c.is_human:
             self.res.human_connects += 1
-        else:
-            # The agent finds a machine AMD let through and dispositions it as such: the
-            # ledger drops it from its answers (an abandoned machine stays counted, since
-            # nobody can tell it was one, which errs on the safe side).
-            self.ledger_answers -= 1
         self.est.observe_connect(now - c.queued_at)
         self.push(now + c.talk, _EV_TALK_END, aid)
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from compliance.abandonment import classify
+from compliance.outcomes import Outcome
+from compliance.profiles import get_profile
 from pacing import POLICY_NAMES, make_policy
 from pacing.bench import grid_scenario
 from pacing.policy import PacingDecision
@@ -83,6 +86,27 @@ def test_connect_timeout_turns_unserved_answers_into_abandons() -> None:
     res = simulate(sc, make_policy("ratio", level=3.0), seed=1)
     assert res.abandons > 0
     assert res.conservation_errors() == []
+    # Without machines the ledger counts people only, as the metric does.
+    assert res.metrics()["ledger_abandon_rate"] == res.abandon_rate
+
+
+def test_the_ledger_counts_what_amd_passes_as_the_engine_does() -> None:
+    """A machine AMD lets through is a live answer to the ledger whether it reaches an
+    agent or is abandoned: the engine records the first as `answered` and the second as
+    `abandoned` (`dialer/engine/runner.py`, `compliance.abandonment.classify`), and an
+    agent's disposition does not change the ledger."""
+    world = WorldModel(human_rate=0.3, machine_rate=0.3, amd_false_negative=0.5)
+    sc = Scenario(agents=20, hours=1.0, world=world, amd=True, connect_timeout=2.0)
+    res = simulate(sc, make_policy("ratio", level=5.0), seed=2)
+    assert res.connects > res.human_connects  # machines reached agents
+    assert res.ledger_abandons > res.abandons  # and machines were abandoned
+    # The engine's rule: every connect closes `answered` (connected within the deadline),
+    # every call nobody took closes `abandoned`, whatever was on the line.
+    rule = get_profile("us").abandonment
+    live_answered, _, _ = classify(rule, Outcome.ANSWERED, 0.0)
+    live_abandoned, abandon, _ = classify(rule, Outcome.ABANDONED, None)
+    assert res.ledger_answers == res.connects * live_answered + res.ledger_abandons * live_abandoned
+    assert res.ledger_abandon_rate == res.ledger_abandons * abandon / res.ledger_answers
 
 
 def test_grid_scenarios_build() -> None:
