@@ -226,6 +226,7 @@ class Call:
     wall: dict[str, datetime] = field(default_factory=dict)  # UTC instants of each step
     recovered: bool = False  # re-tracked at engine start from the database and Asterisk
     result_observed: bool = False  # its line result already fed to the pacing estimators
+    ledger_counted: bool = False  # a live answer in this run's abandonment ledger since its connect
 
     def stamp(self, step: str) -> None:
         self.wall.setdefault(step, datetime.now(UTC))

@@ -150,6 +150,9 @@ class Engine:
     def _on_connected(self, call: Call) -> None:
         if call.direct_agent is not None:  # no AgentConnect tells the agent tracker
             self.agents.direct_call(call.direct_agent, call.attempt_id, time.monotonic())
+        runner = self.runners.get(call.campaign_id)
+        if runner is not None:
+            runner.observe_connected(call)
         self.observer.connected(call)
 
     def _on_queued(self, call: Call) -> None:

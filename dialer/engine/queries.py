@@ -353,13 +353,15 @@ UPDATE contacts SET state = 'blocked' WHERE number = $1 AND state IN ('ready', '
   AND ($2::integer IS NULL OR campaign_id = $2) AND cardinality(alt_numbers) = 0
 """
 
-# Outcomes inside the abandonment window, to rebuild the ledger at start (the connect
-# wait is computed as the live path does it: compliance.abandonment.connect_wait_s).
+# Outcomes inside the abandonment window, to rebuild the ledger at start, each filed when
+# the live path files it (a connected call at its connect, any other at its end) and its
+# connect wait computed as the live path does it (compliance.abandonment.connect_wait_s).
 LEDGER_HISTORY = """
-SELECT ended_at, outcome, answered_at, queued_at, connected_at
+SELECT coalesce(connected_at, ended_at) AS counted_at, outcome, answered_at, queued_at, connected_at
 FROM call_attempts
-WHERE campaign_id = $1 AND ended_at IS NOT NULL AND ended_at > now() - make_interval(secs => $2)
-ORDER BY ended_at
+WHERE campaign_id = $1 AND ended_at IS NOT NULL
+  AND coalesce(connected_at, ended_at) > now() - make_interval(secs => $2)
+ORDER BY counted_at
 """
 
 # --- agents -----------------------------------------------------------------------------

@@ -177,7 +177,11 @@ class CampaignRunner:
             except ValueError:
                 continue
             wait = connect_wait_s(row["answered_at"], row["queued_at"], row["connected_at"])
-            ledger.record(row["ended_at"], outcome, wait)
+            ledger.record(row["counted_at"], outcome, wait)
+        # This run's calls counted at their connect and not ended yet are in no stored row.
+        for call in self.host.calls.calls.values():
+            if call.campaign_id == self.id and call.ledger_counted:
+                _count_connect(ledger, call)
         return ledger
 
     async def add_members(self) -> None:
@@ -527,6 +531,17 @@ class CampaignRunner:
         call.result_observed = True
         self.estimators.observe_result("human", call.queued_at - call.placed_at, call.queued_at)
 
+    def observe_connected(self, call: Call) -> None:
+        """A call reached an agent: a live answer in the ledger now, not when it ends (counted
+        at the end, the allowance a floor earns would lag its answers by a talk time, and a
+        shift's first minutes would be paced as if nobody had answered yet; the simulator
+        counts an answer when it happens). Nothing after the connect changes how the ledger
+        counts the call: a connected call ends `answered` (`call_life.classify_answered`)."""
+        if call.ledger_counted:
+            return
+        call.ledger_counted = True
+        _count_connect(self.ledger, call)
+
     def observe(self, closed: ClosedCall, now: datetime) -> None:
         """Feed the estimators and the abandonment ledger with an ended call."""
         call, outcome = closed.call, closed.outcome
@@ -550,7 +565,8 @@ class CampaignRunner:
                 self.estimators.observe_talk(closed.talk_s)
         elif outcome in (Outcome.ABANDONED, Outcome.OPT_OUT):
             self.estimators.observe_abandon()
-        self.ledger.record(now, outcome, closed.time_to_agent_s)
+        if not (call.ledger_counted and outcome is Outcome.ANSWERED):  # else counted at its connect
+            self.ledger.record(now, outcome, closed.time_to_agent_s)
 
     async def check_exhausted(self, now_mono: float) -> None:
         """Complete the campaign when nothing is left to dial and no call is up."""
@@ -566,3 +582,9 @@ class CampaignRunner:
         ):
             log.info("campaign %s completed: no contact left to dial", self.name)
             await self.update("completed", self.definition.model_dump(mode="json"))
+
+
+def _count_connect(ledger: AbandonmentLedger, call: Call) -> None:
+    """A connected call in the ledger: a live answer filed at its connect (UTC)."""
+    ledger.record(call.wall.get("connected") or datetime.now(UTC), Outcome.ANSWERED,
+                  connect_wait_s(call.answered_at, call.queued_at, call.connected_at))

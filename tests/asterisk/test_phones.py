@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,9 @@ async def test_phone_agent_takes_customers_ends_with_star_pauses_and_hangs_up(
                 assert first.get("MemberName") == "Agent/1001"
                 first_id = first.get("Uniqueid") or ""
                 await asyncio.sleep(1)
+                # A live answer in the abandonment ledger from its connect, not its end.
+                runner = next(iter(engine.runners.values()))
+                assert runner.ledger.snapshot(datetime.now(UTC)).live == 1
 
                 # `*` ends the call; the agent stays logged in, his phone line stays up.
                 await phone.press("*")
@@ -113,6 +117,7 @@ async def test_phone_agent_takes_customers_ends_with_star_pauses_and_hangs_up(
                 await wait_for(lambda: _state(engine) is AgentState.LOGGED_OUT, 10, "agent 1001 logged out")
                 await asyncio.sleep(2)  # nobody left to dial for
                 assert _customers_dialled(events) == 2
+                assert runner.ledger.snapshot(datetime.now(UTC)).live == 2, "counted once each"
     finally:
         await db.close()
     for attempt_id in (first_id, second_id):
