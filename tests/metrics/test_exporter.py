@@ -45,10 +45,11 @@ async def seed(db: Database) -> None:
     survey = await add_campaign(db, "survey", regulation="uk")
 
     async def call(cid: int, outcome: str, at: datetime, *, answer: float | None = None,
-                   connect: float | None = None, length: timedelta = M) -> None:
+                   queue: float | None = None, connect: float | None = None, length: timedelta = M) -> None:
         await add_attempt(
             db, cid, outcome=outcome, originated_at=at,
             answered_at=None if answer is None else at + answer * S,
+            queued_at=None if queue is None else at + queue * S,
             connected_at=None if connect is None else at + connect * S,
             ended_at=at + length,
         )
@@ -64,6 +65,11 @@ async def seed(db: Database) -> None:
     await call(sales, "answered", t - timedelta(days=5), answer=5, connect=8)   # I: late connect (3 s)
     await call(sales, "abandoned", t - timedelta(days=40), answer=5)            # G: out of 30 days
     await call(sales, "machine", t - timedelta(days=2), answer=5)               # H: US ignores machines
+    # J: AMD took 4 s, then the agent 1 s after the queue join: no abandon (the wait runs from the join)
+    await call(sales, "answered", t - timedelta(days=3), answer=5, queue=9, connect=10)
+    # K, L: hung up 1 s after joining the queue: abandons all the same (they never reached an agent)
+    for days in (4, 6):
+        await call(sales, "queue_hangup", t - timedelta(days=days), answer=5, queue=5.5, length=6.5 * S)
     # one attempt still ringing: counts as originated, not as ended
     await add_attempt(db, sales, outcome=None, originated_at=t - 30 * S)
     # survey (UK, 24 h, AMD false positives 2%): 3 answered, 1 abandoned, 10 machines
@@ -94,8 +100,8 @@ async def test_scrape_matches_attempts_table(db: Database) -> None:
         assert value(samples, "dialer_connect_rate", campaign="sales", window="15m", kind="connected") == 0.5
         assert value(samples, "dialer_connect_rate", campaign="sales", window="1h", kind="answered") == 0.5
         assert value(samples, "dialer_connect_rate", campaign="sales", window="1h", kind="connected") == 0.25
-        # US 30 d: live A C E F I = 5; abandons C + I (connected 3 s after answer) = 2
-        assert value(samples, "dialer_abandon_rate", campaign="sales", window="30d") == pytest.approx(2 / 5)
+        # US 30 d: live A C E F I J K L = 8; abandons C, I (connected 3 s after answer), K, L = 4
+        assert value(samples, "dialer_abandon_rate", campaign="sales", window="30d") == pytest.approx(4 / 8)
         assert value(samples, "dialer_abandon_cap", campaign="sales") == 0.03
         # UK 24 h: N = 1 + 10 x 0.02, D = 4 + 10 x 0.02
         assert value(samples, "dialer_abandon_rate", campaign="survey", window="24h") == pytest.approx(1.2 / 4.2)

@@ -32,19 +32,21 @@ GROUP BY 1, 2
 """)
 
 # Abandonment counts of one campaign over its window, classified exactly as
-# compliance.abandonment.classify does (live / abandon / machine), with the connect wait
-# taken as answered -> connected (answered) or answered -> ended (queue hang-up).
+# compliance.abandonment.classify does (live / abandon / machine) with the connect wait of
+# compliance.abandonment.connect_wait_s (from the queue join, else the answer: AMD and the
+# greeting are not waiting for an agent); a queue hang-up never reached an agent, so it is
+# always an abandon. Each call is filed when the engine's ledger files it: a connected
+# call at its connect, any other at its end.
 ABANDON_COUNTS = text("""
 SELECT
   count(*) FILTER (WHERE outcome IN ('answered', 'abandoned', 'queue_hangup', 'opt_out')) AS live,
   count(*) FILTER (
-    WHERE outcome IN ('abandoned', 'opt_out')
-       OR (outcome = 'queue_hangup'
-           AND (answered_at IS NULL OR ended_at - answered_at > make_interval(secs => :deadline)))
-       OR (outcome = 'answered' AND answered_at IS NOT NULL AND connected_at IS NOT NULL
-           AND connected_at - answered_at > make_interval(secs => :deadline))
+    WHERE outcome IN ('abandoned', 'opt_out', 'queue_hangup')
+       OR (outcome = 'answered' AND coalesce(queued_at, answered_at) IS NOT NULL AND connected_at IS NOT NULL
+           AND connected_at - coalesce(queued_at, answered_at) > make_interval(secs => :deadline))
   ) AS abandons,
   count(*) FILTER (WHERE outcome = 'machine') AS machines
 FROM call_attempts
-WHERE campaign_id = :campaign_id AND ended_at > :since AND ended_at <= :now
+WHERE campaign_id = :campaign_id AND ended_at IS NOT NULL
+  AND coalesce(connected_at, ended_at) > :since AND coalesce(connected_at, ended_at) <= :now
 """)
