@@ -23,10 +23,10 @@ from tests.engine.harness import (
     wait_for,
 )
 
-# Everyone answers and talks for ten minutes of simulated time (15 s at the harness's 40x).
+# Everyone answers and talks for 1000 s of simulated time (25 s at the harness's 40x).
 LONG_TALKS = WorldModel(
     human_rate=1.0, machine_rate=0.0, busy_rate=0.0, congestion_rate=0.0, invalid_rate=0.0,
-    talk=Duration.fixed(600.0), wrap=Duration.fixed(2.0), patience=Duration.exponential(60.0),
+    talk=Duration.fixed(1000.0), wrap=Duration.fixed(2.0), patience=Duration.exponential(60.0),
 )
 
 
