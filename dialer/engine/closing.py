@@ -2,7 +2,8 @@
 
 An ended call (`call_life.ClosedCall`) waits in an inbox until it is settled: its close
 row is queued for the writer, its campaign's runner feeds the estimators and the
-abandonment ledger, the observers hear of it, and, unless a person answered (decided when
+abandonment ledger (a call that reached an agent is already in the ledger, counted at its
+connect: `runner.CampaignRunner.observe_connected`), the observers hear of it, and, unless a person answered (decided when
 the agent's disposition arrives, or a system one when overdue), the campaign's rules
 decide what follows for the contact. The writer stores closes, decisions, call progress
 and agent state changes in batches; a failed write keeps the batch and is retried.
