@@ -316,14 +316,16 @@ async def test_every_emitted_message_has_the_captured_field_order() -> None:
         _originate(c, "wait2", "5550102", {"SIM_RESULT": "human", "SIM_PATIENCE": "1000",
                                            "SIM_RING": "0", "DIALER_QUEUE_TIMEOUT": "1000"})
         await wait_until(lambda: sum(len(q.waiting) for q in sim.queues.values()) >= 1)
+        # Each list's Complete event by the ActionID its response carried (the last message
+        # read may be another call's event by the time the list ends).
         for action in ("CoreShowChannels", "QueueStatus", "QueueSummary", "Agents", "Status"):
-            await c.action(action)
-            await c.wait_for(lambda m, a=action: (m.event or "").endswith("Complete")
-                             and m.get("ActionID") == c.messages[-1].get("ActionID"))
+            aid = (await c.action(action)).get("ActionID")
+            await c.wait_for(lambda m, aid=aid: (m.event or "").endswith("Complete")
+                             and m.get("ActionID") == aid)
         await c.action("UserEvent", UserEvent="")  # as captured in 03-05
         await c.action("AgentLogoff", Agent="1001")
-        await c.action("Agents")  # 1001 now AGENT_LOGGEDOFF (the short item of 03-04)
-        await c.wait_for(lambda m: m.event == "AgentsComplete" and m.get("ActionID") == c.messages[-1].get("ActionID"))
+        aid = (await c.action("Agents")).get("ActionID")  # 1001 now AGENT_LOGGEDOFF (the short item of 03-04)
+        await c.wait_for(lambda m: m.event == "AgentsComplete" and m.get("ActionID") == aid)
         sim.agent_login("1001")  # his softphone calls in again: AgentLogin
         await c.wait_for(lambda m: m.event == "AgentLogin")
         await c.action("QueueRemove", Queue="campaign1", Interface="Local/1001@agent-request")
